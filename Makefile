@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPEC ?= specs/stellar-ttp.yaml
+
+.PHONY: install run test bench lint type proto schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flowrun up $(SPEC)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+type: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint type
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/pytest -q -m bench -p no:randomly tests/bench
+
+proto: $(STAMP)
+	$(BIN)/python proto/generate.py
+
+schema: $(STAMP)
+	$(BIN)/flowrun schema > schemas/pipeline.schema.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

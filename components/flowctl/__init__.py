@@ -1,0 +1,1 @@
+"""flowctl: the SDK every flowrun component uses."""

@@ -1,0 +1,172 @@
+"""The environment contract between the runner and a component.
+
+The runner writes these variables (`ComponentSettings.to_environ`); a component reads
+them (`ComponentSettings.from_environ`). The FLOWCTL_* names are the public flowctl
+project's, so its Go components run under flowrun unchanged; FLOWRUN_* are ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENABLE_FLOWCTL = "ENABLE_FLOWCTL"
+FLOWCTL_ENDPOINT = "FLOWCTL_ENDPOINT"
+FLOWCTL_HEARTBEAT_INTERVAL = "FLOWCTL_HEARTBEAT_INTERVAL"
+FLOWCTL_SERVICE_ID = "FLOWCTL_SERVICE_ID"
+FLOWCTL_COMPONENT_ID = "FLOWCTL_COMPONENT_ID"
+FLOWCTL_TOKEN = "FLOWCTL_TOKEN"
+FLOWCTL_CA_FILE = "FLOWCTL_CA_FILE"
+
+FLOWRUN_COMPONENT_TYPE = "FLOWRUN_COMPONENT_TYPE"
+FLOWRUN_ENDPOINT = "FLOWRUN_ENDPOINT"
+FLOWRUN_INPUTS = "FLOWRUN_INPUTS"
+FLOWRUN_CONFIG = "FLOWRUN_CONFIG"
+FLOWRUN_MAX_INFLIGHT = "FLOWRUN_MAX_INFLIGHT"
+FLOWRUN_METRICS_PORT = "FLOWRUN_METRICS_PORT"
+FLOWRUN_MONITORING_INTERVAL = "FLOWRUN_MONITORING_INTERVAL"
+FLOWRUN_FLOW_CONTROL = "FLOWRUN_FLOW_CONTROL"
+FLOWRUN_POOL = "FLOWRUN_POOL"
+FLOWRUN_SPEC_DIR = "FLOWRUN_SPEC_DIR"
+FLOWRUN_RUNNER_PID = "FLOWRUN_RUNNER_PID"
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class SettingsError(ValueError):
+    """An environment variable a component needs is missing or malformed."""
+
+
+def parse_seconds(name: str, text: str) -> float:
+    """`10s`, `250ms`, `5m`, or a bare number of seconds (as the Go components accept)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise SettingsError(f"{name}={text!r}: expected a duration like '10s' or '250ms'")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@dataclass(frozen=True)
+class FlowControlSettings:
+    activate_at: float = 0.8
+    deactivate_at: float = 0.6
+    throttle_rate: float = 0.5
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    min_connections: int = 2
+    max_connections: int = 10
+    idle_timeout_seconds: float = 300.0
+    health_check_interval_seconds: float = 30.0
+    connect_timeout_seconds: float = 5.0
+    max_retries: int = 3
+
+
+@dataclass(frozen=True)
+class ComponentSettings:
+    """Everything a component is told by the runner (or by hand, for a lone run)."""
+
+    component_id: str
+    service_id: str
+    component_type: str = "processor"
+    endpoint: str = "127.0.0.1:0"
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    max_inflight: int = 1000
+    metrics_port: int | None = None
+    monitoring_interval_seconds: float = 5.0
+    flowctl_enabled: bool = False
+    flowctl_endpoint: str = "127.0.0.1:8080"
+    heartbeat_interval_seconds: float = 1.0
+    token: str | None = None
+    ca_file: str | None = None
+    flow_control: FlowControlSettings = field(default_factory=FlowControlSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    spec_dir: str = "."
+    runner_pid: int | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ComponentSettings:
+        env = os.environ if environ is None else environ
+        component_id = env.get(FLOWCTL_COMPONENT_ID) or env.get(FLOWCTL_SERVICE_ID) or "component"
+        metrics_port = env.get(FLOWRUN_METRICS_PORT)
+        runner_pid = env.get(FLOWRUN_RUNNER_PID)
+        return cls(
+            component_id=component_id,
+            service_id=env.get(FLOWCTL_SERVICE_ID) or component_id,
+            component_type=env.get(FLOWRUN_COMPONENT_TYPE, "processor"),
+            endpoint=env.get(FLOWRUN_ENDPOINT, "127.0.0.1:0"),
+            inputs=_json_object(env, FLOWRUN_INPUTS),
+            config=_json_object(env, FLOWRUN_CONFIG),
+            max_inflight=_integer(env, FLOWRUN_MAX_INFLIGHT, 1000),
+            metrics_port=int(metrics_port) if metrics_port else None,
+            monitoring_interval_seconds=parse_seconds(
+                FLOWRUN_MONITORING_INTERVAL, env.get(FLOWRUN_MONITORING_INTERVAL, "5s")
+            ),
+            flowctl_enabled=env.get(ENABLE_FLOWCTL, "false").strip().lower() in {"1", "true", "yes"},
+            flowctl_endpoint=env.get(FLOWCTL_ENDPOINT, "127.0.0.1:8080"),
+            heartbeat_interval_seconds=parse_seconds(
+                FLOWCTL_HEARTBEAT_INTERVAL, env.get(FLOWCTL_HEARTBEAT_INTERVAL, "1s")
+            ),
+            token=env.get(FLOWCTL_TOKEN) or None,
+            ca_file=env.get(FLOWCTL_CA_FILE) or None,
+            flow_control=FlowControlSettings(**_json_object(env, FLOWRUN_FLOW_CONTROL)),
+            pool=PoolSettings(**_json_object(env, FLOWRUN_POOL)),
+            spec_dir=env.get(FLOWRUN_SPEC_DIR, "."),
+            runner_pid=int(runner_pid) if runner_pid else None,
+        )
+
+    def to_environ(self) -> dict[str, str]:
+        env = {
+            ENABLE_FLOWCTL: "true" if self.flowctl_enabled else "false",
+            FLOWCTL_ENDPOINT: self.flowctl_endpoint,
+            FLOWCTL_HEARTBEAT_INTERVAL: f"{round(self.heartbeat_interval_seconds * 1000)}ms",
+            FLOWCTL_SERVICE_ID: self.service_id,
+            FLOWCTL_COMPONENT_ID: self.component_id,
+            FLOWRUN_COMPONENT_TYPE: self.component_type,
+            FLOWRUN_ENDPOINT: self.endpoint,
+            FLOWRUN_INPUTS: json.dumps(dict(self.inputs)),
+            FLOWRUN_CONFIG: json.dumps(dict(self.config)),
+            FLOWRUN_MAX_INFLIGHT: str(self.max_inflight),
+            FLOWRUN_MONITORING_INTERVAL: f"{round(self.monitoring_interval_seconds * 1000)}ms",
+            FLOWRUN_FLOW_CONTROL: json.dumps(self.flow_control.__dict__),
+            FLOWRUN_POOL: json.dumps(self.pool.__dict__),
+            FLOWRUN_SPEC_DIR: self.spec_dir,
+        }
+        if self.metrics_port is not None:
+            env[FLOWRUN_METRICS_PORT] = str(self.metrics_port)
+        if self.token:
+            env[FLOWCTL_TOKEN] = self.token
+        if self.ca_file:
+            env[FLOWCTL_CA_FILE] = self.ca_file
+        if self.runner_pid is not None:
+            env[FLOWRUN_RUNNER_PID] = str(self.runner_pid)
+        return env
+
+
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
+    text = env.get(name)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SettingsError(f"{name} is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise SettingsError(f"{name} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError as e:
+        raise SettingsError(f"{name}={text!r}: expected an integer") from e

@@ -1,0 +1,1 @@
+"""flowrun: a declarative pipeline runner."""

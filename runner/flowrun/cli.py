@@ -1,0 +1,36 @@
+"""The `flowrun` command line: the only place errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from flowrun.commands import COMMANDS
+from flowrun.errors import FlowrunError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flowrun")
+def cli() -> None:
+    """Run declarative pipelines of supervised components wired to a flowctl controller."""
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except FlowrunError as error:
+        click.echo(f"error: {error}" if "\n" not in str(error) else str(error), err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("aborted", err=True)
+        sys.exit(130)

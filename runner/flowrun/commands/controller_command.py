@@ -1,0 +1,7 @@
+"""Filled in by its issue."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,1 @@
+"""The pipeline spec: model, YAML loading with positions, profiles and rules."""

@@ -1,0 +1,172 @@
+"""The pipeline spec: what a user writes in `pipeline.yaml`.
+
+Every field says in its schema how a change to it is applied by a hot reload
+(`x-reload`): `live` (no process restarts), `component` (that component restarts alone)
+or `pipeline` (a full, ordered restart). `flowrun.reload` reads the same marks.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flowrun.spec.durations import Duration
+
+LIVE = "live"
+COMPONENT = "component"
+PIPELINE = "pipeline"
+_RELOAD_TEXT = {
+    LIVE: "Reload: applied live, no process restarts.",
+    COMPONENT: "Reload: a change restarts this component alone.",
+    PIPELINE: "Reload: a change restarts the whole pipeline in order.",
+}
+
+ENDPOINT_PATTERN = r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$"
+
+
+def reloads(kind: str, description: str, **kwargs: Any) -> Any:
+    """A pydantic Field documenting how a hot reload applies a change to it."""
+    return Field(
+        description=f"{description} {_RELOAD_TEXT[kind]}",
+        json_schema_extra={"x-reload": kind},
+        **kwargs,
+    )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ControllerMode(str, Enum):
+    EMBEDDED = "embedded"
+    EXTERNAL = "external"
+    DISABLED = "disabled"
+
+
+class ComponentType(str, Enum):
+    SOURCE = "source"
+    PROCESSOR = "processor"
+    SINK = "sink"
+
+
+class RestartPolicy(str, Enum):
+    ALWAYS = "always"
+    ON_FAILURE = "on-failure"
+    NEVER = "never"
+
+
+class Metadata(_Strict):
+    name: str = reloads(LIVE, "Pipeline name, shown by status and in metrics.", min_length=1)
+    labels: dict[str, str] = reloads(LIVE, "Free-form labels.", default_factory=dict)
+
+
+class TLSConfig(_Strict):
+    cert_file: str = reloads(PIPELINE, "PEM certificate of the controller.")
+    key_file: str | None = reloads(PIPELINE, "PEM private key (the controller side).", default=None)
+    ca_file: str | None = reloads(PIPELINE, "CA bundle clients verify the controller with.", default=None)
+
+
+class ControllerConfig(_Strict):
+    mode: ControllerMode = reloads(
+        PIPELINE,
+        "embedded: the runner hosts the controller; external: connect to endpoint; "
+        "disabled: components use local flow control only.",
+        default=ControllerMode.EMBEDDED,
+    )
+    endpoint: str = reloads(
+        PIPELINE, "host:port of the controller (bound on loopback unless told otherwise).",
+        default="127.0.0.1:8080", pattern=ENDPOINT_PATTERN,
+    )
+    heartbeat_interval: Duration = reloads(LIVE, "How often components heartbeat.", default=1.0)
+    heartbeat_ttl: Duration = reloads(
+        LIVE, "A service silent for longer is unhealthy (and restarted by the runner).", default=5.0
+    )
+    token: str | None = reloads(
+        PIPELINE, "Shared token every client must present (metadata header).", default=None
+    )
+    tls: TLSConfig | None = reloads(PIPELINE, "TLS for a controller on another host.", default=None)
+
+
+class FlowControlConfig(_Strict):
+    activate_at: float = reloads(
+        LIVE, "Load (inflight/max_inflight) at which backpressure turns on.", default=0.8
+    )
+    deactivate_at: float = reloads(
+        LIVE, "Load below which backpressure turns off again (hysteresis).", default=0.6
+    )
+    throttle_rate: float = reloads(
+        LIVE, "Fraction of full speed upstream services run at under backpressure.", default=0.5
+    )
+
+
+class PoolConfig(_Strict):
+    min_connections: int = reloads(LIVE, "Connections kept open per input.", default=2, ge=0)
+    max_connections: int = reloads(LIVE, "Upper bound of connections per input.", default=10, ge=1)
+    idle_timeout: Duration = reloads(LIVE, "Idle connections above the minimum close after this.", default=300.0)
+    health_check_interval: Duration = reloads(LIVE, "How often pooled connections are checked.", default=30.0)
+    connect_timeout: Duration = reloads(LIVE, "Time allowed to open one connection.", default=5.0)
+    max_retries: int = reloads(LIVE, "Retries of a failed call before it is reported.", default=3, ge=0)
+
+
+class MonitoringConfig(_Strict):
+    metrics_port: int | None = reloads(
+        PIPELINE, "Port of the runner's Prometheus endpoint (null: none).", default=9464, ge=0, le=65535
+    )
+    interval: Duration = reloads(LIVE, "How often metrics and health reports are refreshed.", default=5.0)
+
+
+class RestartConfig(_Strict):
+    policy: RestartPolicy = reloads(LIVE, "When a stopped process is started again.", default=RestartPolicy.ON_FAILURE)
+    max_restarts: int = reloads(LIVE, "Restarts allowed within window before the component fails.", default=5, ge=0)
+    window: Duration = reloads(LIVE, "The window max_restarts counts over.", default=60.0)
+    backoff: Duration = reloads(LIVE, "First delay before a restart; doubles each time.", default=1.0)
+    max_backoff: Duration = reloads(LIVE, "Cap of the restart delay.", default=30.0)
+
+
+class ComponentSpec(_Strict):
+    type: ComponentType = reloads(COMPONENT, "source, processor or sink.")
+    command: list[str] = reloads(COMPONENT, "Program and arguments (no shell).", min_length=1)
+    endpoint: str | None = reloads(
+        COMPONENT, "host:port the component serves Arrow Flight on.", default=None, pattern=ENDPOINT_PATTERN
+    )
+    inputs: list[str] = reloads(COMPONENT, "Names of the components this one reads from.", default_factory=list)
+    env: dict[str, str] = reloads(COMPONENT, "Extra environment variables.", default_factory=dict)
+    config: dict[str, Any] = reloads(
+        COMPONENT, "Component-specific settings, passed as JSON in FLOWRUN_CONFIG.", default_factory=dict
+    )
+    max_inflight: int = reloads(COMPONENT, "Inflight items at which load is 1.0.", default=1000, ge=1)
+    health_port: int | None = reloads(
+        COMPONENT, "Port of the component's metrics and health endpoint.", default=None, ge=1, le=65535
+    )
+    working_dir: str | None = reloads(
+        COMPONENT, "Working directory (relative to the spec's folder).", default=None
+    )
+    restart: RestartConfig = reloads(LIVE, "Restart policy.", default_factory=RestartConfig)
+    stop_grace: Duration = reloads(LIVE, "Time between SIGTERM and SIGKILL on stop.", default=10.0)
+    start_timeout: Duration = reloads(LIVE, "Time allowed to become ready.", default=30.0)
+
+
+class PipelineBody(_Strict):
+    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+    flow_control: FlowControlConfig = Field(default_factory=FlowControlConfig)
+    pool: PoolConfig = Field(default_factory=PoolConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    components: dict[str, ComponentSpec] = Field(
+        description="Components keyed by name (profiles override one by name)."
+    )
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Partial specs deep-merged over this one when selected with --profile "
+        "or FLOWRUN_PROFILE.",
+    )
+
+
+class PipelineSpec(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    api_version: Literal["flowctl/v1"] = Field(alias="apiVersion")
+    kind: Literal["Pipeline"]
+    metadata: Metadata
+    spec: PipelineBody
