@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flowrun up $(SPEC)
+	$(BIN)/flowrun up $(SPEC) $(if $(PROFILE),--profile $(PROFILE))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
