@@ -59,3 +59,7 @@ class NotRunningError(RunnerError):
 
 class AlreadyRunningError(RunnerError):
     """Another runner already serves this spec."""
+
+
+class PolicyError(ControllerError):
+    """A flow-control policy whose thresholds or intervals cannot work together."""
