@@ -63,3 +63,7 @@ class AlreadyRunningError(RunnerError):
 
 class PolicyError(ControllerError):
     """A flow-control policy whose thresholds or intervals cannot work together."""
+
+
+class ComponentLaunchError(RunnerError):
+    """A component whose program cannot be started at all (missing, not executable)."""
