@@ -1,0 +1,176 @@
+"""The backpressure decision: which services are overloaded, and who must slow down.
+
+Pure and synchronous (no I/O, no clock) so it can run on every heartbeat: a heartbeat
+costs two dict lookups unless it flips a service's overloaded flag, and only a flip
+(or a topology or threshold change) walks the graph, in O(services + inputs).
+
+Hysteresis: a service becomes overloaded when its load reaches `activate_at` and stays
+so until its load falls below `deactivate_at`. Every service transitively upstream of
+an overloaded one (following the component ids in its `inputs`) runs at
+`throttle_rate`; all others run at 1.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+FULL_SPEED = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    activate_at: float
+    deactivate_at: float
+    throttle_rate: float
+
+
+def next_overloaded(overloaded: bool, load: float, thresholds: Thresholds) -> bool:
+    """The hysteresis rule for one service given its previous state and its new load."""
+    if overloaded:
+        return load >= thresholds.deactivate_at
+    return load >= thresholds.activate_at
+
+
+@dataclass(slots=True)
+class _Node:
+    component_id: str
+    inputs: tuple[str, ...]
+    load: float = 0.0
+    overloaded: bool = False
+    # A silent (unhealthy) service's last load is stale: it must not throttle anyone
+    # forever, so it counts as not overloaded until it heartbeats again.
+    live: bool = True
+
+
+class BackpressureDecision:
+    """Overloaded flags and throttle rates of every known service.
+
+    Every mutating method returns the ids of the services whose throttle rate changed,
+    which are the ones that must be sent a new directive.
+    """
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        self._thresholds = thresholds
+        self._nodes: dict[str, _Node] = {}
+        self._by_component: dict[str, set[str]] = {}
+        self._overloaded: set[str] = set()
+        self._throttled: dict[str, str] = {}  # throttled service id -> overloaded cause
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self._thresholds
+
+    @property
+    def active(self) -> bool:
+        """True while at least one service is overloaded."""
+        return bool(self._overloaded)
+
+    def place(self, service_id: str, component_id: str, inputs: Iterable[str]) -> set[str]:
+        """Add a service, or replace it (a re-registration starts again unloaded)."""
+        self._forget(service_id)
+        self._nodes[service_id] = _Node(component_id, tuple(inputs))
+        self._by_component.setdefault(component_id, set()).add(service_id)
+        return self._recompute()
+
+    def remove(self, service_id: str) -> set[str]:
+        if service_id not in self._nodes:
+            return set()
+        self._forget(service_id)
+        return self._recompute()
+
+    def observe(self, service_id: str, load: float) -> set[str]:
+        """Record a service's new load: the per-heartbeat path, O(1) unless a flag flips."""
+        node = self._nodes.get(service_id)
+        if node is None:
+            return set()
+        node.load = load
+        if not node.live:
+            node.live = True
+        return self._reflag(service_id, node)
+
+    def set_live(self, service_id: str, live: bool) -> set[str]:
+        """Mark a service silent (False) or back (True); a silent one releases its upstream."""
+        node = self._nodes.get(service_id)
+        if node is None or node.live == live:
+            return set()
+        node.live = live
+        return self._reflag(service_id, node)
+
+    def retune(self, thresholds: Thresholds) -> set[str]:
+        """Apply new thresholds to every service at once (a policy update)."""
+        rate_changed = thresholds.throttle_rate != self._thresholds.throttle_rate
+        self._thresholds = thresholds
+        for service_id, node in self._nodes.items():
+            self._set_flag(service_id, node, self._flag(node))
+        changed = self._recompute()
+        if rate_changed:
+            changed.update(self._throttled)
+        return changed
+
+    def throttle_rate(self, service_id: str) -> float:
+        if service_id in self._throttled:
+            return self._thresholds.throttle_rate
+        return FULL_SPEED
+
+    def is_overloaded(self, service_id: str) -> bool:
+        return service_id in self._overloaded
+
+    def cause(self, service_id: str) -> str | None:
+        """The overloaded service that throttles this one, if any."""
+        return self._throttled.get(service_id)
+
+    def overloaded_services(self) -> list[str]:
+        return sorted(self._overloaded)
+
+    def load(self, service_id: str) -> float:
+        node = self._nodes.get(service_id)
+        return node.load if node is not None else 0.0
+
+    def _flag(self, node: _Node) -> bool:
+        return node.live and next_overloaded(node.overloaded, node.load, self._thresholds)
+
+    def _reflag(self, service_id: str, node: _Node) -> set[str]:
+        if self._set_flag(service_id, node, self._flag(node)):
+            return self._recompute()
+        return set()
+
+    def _set_flag(self, service_id: str, node: _Node, overloaded: bool) -> bool:
+        if overloaded == node.overloaded:
+            return False
+        node.overloaded = overloaded
+        if overloaded:
+            self._overloaded.add(service_id)
+        else:
+            self._overloaded.discard(service_id)
+        return True
+
+    def _forget(self, service_id: str) -> None:
+        node = self._nodes.pop(service_id, None)
+        if node is None:
+            return
+        self._overloaded.discard(service_id)
+        siblings = self._by_component.get(node.component_id)
+        if siblings is not None:
+            siblings.discard(service_id)
+            if not siblings:
+                del self._by_component[node.component_id]
+
+    def _recompute(self) -> set[str]:
+        throttled = self._upstream_of_overloaded()
+        changed = throttled.keys() ^ self._throttled.keys()
+        self._throttled = throttled
+        return set(changed)
+
+    def _upstream_of_overloaded(self) -> dict[str, str]:
+        throttled: dict[str, str] = {}
+        for cause in sorted(self._overloaded):
+            stack = [cause]
+            while stack:
+                node = self._nodes[stack.pop()]
+                for component_id in node.inputs:
+                    for upstream in self._by_component.get(component_id, ()):
+                        if upstream not in throttled:
+                            throttled[upstream] = cause
+                            stack.append(upstream)
+        return throttled

@@ -1,0 +1,91 @@
+"""Defence against what clients send: bounded, finite, non-negative where it matters.
+
+A heartbeat's metrics feed the backpressure decision and the pipeline totals, so one
+buggy or hostile client must not be able to crash the controller, exhaust its memory or
+turn a total into NaN. Bad values are dropped, extreme ones clamped, maps truncated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_METRIC_KEYS = 64
+MAX_KEY_LENGTH = 128
+MAX_EXAMINED = 4 * MAX_METRIC_KEYS
+MAX_LOAD = 10.0
+MAX_VALUE = 1e12
+MAX_METADATA_KEYS = 64
+MAX_TEXT_LENGTH = 1024
+MAX_INPUTS = 64
+
+INFLIGHT = "inflight"
+MAX_INFLIGHT = "max_inflight"
+LOAD = "load"
+THROUGHPUT = "throughput"
+LATENCY = "latency_seconds"
+KNOWN_METRICS = (INFLIGHT, MAX_INFLIGHT, LOAD, THROUGHPUT, LATENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanMetrics:
+    values: dict[str, float]
+    dropped: int
+
+    def derived_load(self, registered_max_inflight: int) -> float | None:
+        """The service's load: as reported, else inflight / max_inflight, else unknown."""
+        if LOAD in self.values:
+            return self.values[LOAD]
+        inflight = self.values.get(INFLIGHT)
+        if inflight is None:
+            return None
+        capacity = self.values.get(MAX_INFLIGHT) or registered_max_inflight
+        if capacity <= 0:
+            return None
+        return min(inflight / capacity, MAX_LOAD)
+
+
+def clean_metrics(raw: Mapping[str, float]) -> CleanMetrics:
+    """Keep the known keys first so truncation never loses the ones flow control needs."""
+    values: dict[str, float] = {}
+    for key in KNOWN_METRICS:
+        if key in raw:
+            value = _known_value(key, raw[key])
+            if value is not None:
+                values[key] = value
+    # Bounded work as well as bounded memory: a map of garbage is not read to its end.
+    for examined, (key, value) in enumerate(raw.items()):
+        if len(values) >= MAX_METRIC_KEYS or examined >= MAX_EXAMINED:
+            break
+        if key in KNOWN_METRICS or len(key) > MAX_KEY_LENGTH or not math.isfinite(value):
+            continue
+        values[key] = max(-MAX_VALUE, min(value, MAX_VALUE))
+    return CleanMetrics(values, dropped=len(raw) - len(values))
+
+
+def _known_value(key: str, value: float) -> float | None:
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, MAX_LOAD if key == LOAD else MAX_VALUE)
+
+
+def clean_text(text: str) -> str:
+    return text[:MAX_TEXT_LENGTH]
+
+
+def clean_metadata(raw: Mapping[str, str]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for key, value in raw.items():
+        if len(kept) >= MAX_METADATA_KEYS:
+            break
+        if len(key) <= MAX_KEY_LENGTH:
+            kept[key] = clean_text(value)
+    return kept
+
+
+def parse_inputs(text: str) -> tuple[str, ...]:
+    """`"a, b,,a"` -> `("a", "b")`: comma-separated component ids, blanks and repeats dropped."""
+    names = (name.strip() for name in text.split(","))
+    unique = dict.fromkeys(name for name in names if name)
+    return tuple(list(unique)[:MAX_INPUTS])

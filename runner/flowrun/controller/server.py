@@ -1,0 +1,148 @@
+"""The Controller: the flowctl control plane served with grpc.aio on the caller's loop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import grpc
+from flowctl import control_plane_pb2_grpc as cp_grpc
+from flowctl import flow_control_pb2 as fc
+from flowctl import flow_control_pb2_grpc as fc_grpc
+from prometheus_client import CollectorRegistry
+
+from flowrun.controller.janitor import Janitor
+from flowrun.controller.policy import Policy
+from flowrun.controller.prometheus import ControllerCollector
+from flowrun.controller.security import TokenInterceptor, server_credentials
+from flowrun.controller.servicers import ControlPlaneServicer, FlowControlServicer
+from flowrun.controller.state import ControllerState
+from flowrun.controller.views import ServiceView
+from flowrun.errors import ControllerError
+
+logger = logging.getLogger(__name__)
+
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    # Without this a second controller could bind the same port and silently share it.
+    ("grpc.so_reuseport", 0),
+    # Find clients that vanished without closing (partition, power loss) on open streams.
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 5_000),
+    # Let SDK clients keep their own keepalive pings without being told "too many pings".
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 1_000),
+    ("grpc.http2.max_ping_strikes", 0),
+)
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ControllerError(f"invalid listen address {address!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+class Controller:
+    """Registry, heartbeats, discovery, backpressure and policy, served over gRPC.
+
+    `start()` binds and returns the address actually bound; everything then runs on the
+    running asyncio loop until `stop()`.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        listen: str = "127.0.0.1:0",
+        token: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        split_address(listen)
+        if (tls_cert is None) != (tls_key is None):
+            raise ControllerError("TLS needs both a certificate file and a key file")
+        self._listen = listen
+        self._token = token
+        self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+        self._state = ControllerState(policy)
+        self._janitor = Janitor(self._state)
+        self._metrics_registry = registry if registry is not None else CollectorRegistry()
+        self._collector = ControllerCollector(self._state)
+        self._server: grpc.aio.Server | None = None
+        self._address: str | None = None
+        self._stopped = False
+
+    @property
+    def address(self) -> str | None:
+        """`HOST:PORT` bound by start(), None before."""
+        return self._address
+
+    @property
+    def policy(self) -> Policy:
+        return self._state.policy
+
+    @property
+    def revision(self) -> int:
+        return self._state.revision
+
+    @property
+    def metrics_registry(self) -> CollectorRegistry:
+        return self._metrics_registry
+
+    @property
+    def backpressure_active(self) -> bool:
+        return self._state.decision.active
+
+    async def start(self) -> str:
+        if self._server is not None or self._stopped:
+            raise ControllerError("a controller can be started once")
+        interceptors = [TokenInterceptor(self._token)] if self._token else []
+        server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
+        cp_grpc.add_ControlPlaneServicer_to_server(ControlPlaneServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
+        fc_grpc.add_FlowControlServicer_to_server(FlowControlServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
+        port = self._bind(server)
+        await server.start()
+        self._server = server
+        self._address = f"{split_address(self._listen)[0]}:{port}"
+        self._metrics_registry.register(self._collector)
+        self._janitor.start()
+        logger.info("flowctl controller listening on %s", self._address)
+        return self._address
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        try:
+            if self._tls is None:
+                port = server.add_insecure_port(self._listen)
+            else:
+                port = server.add_secure_port(self._listen, server_credentials(*self._tls))
+        except RuntimeError as e:
+            raise ControllerError(f"cannot listen on {self._listen}: {e}") from e
+        if not port:
+            raise ControllerError(f"cannot listen on {self._listen}: address in use or invalid")
+        return int(port)
+
+    async def update_policy(self, policy: Policy) -> int:
+        """Apply new thresholds now and push them to every directive stream; the new revision."""
+        revision, notified = self._state.update_policy(policy)
+        logger.info("policy revision %d applied (%d services told)", revision, notified)
+        return revision
+
+    def services(self) -> list[ServiceView]:
+        return self._state.views()
+
+    def pipeline_metrics(self) -> fc.PipelineMetrics:
+        return self._state.pipeline_metrics()
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop serving: directive streams end cleanly, other calls get `grace` seconds."""
+        server, self._server = self._server, None
+        self._stopped = True
+        if server is None:
+            return
+        await self._janitor.stop()
+        self._state.hub.close_all()
+        await server.stop(grace)
+        with contextlib.suppress(KeyError):  # already unregistered by its owner
+            self._metrics_registry.unregister(self._collector)
+        logger.info("flowctl controller on %s stopped", self._address)

@@ -1,0 +1,60 @@
+"""What the runner reads about a service: plain immutable values, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowctl import control_plane_pb2 as cp
+
+from flowrun.controller.backpressure import BackpressureDecision
+from flowrun.controller.registry import ServiceRecord
+
+SERVICE_TYPE_NAMES: dict[int, str] = {
+    cp.SERVICE_TYPE_UNSPECIFIED: "unspecified",
+    cp.SERVICE_TYPE_SOURCE: "source",
+    cp.SERVICE_TYPE_PROCESSOR: "processor",
+    cp.SERVICE_TYPE_SINK: "sink",
+    cp.SERVICE_TYPE_PIPELINE: "pipeline",
+}
+
+
+def service_type_name(service_type: int) -> str:
+    return SERVICE_TYPE_NAMES.get(service_type, "unspecified")
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """One registered service as the controller sees it now (times are epoch seconds)."""
+
+    service_id: str
+    component_id: str
+    service_type: str
+    endpoint: str
+    registered_at: float
+    last_heartbeat: float | None
+    healthy: bool
+    load: float
+    throughput: float
+    latency_seconds: float
+    inflight: float
+    throttle_rate: float
+    overloaded: bool
+
+
+def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool) -> ServiceView:
+    registration = record.registration
+    return ServiceView(
+        service_id=registration.service_id,
+        component_id=registration.component_id,
+        service_type=service_type_name(registration.service_type),
+        endpoint=registration.endpoint,
+        registered_at=record.registered_at,
+        last_heartbeat=record.last_heartbeat,
+        healthy=healthy,
+        load=record.load,
+        throughput=record.throughput,
+        latency_seconds=record.latency_seconds,
+        inflight=record.inflight,
+        throttle_rate=decision.throttle_rate(registration.service_id),
+        overloaded=decision.is_overloaded(registration.service_id),
+    )
