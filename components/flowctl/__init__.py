@@ -1,1 +1,81 @@
-"""flowctl: the SDK every flowrun component uses."""
+"""flowctl: the SDK every flowrun component uses (see `flowctl.component` for the API).
+
+Names are imported lazily: the runner imports the generated gRPC stubs of this package
+and must not pay for pyarrow and prometheus_client when it does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowctl.client import ClientStats, ControllerClient, Registration
+    from flowctl.component import Component
+    from flowctl.errors import FlowControlError, FlowctlError, PoolError, TicketError
+    from flowctl.flow_control import FlowController, FlowSnapshot, Pacer
+    from flowctl.health import Check, HealthReport
+    from flowctl.monitor import Monitor
+    from flowctl.pool import ConnectionPool, PoolManager, PoolStats
+    from flowctl.run import run_component
+    from flowctl.settings import ComponentSettings, FlowControlSettings, PoolSettings
+    from flowctl.tickets import StreamTicket
+
+_EXPORTS = {
+    "ClientStats": "flowctl.client",
+    "ControllerClient": "flowctl.client",
+    "Registration": "flowctl.client",
+    "Component": "flowctl.component",
+    "FlowControlError": "flowctl.errors",
+    "FlowctlError": "flowctl.errors",
+    "PoolError": "flowctl.errors",
+    "TicketError": "flowctl.errors",
+    "FlowController": "flowctl.flow_control",
+    "FlowSnapshot": "flowctl.flow_control",
+    "Pacer": "flowctl.flow_control",
+    "Check": "flowctl.health",
+    "HealthReport": "flowctl.health",
+    "Monitor": "flowctl.monitor",
+    "ConnectionPool": "flowctl.pool",
+    "PoolManager": "flowctl.pool",
+    "PoolStats": "flowctl.pool",
+    "run_component": "flowctl.run",
+    "ComponentSettings": "flowctl.settings",
+    "FlowControlSettings": "flowctl.settings",
+    "PoolSettings": "flowctl.settings",
+    "StreamTicket": "flowctl.tickets",
+}
+
+__all__ = [
+    "Check",
+    "ClientStats",
+    "Component",
+    "ComponentSettings",
+    "ConnectionPool",
+    "ControllerClient",
+    "FlowControlError",
+    "FlowControlSettings",
+    "FlowController",
+    "FlowSnapshot",
+    "FlowctlError",
+    "HealthReport",
+    "Monitor",
+    "Pacer",
+    "PoolError",
+    "PoolManager",
+    "PoolSettings",
+    "PoolStats",
+    "Registration",
+    "StreamTicket",
+    "TicketError",
+    "run_component",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowctl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,275 @@
+"""The base of every flowrun component: subclass `Component`, override a few methods.
+
+A component is a process with an Arrow Flight server. The base gives it, for free:
+settings from the environment (`ComponentSettings.from_environ`), registration and
+heartbeats with the controller (when `ENABLE_FLOWCTL=true`), flow control, a pool of
+Flight clients to its inputs, Prometheus metrics and `/health` on the metrics port,
+JSON Flight actions `get_status` and `health`, clean shutdown on SIGTERM/SIGINT, and
+exit when the runner dies.
+
+Override (all optional, but a component that serves data overrides the first two):
+
+    schema(self) -> pa.Schema                         the Arrow schema of stream()
+    stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]
+                                                      batches from ticket.start on (DoGet)
+    work(self) -> None                                active loop on its own thread (a sink's
+                                                      pull loop); return when done or stopping
+    actions(self) -> Mapping[str, Callable[[dict], Any]]   extra JSON Flight actions
+    health_checks(self) -> Iterable[Check]            component-specific findings
+    metrics(self) -> Mapping[str, float]              extra heartbeat metrics
+    on_start(self) / on_stop(self)                    after the servers start / before they stop
+    on_policy(self, policy) -> None                   after a new controller policy applied
+
+Use, from those methods:
+
+    self.settings, self.config (settings.config), self.log, self.stopping (Event)
+    self.flow: FlowController   (`with self.flow.inflight(n):`, `self.flow.pace(items)`)
+    self.read_input(name=None, start=0, stream="default") -> Iterator[pa.RecordBatch]
+        pull from an input through the pool; rows count in flight until the next batch
+        is asked for, and the loop is paced to the throttle rate
+    self.pools: PoolManager     (`self.pools.get(endpoint).read_stream(ticket)`)
+    self.monitor.registry       (register your own prometheus_client metrics on it)
+    self.client: ControllerClient | None
+
+Counting: a component with inputs counts the rows it reads (read_input); one without
+inputs (a source) counts the rows it serves. Served batches are paced either way.
+
+Run it: `raise SystemExit(run_component(MyComponent))` in `__main__`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from flowctl import flow_control_pb2 as fc
+from flowctl.client import ControllerClient, Registration
+from flowctl.component_io import InputReader, component_status
+from flowctl.flight_service import FlightService
+from flowctl.flow_control import FlowController
+from flowctl.health import Check, HealthReport, assess
+from flowctl.lifecycle import ParentWatch
+from flowctl.monitor import Monitor
+from flowctl.pool import PoolManager
+from flowctl.settings import ComponentSettings, PoolSettings
+from flowctl.tickets import DEFAULT_STREAM, StreamTicket
+
+Action = Callable[[dict[str, Any]], Any]
+
+
+class Component:
+    stream_name: ClassVar[str] = DEFAULT_STREAM
+    input_event_types: ClassVar[tuple[str, ...]] = ()
+    output_event_types: ClassVar[tuple[str, ...]] = ()
+    stop_timeout_seconds: ClassVar[float] = 10.0
+
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        self.settings = settings or ComponentSettings.from_environ()
+        self.config: dict[str, Any] = dict(self.settings.config)
+        self.log = logging.getLogger(self.settings.component_id)
+        self.stopping = threading.Event()
+        self.exit_code = 0
+        self.started_at = time.time()
+        self.flow = FlowController(self.settings.max_inflight, self.settings.flow_control)
+        self.pools = PoolManager(self.settings.pool, on_event=self._pool_event)
+        self.client: ControllerClient | None = None
+        self._server: FlightService | None = None
+        self._worker: threading.Thread | None = None
+        self._parent_watch: ParentWatch | None = None
+        self._inputs = InputReader(self)
+        self.monitor = Monitor(
+            self.settings.service_id,
+            self.settings.component_type,
+            self.flow,
+            pools=self.pools,
+            client_stats=lambda: self.client.stats if self.client else None,
+            health=self.health,
+            inbound_streams=lambda: self._server.open_streams if self._server else 0,
+        )
+
+    # -- what subclasses override ---------------------------------------------------
+
+    def schema(self) -> pa.Schema:
+        raise NotImplementedError(f"{type(self).__name__} serves no data (override schema)")
+
+    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError(f"{type(self).__name__} serves no data (override stream)")
+
+    def work(self) -> None:
+        """An active loop on its own thread; the default has none."""
+
+    def actions(self) -> Mapping[str, Action]:
+        return {}
+
+    def health_checks(self) -> Iterable[Check]:
+        return ()
+
+    def metrics(self) -> Mapping[str, float]:
+        return {}
+
+    def on_start(self) -> None:
+        """Called once the Flight server is up (and the client started)."""
+
+    def on_stop(self) -> None:
+        """Called when stopping, before the servers stop."""
+
+    def on_policy(self, policy: fc.Policy) -> None:
+        """Called after a new controller policy was applied."""
+
+    # -- what subclasses use ----------------------------------------------------------
+
+    def read_input(
+        self, name: str | None = None, *, start: int = 0, stream: str = DEFAULT_STREAM
+    ) -> Iterator[pa.RecordBatch]:
+        return self._inputs.read(name, StreamTicket(stream, start))
+
+    def input_endpoint(self, name: str) -> str:
+        return self._inputs.endpoint(name)
+
+    @property
+    def endpoint(self) -> str:
+        """host:port the Flight server listens on (the real port when 0 was asked)."""
+        if self._server is None:
+            return self.settings.endpoint
+        host = self.settings.endpoint.rsplit(":", 1)[0]
+        return f"{host}:{self._server.port}"
+
+    def health(self) -> HealthReport:
+        client = self.client
+        return assess(
+            self.flow.snapshot(),
+            self.flow.thresholds,
+            controller_enabled=client is not None,
+            controller_detail=client.stats.last_error if client else "",
+            pools=self.pools.stats(),
+            component_checks=self.health_checks,
+            stopping=self.stopping.is_set(),
+        )
+
+    def status(self) -> dict[str, Any]:
+        return component_status(self)
+
+    def all_actions(self) -> dict[str, Action]:
+        builtin: dict[str, Action] = {
+            "get_status": lambda body: self.status(),
+            "health": lambda body: self.health().to_dict(),
+        }
+        return {**builtin, **self.actions()}
+
+    def on_batch_served(self, batch: pa.RecordBatch) -> None:
+        if not self.settings.inputs:
+            self.flow.record(batch.num_rows)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> Component:
+        """Start servers, client and worker; returns at once (see serve_forever)."""
+        self._server = FlightService(self, f"grpc://{self.settings.endpoint}")
+        if self.settings.metrics_port is not None:
+            self._serve_metrics(self.settings.metrics_port)
+        if self.settings.flowctl_enabled:
+            self._start_client()
+        else:
+            self.log.info("flowctl disabled: local flow control only")
+        if self.settings.runner_pid is not None:
+            self._parent_watch = ParentWatch(self.settings.runner_pid, self.stop).start()
+        self.on_start()
+        self._worker = threading.Thread(target=self._run_work, name="component-work", daemon=True)
+        self._worker.start()
+        self.log.info("ready: %s serving Flight on %s", self.settings.component_id, self.endpoint)
+        return self
+
+    def stop(self, reason: str = "") -> None:
+        """Ask for a stop; safe from a signal handler (it only sets an event)."""
+        if reason and not self.stopping.is_set():
+            self.log.info("stopping: %s", reason)
+        self.stopping.set()
+
+    def serve_forever(self) -> int:
+        self.start()
+        self.stopping.wait()
+        self.shutdown()
+        return self.exit_code
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        if self._worker is not None:
+            self._worker.join(self.stop_timeout_seconds)
+        self.on_stop()
+        if self._parent_watch is not None:
+            self._parent_watch.stop()
+        if self.client is not None:
+            self.client.stop()
+        self.pools.close()
+        if self._server is not None:
+            _bounded(self._server.shutdown, self.stop_timeout_seconds)
+        self.monitor.stop()
+        self.log.info("stopped")
+
+    def _start_client(self) -> None:
+        metrics_port = self.monitor.port
+        registration = Registration(
+            endpoint=self.endpoint,
+            health_endpoint=f"http://127.0.0.1:{metrics_port}/health" if metrics_port else "",
+            input_event_types=self.input_event_types,
+            output_event_types=self.output_event_types,
+        )
+        self.client = ControllerClient(
+            self.settings,
+            self.flow,
+            registration,
+            metrics_provider=self.metrics,
+            on_policy=self._apply_policy,
+        )
+        self.client.discovery_observer = self.monitor.observe_discovery
+        self.client.start()
+
+    def _serve_metrics(self, port: int) -> None:
+        try:
+            bound = self.monitor.serve(port)
+        except OSError as e:
+            self.log.error("metrics port %d unavailable (%s): no /metrics or /health", port, e)
+            return
+        self.log.info("metrics on http://127.0.0.1:%d/metrics", bound)
+
+    def _apply_policy(self, policy: fc.Policy) -> None:
+        pool = policy.pool
+        if pool.max_connections > 0 and 0 <= pool.min_connections <= pool.max_connections:
+            current = self.pools.settings
+            self.pools.resize(
+                PoolSettings(
+                    min_connections=pool.min_connections,
+                    max_connections=pool.max_connections,
+                    idle_timeout_seconds=pool.idle_timeout_seconds or current.idle_timeout_seconds,
+                    health_check_interval_seconds=pool.health_check_interval_seconds
+                    or current.health_check_interval_seconds,
+                    connect_timeout_seconds=current.connect_timeout_seconds,
+                    max_retries=current.max_retries,
+                )
+            )
+        self.on_policy(policy)
+
+    def _pool_event(self, endpoint: str, event: str) -> None:
+        level = logging.INFO if event == "reconnected" else logging.WARNING
+        self.log.log(level, "input %s: %s", endpoint, event.replace("_", " "))
+
+    def _run_work(self) -> None:
+        try:
+            self.work()
+        except Exception:
+            if not self.stopping.is_set():
+                self.log.exception("work() failed: stopping with exit code 1")
+                self.exit_code = 1
+                self.stop()
+
+
+def _bounded(call: Callable[[], None], timeout_seconds: float) -> None:
+    """Run `call` but wait at most `timeout_seconds` (a stuck stream must not hang exit)."""
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(timeout_seconds)

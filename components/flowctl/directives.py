@@ -1,0 +1,115 @@
+"""Following the controller's WatchDirectives stream: throttle, backpressure, policy.
+
+A directive sets the FlowController's rate; a policy with a new revision updates the
+thresholds, the heartbeat interval and (through `on_policy`) the pool sizes, live.
+The stream is re-opened after every break once the client is registered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import grpc
+
+from flowctl import flow_control_pb2 as fc
+from flowctl.backoff import Backoff
+from flowctl.errors import FlowControlError
+from flowctl.settings import FlowControlSettings
+
+if TYPE_CHECKING:
+    from flowctl.client import ControllerClient
+
+log = logging.getLogger("flowctl.directives")
+
+
+class DirectiveWatcher:
+    def __init__(
+        self, client: ControllerClient, on_policy: Callable[[fc.Policy], None] | None
+    ) -> None:
+        self._client = client
+        self._on_policy = on_policy
+        self._thread: threading.Thread | None = None
+        self._stream: grpc.Call | None = None
+        self._lock = threading.Lock()
+        self.policy_revision = 0
+        self.last_directive: fc.Directive | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="flowctl-directives", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float) -> None:
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        client = self._client
+        backoff = Backoff(base_seconds=0.05, cap_seconds=1.0)
+        while not client.stopped.is_set():
+            if not client.registered_event.wait(0.2):
+                continue
+            if self._follow_once():
+                backoff.reset()
+            backoff.cap_seconds = min(1.0, client.heartbeat_interval)
+            client.stopped.wait(backoff.next_delay())
+
+    def _follow_once(self) -> bool:
+        """Read one stream until it breaks; True when it delivered anything."""
+        delivered = False
+        stream = self._client.watch_stream()
+        with self._lock:
+            self._stream = stream
+        try:
+            for directive in stream:
+                delivered = True
+                self.apply(directive)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                log.warning("controller has no FlowControl service: no directives will come")
+                self._client.stopped.wait()
+            elif e.code() != grpc.StatusCode.CANCELLED:
+                log.debug("directive stream broke: %s", e.code().name)
+        finally:
+            with self._lock:
+                self._stream = None
+        return delivered
+
+    def apply(self, directive: fc.Directive) -> None:
+        client = self._client
+        client.stats.directives_total += 1
+        self.last_directive = directive
+        client.flow.apply_directive(directive.throttle_rate, directive.backpressure_active)
+        if directive.HasField("policy") and directive.policy.revision != self.policy_revision:
+            self.apply_policy(directive.policy)
+
+    def apply_policy(self, policy: fc.Policy) -> None:
+        client = self._client
+        self.policy_revision = policy.revision
+        thresholds = FlowControlSettings(
+            activate_at=policy.activate_at,
+            deactivate_at=policy.deactivate_at,
+            throttle_rate=policy.throttle_rate,
+        )
+        try:
+            client.flow.update_thresholds(thresholds)
+        except FlowControlError as e:
+            log.warning("ignoring thresholds of policy %d: %s", policy.revision, e)
+        if policy.heartbeat_interval_seconds > 0:
+            client.heartbeat_interval = policy.heartbeat_interval_seconds
+        log.info(
+            "policy %d: activate_at=%s deactivate_at=%s throttle_rate=%s heartbeat=%ss",
+            policy.revision,
+            policy.activate_at,
+            policy.deactivate_at,
+            policy.throttle_rate,
+            client.heartbeat_interval,
+        )
+        if self._on_policy is not None:
+            self._on_policy(policy)

@@ -1,0 +1,118 @@
+"""The Arrow Flight server of a component: DoGet of StreamTickets, JSON actions.
+
+It only translates between Flight and the Component: tickets are decoded here, the
+component's `stream()` produces the batches, and every batch served is paced and
+counted by the component's flow controller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from flowctl.errors import FlowctlError, TicketError
+from flowctl.tickets import StreamTicket
+
+if TYPE_CHECKING:
+    from flowctl.component import Component
+
+log = logging.getLogger("flowctl.flight")
+
+Action = Callable[[dict[str, Any]], Any]
+
+
+class FlightService(flight.FlightServerBase):  # type: ignore[misc]
+    def __init__(self, component: Component, location: str) -> None:
+        super().__init__(location)
+        self._component = component
+        self._streams_lock = threading.Lock()
+        self.open_streams = 0
+
+    def do_get(
+        self, context: flight.ServerCallContext, ticket: flight.Ticket
+    ) -> flight.FlightDataStream:
+        try:
+            request = StreamTicket.decode(ticket)
+        except TicketError as e:
+            raise flight.FlightServerError(f"bad ticket: {e}") from e
+        component = self._component
+        schema = component.schema()
+        batches = component.stream(request)
+        return flight.GeneratorStream(schema, self._served(batches, context))
+
+    def _served(
+        self, batches: Iterator[pa.RecordBatch], context: flight.ServerCallContext
+    ) -> Iterator[pa.RecordBatch]:
+        component = self._component
+        pacer = component.flow.pacer()
+        with self._streams_lock:
+            self.open_streams += 1
+        try:
+            for batch in batches:
+                if context.is_cancelled() or component.stopping.is_set():
+                    return
+                component.on_batch_served(batch)
+                yield batch
+                pacer.pace(batch.num_rows)
+        finally:
+            with self._streams_lock:
+                self.open_streams -= 1
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    def get_schema(
+        self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
+    ) -> flight.SchemaResult:
+        return flight.SchemaResult(self._component.schema())
+
+    def list_flights(
+        self, context: flight.ServerCallContext, criteria: bytes
+    ) -> Iterator[flight.FlightInfo]:
+        component = self._component
+        descriptor = flight.FlightDescriptor.for_path(component.stream_name)
+        endpoint = flight.FlightEndpoint(
+            StreamTicket(component.stream_name).encode(), [f"grpc://{component.endpoint}"]
+        )
+        yield flight.FlightInfo(component.schema(), descriptor, [endpoint], -1, -1)
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
+        return [(name, _describe(action)) for name, action in self._component.all_actions().items()]
+
+    def do_action(
+        self, context: flight.ServerCallContext, action: flight.Action
+    ) -> Iterator[bytes]:
+        handler = self._component.all_actions().get(action.type)
+        if handler is None:
+            known = ", ".join(sorted(self._component.all_actions()))
+            raise flight.FlightServerError(f"unknown action {action.type!r}; known: {known}")
+        body = _json_body(action)
+        try:
+            result = handler(body)
+        except FlowctlError as e:
+            raise flight.FlightServerError(f"{action.type}: {e}") from e
+        yield json.dumps(result, default=str).encode()
+
+
+def _json_body(action: flight.Action) -> dict[str, Any]:
+    raw = action.body.to_pybytes() if action.body is not None else b""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as e:
+        raise flight.FlightServerError(f"{action.type}: body is not JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise flight.FlightServerError(f"{action.type}: body must be a JSON object")
+    return value
+
+
+def _describe(action: Action) -> str:
+    doc = (action.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""

@@ -1,0 +1,46 @@
+"""`run_component(cls)`: the `python -m my_component` entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from flowctl.component import Component
+from flowctl.errors import FlowctlError
+from flowctl.lifecycle import install_signal_handlers, set_parent_death_signal
+from flowctl.settings import ComponentSettings, SettingsError
+
+LOG_LEVEL = "FLOWRUN_LOG_LEVEL"
+
+
+def configure_logging() -> None:
+    level = os.environ.get(LOG_LEVEL, "INFO").upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run_component(cls: type[Component], settings: ComponentSettings | None = None) -> int:
+    """Build `cls` from the environment, serve until SIGTERM/SIGINT or the runner dies.
+
+    Returns the exit code: 0 after a clean stop, 1 when work() failed, 2 for bad
+    settings (the message names the variable).
+    """
+    configure_logging()
+    log = logging.getLogger("flowctl")
+    try:
+        settings = settings or ComponentSettings.from_environ()
+    except SettingsError as e:
+        log.error("bad settings: %s", e)
+        return 2
+    set_parent_death_signal(settings.runner_pid)
+    try:
+        component = cls(settings)
+    except (FlowctlError, SettingsError, ValueError) as e:
+        log.error("cannot start %s: %s", settings.component_id, e)
+        return 2
+    install_signal_handlers(component.stop)
+    return component.serve_forever()
