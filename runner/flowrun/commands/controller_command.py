@@ -1,7 +1,159 @@
-"""Filled in by its issue."""
+"""`flowrun controller`: the flowctl control plane on its own, until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+from typing import TYPE_CHECKING, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from flowrun.errors import ControllerError
+
+if TYPE_CHECKING:
+    from flowrun.controller import Controller
+
+LISTENING = "flowctl controller listening on"
+
+
+def _duration(context: click.Context, parameter: click.Parameter, value: str) -> float:
+    from flowrun.spec.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _token_from(name: str | None) -> str | None:
+    if name is None:
+        return None
+    token = os.environ.get(name, "")
+    if not token:
+        raise ControllerError(f"--token-env {name}: the environment variable is not set or empty")
+    return token
+
+
+@click.command("controller")
+@click.option(
+    "--listen",
+    default="127.0.0.1:8080",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Address to serve gRPC on (port 0: any free port). Loopback unless you say otherwise.",
+)
+@click.option(
+    "--token-env",
+    metavar="NAME",
+    help="Environment variable holding the shared token clients must send "
+    "(authorization: Bearer <token>).",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate for TLS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for TLS.")
+@click.option("--heartbeat-interval", default="1s", show_default=True, callback=_duration)
+@click.option(
+    "--heartbeat-ttl",
+    default="5s",
+    show_default=True,
+    callback=_duration,
+    help="A service silent for longer is unhealthy.",
+)
+@click.option("--activate-at", type=float, default=0.8, show_default=True)
+@click.option("--deactivate-at", type=float, default=0.6, show_default=True)
+@click.option("--throttle-rate", type=float, default=0.5, show_default=True)
+@click.option(
+    "--metrics-listen",
+    metavar="HOST:PORT",
+    help="Also serve the controller's Prometheus metrics over HTTP here.",
+)
+@click.option(
+    "--grace", default="2s", show_default=True, callback=_duration, help="Shutdown grace."
+)
+def controller(
+    listen: str,
+    token_env: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    heartbeat_interval: float,
+    heartbeat_ttl: float,
+    activate_at: float,
+    deactivate_at: float,
+    throttle_rate: float,
+    metrics_listen: str | None,
+    grace: float,
+) -> None:
+    """Run the flowctl control plane standalone, for components on other hosts or runners."""
+    import asyncio
+    import logging
+
+    from flowrun.controller import Controller, Policy
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    token = _token_from(token_env)
+    if not _is_loopback(listen) and token is None:
+        click.echo(
+            f"warning: {listen} is reachable from other hosts and no --token-env is set: "
+            "anyone who can reach it can register services and change the policy",
+            err=True,
+        )
+    policy = Policy(
+        activate_at=activate_at,
+        deactivate_at=deactivate_at,
+        throttle_rate=throttle_rate,
+        heartbeat_interval=heartbeat_interval,
+        heartbeat_ttl=heartbeat_ttl,
+    )
+    server = Controller(policy, listen=listen, token=token, tls_cert=tls_cert, tls_key=tls_key)
+    asyncio.run(_serve(server, metrics_listen, grace))
+
+
+async def _serve(server: Controller, metrics_listen: str | None, grace: float) -> None:
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    address = await server.start()
+    metrics_server = None
+    try:
+        if metrics_listen:
+            metrics_server = _serve_metrics(server, metrics_listen)
+        click.echo(f"{LISTENING} {address}")
+        if metrics_server is not None:
+            click.echo(f"prometheus metrics on http://{metrics_listen}/metrics")
+        await stop.wait()
+    finally:
+        await server.stop(grace)
+        if metrics_server is not None:
+            metrics_server.shutdown()
+    click.echo("flowctl controller stopped")
+
+
+def _serve_metrics(server: Controller, address: str) -> Any:
+    from prometheus_client import start_http_server
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ControllerError(f"--metrics-listen {address!r}: expected HOST:PORT")
+    try:
+        http_server, _thread = start_http_server(
+            int(port), addr=host.strip("[]"), registry=server.metrics_registry
+        )
+    except OSError as e:
+        raise ControllerError(f"--metrics-listen {address}: {e.strerror or e}") from e
+    return http_server
+
+
+COMMANDS: list[click.Command] = [controller]

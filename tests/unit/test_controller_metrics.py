@@ -1,0 +1,103 @@
+"""Pipeline metrics math and the Policy value."""
+
+from __future__ import annotations
+
+import pytest
+from flowctl import control_plane_pb2 as cp
+
+from flowrun.controller import Policy
+from flowrun.controller.backpressure import BackpressureDecision, Thresholds
+from flowrun.controller.pipeline_metrics import pipeline_metrics, summarize
+from flowrun.controller.registry import Registration, ServiceRecord
+from flowrun.controller.sanitize import clean_metrics
+from flowrun.errors import PolicyError
+from flowrun.spec.model import PipelineBody
+
+
+def record(name: str, *, load: float, throughput: float, latency: float) -> ServiceRecord:
+    registration = Registration.from_proto(
+        cp.ServiceInfo(service_id=name, service_type=cp.SERVICE_TYPE_PROCESSOR, max_inflight=10)
+    )
+    result = ServiceRecord(registration, registered_at=1.0, seen_at=1.0)
+    metrics = {"load": load, "throughput": throughput, "latency_seconds": latency}
+    result.absorb(clean_metrics(metrics), 1_700_000_000.25, 2.0)
+    return result
+
+
+def test_totals_cover_healthy_services_only() -> None:
+    samples = [
+        (record("a", load=0.2, throughput=100.0, latency=0.010), True),
+        (record("b", load=0.6, throughput=50.0, latency=0.030), True),
+        (record("c", load=0.99, throughput=1e6, latency=9.0), False),
+    ]
+    totals = summarize(samples)
+    assert totals.total_services == 3 and totals.healthy_services == 2
+    assert totals.total_throughput == 150.0
+    assert totals.max_load == 0.6 and totals.mean_load == pytest.approx(0.4)
+    assert totals.max_latency_seconds == 0.030
+    assert totals.mean_latency_seconds == pytest.approx(0.020)
+
+
+def test_empty_pipeline_has_zero_totals() -> None:
+    totals = summarize([])
+    assert totals.total_services == 0 and totals.mean_load == 0.0
+
+
+def test_pipeline_metrics_message_carries_per_service_state() -> None:
+    decision = BackpressureDecision(Thresholds(0.8, 0.6, 0.5))
+    samples = [(record("a", load=0.9, throughput=1.0, latency=0.1), True)]
+    decision.place("a", "a", ())
+    decision.observe("a", 0.9)
+    message = pipeline_metrics(samples, decision, revision=7)
+    assert message.policy_revision == 7 and message.backpressure_active
+    (service,) = message.services
+    assert service.overloaded and service.load == 0.9 and service.throttle_rate == 1.0
+    assert service.last_heartbeat.seconds == 1_700_000_000
+    assert service.last_heartbeat.nanos == 250_000_000
+
+
+def test_policy_round_trips_through_proto() -> None:
+    policy = Policy(activate_at=0.9, deactivate_at=0.4, throttle_rate=0.25, heartbeat_ttl=2.5)
+    message = policy.to_proto(revision=3)
+    assert message.revision == 3 and message.pool.max_connections == 10
+    assert Policy.from_proto(message) == policy
+
+
+def test_policy_from_spec() -> None:
+    body = PipelineBody.model_validate(
+        {
+            "controller": {"heartbeat_interval": "500ms", "heartbeat_ttl": "3s"},
+            "flow_control": {"activate_at": 0.9, "deactivate_at": 0.5, "throttle_rate": 0.3},
+            "pool": {"min_connections": 1, "max_connections": 4},
+            "components": {},
+        }
+    )
+    policy = Policy.from_spec(body)
+    assert (policy.activate_at, policy.deactivate_at, policy.throttle_rate) == (0.9, 0.5, 0.3)
+    assert (policy.heartbeat_interval, policy.heartbeat_ttl) == (0.5, 3.0)
+    assert (policy.pool_min_connections, policy.pool_max_connections) == (1, 4)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"activate_at": 0.5, "deactivate_at": 0.6},
+        {"activate_at": 1.5},
+        {"deactivate_at": 0.0},
+        {"throttle_rate": 0.0},
+        {"throttle_rate": float("nan")},
+        {"heartbeat_ttl": 0.0},
+        {"pool_min_connections": 5, "pool_max_connections": 2},
+    ],
+)
+def test_invalid_policies_are_rejected(bad: dict[str, float]) -> None:
+    with pytest.raises(PolicyError):
+        Policy(**bad)  # type: ignore[arg-type]
+
+
+def test_a_zero_proto_policy_is_rejected_with_every_reason() -> None:
+    from flowctl import flow_control_pb2 as fc
+
+    with pytest.raises(PolicyError) as error:
+        Policy.from_proto(fc.Policy())
+    assert "activate_at" in str(error.value) and "heartbeat_interval" in str(error.value)
