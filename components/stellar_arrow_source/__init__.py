@@ -1,0 +1,1 @@
+"""stellar-arrow-source: Stellar ledgers as Arrow record batches over Flight."""
