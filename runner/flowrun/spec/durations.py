@@ -20,7 +20,9 @@ def parse_duration(value: Any) -> float:
         raise ValueError(f"duration {value!r} has no unit: write '{value}s' or '{value}ms'")
     match = _DURATION.match(value)
     if not match:
-        raise ValueError(f"invalid duration {value!r}: write a number and a unit, like '250ms', '10s', '5m'")
+        raise ValueError(
+            f"invalid duration {value!r}: write a number and a unit, like '250ms', '10s', '5m'"
+        )
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than zero")
@@ -40,5 +42,7 @@ Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["250ms", "10s", "5m"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["250ms", "10s", "5m"]}
+    ),
 ]

@@ -7,7 +7,7 @@ or `pipeline` (a full, ordered restart). `flowrun.reload` reads the same marks.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,22 +36,24 @@ def reloads(kind: str, description: str, **kwargs: Any) -> Any:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Numbers become strings where a string is expected (`command: [sleep, 5]`, `env: {PORT: 8080}`)
+    # as in docker compose; booleans do not, so `env: {DEBUG: yes}` is still caught.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
-class ControllerMode(str, Enum):
+class ControllerMode(StrEnum):
     EMBEDDED = "embedded"
     EXTERNAL = "external"
     DISABLED = "disabled"
 
 
-class ComponentType(str, Enum):
+class ComponentType(StrEnum):
     SOURCE = "source"
     PROCESSOR = "processor"
     SINK = "sink"
 
 
-class RestartPolicy(str, Enum):
+class RestartPolicy(StrEnum):
     ALWAYS = "always"
     ON_FAILURE = "on-failure"
     NEVER = "never"
@@ -65,7 +67,9 @@ class Metadata(_Strict):
 class TLSConfig(_Strict):
     cert_file: str = reloads(PIPELINE, "PEM certificate of the controller.")
     key_file: str | None = reloads(PIPELINE, "PEM private key (the controller side).", default=None)
-    ca_file: str | None = reloads(PIPELINE, "CA bundle clients verify the controller with.", default=None)
+    ca_file: str | None = reloads(
+        PIPELINE, "CA bundle clients verify the controller with.", default=None
+    )
 
 
 class ControllerConfig(_Strict):
@@ -76,8 +80,10 @@ class ControllerConfig(_Strict):
         default=ControllerMode.EMBEDDED,
     )
     endpoint: str = reloads(
-        PIPELINE, "host:port of the controller (bound on loopback unless told otherwise).",
-        default="127.0.0.1:8080", pattern=ENDPOINT_PATTERN,
+        PIPELINE,
+        "host:port of the controller (bound on loopback unless told otherwise).",
+        default="127.0.0.1:8080",
+        pattern=ENDPOINT_PATTERN,
     )
     heartbeat_interval: Duration = reloads(LIVE, "How often components heartbeat.", default=1.0)
     heartbeat_ttl: Duration = reloads(
@@ -104,24 +110,42 @@ class FlowControlConfig(_Strict):
 class PoolConfig(_Strict):
     min_connections: int = reloads(LIVE, "Connections kept open per input.", default=2, ge=0)
     max_connections: int = reloads(LIVE, "Upper bound of connections per input.", default=10, ge=1)
-    idle_timeout: Duration = reloads(LIVE, "Idle connections above the minimum close after this.", default=300.0)
-    health_check_interval: Duration = reloads(LIVE, "How often pooled connections are checked.", default=30.0)
+    idle_timeout: Duration = reloads(
+        LIVE, "Idle connections above the minimum close after this.", default=300.0
+    )
+    health_check_interval: Duration = reloads(
+        LIVE, "How often pooled connections are checked.", default=30.0
+    )
     connect_timeout: Duration = reloads(LIVE, "Time allowed to open one connection.", default=5.0)
-    max_retries: int = reloads(LIVE, "Retries of a failed call before it is reported.", default=3, ge=0)
+    max_retries: int = reloads(
+        LIVE, "Retries of a failed call before it is reported.", default=3, ge=0
+    )
 
 
 class MonitoringConfig(_Strict):
     metrics_port: int | None = reloads(
-        PIPELINE, "Port of the runner's Prometheus endpoint (null: none).", default=9464, ge=0, le=65535
+        PIPELINE,
+        "Port of the runner's Prometheus endpoint (null: none).",
+        default=9464,
+        ge=0,
+        le=65535,
     )
-    interval: Duration = reloads(LIVE, "How often metrics and health reports are refreshed.", default=5.0)
+    interval: Duration = reloads(
+        LIVE, "How often metrics and health reports are refreshed.", default=5.0
+    )
 
 
 class RestartConfig(_Strict):
-    policy: RestartPolicy = reloads(LIVE, "When a stopped process is started again.", default=RestartPolicy.ON_FAILURE)
-    max_restarts: int = reloads(LIVE, "Restarts allowed within window before the component fails.", default=5, ge=0)
+    policy: RestartPolicy = reloads(
+        LIVE, "When a stopped process is started again.", default=RestartPolicy.ON_FAILURE
+    )
+    max_restarts: int = reloads(
+        LIVE, "Restarts allowed within window before the component fails.", default=5, ge=0
+    )
     window: Duration = reloads(LIVE, "The window max_restarts counts over.", default=60.0)
-    backoff: Duration = reloads(LIVE, "First delay before a restart; doubles each time.", default=1.0)
+    backoff: Duration = reloads(
+        LIVE, "First delay before a restart; doubles each time.", default=1.0
+    )
     max_backoff: Duration = reloads(LIVE, "Cap of the restart delay.", default=30.0)
 
 
@@ -129,16 +153,29 @@ class ComponentSpec(_Strict):
     type: ComponentType = reloads(COMPONENT, "source, processor or sink.")
     command: list[str] = reloads(COMPONENT, "Program and arguments (no shell).", min_length=1)
     endpoint: str | None = reloads(
-        COMPONENT, "host:port the component serves Arrow Flight on.", default=None, pattern=ENDPOINT_PATTERN
+        COMPONENT,
+        "host:port the component serves Arrow Flight on.",
+        default=None,
+        pattern=ENDPOINT_PATTERN,
     )
-    inputs: list[str] = reloads(COMPONENT, "Names of the components this one reads from.", default_factory=list)
+    inputs: list[str] = reloads(
+        COMPONENT, "Names of the components this one reads from.", default_factory=list
+    )
     env: dict[str, str] = reloads(COMPONENT, "Extra environment variables.", default_factory=dict)
     config: dict[str, Any] = reloads(
-        COMPONENT, "Component-specific settings, passed as JSON in FLOWRUN_CONFIG.", default_factory=dict
+        COMPONENT,
+        "Component-specific settings, passed as JSON in FLOWRUN_CONFIG.",
+        default_factory=dict,
     )
-    max_inflight: int = reloads(COMPONENT, "Inflight items at which load is 1.0.", default=1000, ge=1)
+    max_inflight: int = reloads(
+        COMPONENT, "Inflight items at which load is 1.0.", default=1000, ge=1
+    )
     health_port: int | None = reloads(
-        COMPONENT, "Port of the component's metrics and health endpoint.", default=None, ge=1, le=65535
+        COMPONENT,
+        "Port of the component's metrics and health endpoint.",
+        default=None,
+        ge=1,
+        le=65535,
     )
     working_dir: str | None = reloads(
         COMPONENT, "Working directory (relative to the spec's folder).", default=None
@@ -164,7 +201,9 @@ class PipelineBody(_Strict):
 
 
 class PipelineSpec(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, coerce_numbers_to_str=True
+    )
 
     api_version: Literal["flowctl/v1"] = Field(alias="apiVersion")
     kind: Literal["Pipeline"]

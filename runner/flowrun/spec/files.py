@@ -1,0 +1,103 @@
+"""Reading a spec file, and the `.env` file beside it, defensively.
+
+A spec is small UTF-8 text. Anything else (a directory, a 10 MB log, a binary, /dev/zero)
+is refused from its first bytes with one line that says what was wrong, and never read
+whole.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from flowrun.errors import SpecFileError
+from flowrun.spec.nodes import Mark, Problem
+
+MAX_SPEC_BYTES = 2 * 1024 * 1024
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
+
+
+def read_text(path: Path, shown: str, *, what: str = "spec") -> str:
+    """The file's text, or SpecFileError saying in one line why it cannot be a spec."""
+    data = _read_bytes(path, shown, what)
+    control = _CONTROL.search(data)
+    if control:
+        byte = data[control.start()]
+        raise SpecFileError(
+            f"{shown}: not a text file (byte 0x{byte:02x} at offset {control.start()}); "
+            f"a {what} file is UTF-8 YAML text"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SpecFileError(
+            f"{shown}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); save the {what} file as UTF-8"
+        ) from error
+
+
+def _read_bytes(path: Path, shown: str, what: str) -> bytes:
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecFileError(
+                f"{shown}: is a directory; give the {what} file inside it, "
+                f"e.g. {Path(shown) / 'pipeline.yaml'}"
+            )
+        _check_size(info.st_size, shown, what)
+        with path.open("rb") as stream:
+            # Bounded read: st_size is 0 for pipes and devices such as /dev/zero.
+            data = stream.read(MAX_SPEC_BYTES + 1)
+    except FileNotFoundError as error:
+        raise SpecFileError(
+            f"{shown}: no such file; give the path of a pipeline spec, "
+            f"e.g. flowrun validate specs/stellar-ttp.yaml"
+        ) from error
+    except PermissionError as error:
+        raise SpecFileError(f"{shown}: permission denied; make the {what} readable") from error
+    except OSError as error:
+        raise SpecFileError(f"{shown}: cannot be read ({error.strerror or error})") from error
+    _check_size(len(data), shown, what)
+    return data
+
+
+def _check_size(size: int, shown: str, what: str) -> None:
+    if size > MAX_SPEC_BYTES:
+        megabytes = size / (1024 * 1024)
+        shown_size = f"{megabytes:.1f} MiB" if size <= MAX_SPEC_BYTES * 64 else "huge"
+        raise SpecFileError(
+            f"{shown}: too large for a {what} file ({shown_size}, the limit is "
+            f"{MAX_SPEC_BYTES // (1024 * 1024)} MiB); is this the right file?"
+        )
+
+
+def read_dotenv(path: Path, shown: str) -> tuple[dict[str, str], list[Problem]]:
+    """Variables of a docker-compose style `.env`: `KEY=VALUE` lines, `#` comments.
+
+    A value in single quotes is taken literally; in double quotes `\\n` is a newline;
+    unquoted, a ` #` starts a comment.
+    """
+    text = read_text(path, shown, what=".env")
+    variables: dict[str, str] = {}
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if match is None:
+            message = "expected KEY=VALUE (a letter or _ first, then letters, digits or _)"
+            problems.append(Problem((), Mark(number, 1), message))
+            continue
+        variables[match.group(1)] = _env_value(match.group(2))
+    return variables, problems
+
+
+def _env_value(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1]
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return raw[1:-1].replace("\\n", "\n").replace('\\"', '"')
+    return _TRAILING_COMMENT.sub("", raw)

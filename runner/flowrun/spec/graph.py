@@ -1,0 +1,117 @@
+"""Rules about the component graph: names, inputs, types and cycles.
+
+Rules read the plain document data, not the validated model, so that they still run when
+pydantic has found other problems: a spec's problems are reported all at once. A value of
+the wrong type is skipped here (pydantic reports it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flowrun.spec.messages import Finding
+from flowrun.spec.modelwalk import did_you_mean
+from flowrun.spec.nodes import Loc
+
+COMPONENTS: Loc = ("spec", "components")
+COMPONENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+_NAME = re.compile(COMPONENT_NAME_PATTERN)
+_NEEDS_INPUTS = ("processor", "sink")
+
+
+def components_of(data: Any) -> dict[str, dict[str, Any]]:
+    """The component mappings of the document (components of the wrong shape left out)."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    components = spec.get("components") if isinstance(spec, dict) else None
+    if not isinstance(components, dict):
+        return {}
+    return {name: body for name, body in components.items() if isinstance(body, dict)}
+
+
+def inputs_of(component: dict[str, Any]) -> list[Any]:
+    inputs = component.get("inputs")
+    return inputs if isinstance(inputs, list) else []
+
+
+def check_component_map(data: Any) -> Iterator[Finding]:
+    spec = data.get("spec") if isinstance(data, dict) else None
+    components = spec.get("components") if isinstance(spec, dict) else None
+    if isinstance(components, dict) and not components:
+        yield Finding(COMPONENTS, "no components: a pipeline needs at least one")
+    for name in components if isinstance(components, dict) else ():
+        if not _NAME.fullmatch(name):
+            message = (
+                f"invalid component name {name!r}: use letters, digits, '-' and '_' "
+                "(at most 63, starting with a letter or digit)"
+            )
+            yield Finding((*COMPONENTS, name), message, at_key=True)
+
+
+def check_inputs(data: Any) -> Iterator[Finding]:
+    components = components_of(data)
+    for name, component in components.items():
+        seen: set[str] = set()
+        for index, source in enumerate(inputs_of(component)):
+            where: Loc = (*COMPONENTS, name, "inputs", index)
+            if not isinstance(source, str):
+                continue
+            if source in seen:
+                yield Finding(where, f"{source!r} is listed twice")
+            elif source not in components:
+                hint = did_you_mean(source, [other for other in components if other != name])
+                yield Finding(where, f"no component named {source!r}{hint}")
+            seen.add(source)
+
+
+def check_types(data: Any) -> Iterator[Finding]:
+    for name, component in components_of(data).items():
+        kind, inputs = component.get("type"), inputs_of(component)
+        where = (*COMPONENTS, name, "inputs")
+        if kind == "source" and inputs:
+            yield Finding(where, "a source reads no inputs; remove them or make it a processor")
+        elif kind in _NEEDS_INPUTS and not inputs:
+            yield Finding(where, f"a {kind} needs at least one input (a component it reads from)")
+
+
+def check_cycles(data: Any) -> Iterator[Finding]:
+    """Each dependency cycle once, named in full, at the input that closes it."""
+    components = components_of(data)
+    edges = {
+        name: [s for s in inputs_of(body) if isinstance(s, str) and s in components]
+        for name, body in components.items()
+    }
+    state: dict[str, str] = {}
+    reported: set[frozenset[str]] = set()
+    for start in edges:
+        if start not in state:
+            yield from _cycles_from(start, edges, state, reported)
+
+
+def _cycles_from(
+    start: str, edges: dict[str, list[str]], state: dict[str, str], reported: set[frozenset[str]]
+) -> Iterator[Finding]:
+    # Iterative depth-first search: a generated spec may chain thousands of components.
+    path: list[str] = [start]
+    pending: list[Iterator[tuple[int, str]]] = [iter(enumerate(edges[start]))]
+    state[start] = "open"
+    while pending:
+        step = next(pending[-1], None)
+        if step is None:
+            state[path.pop()] = "done"
+            pending.pop()
+            continue
+        index, target = step
+        current = path[-1]
+        if state.get(target) == "open":
+            cycle = path[path.index(target) :]
+            if frozenset(cycle) not in reported:
+                reported.add(frozenset(cycle))
+                names = [current, *cycle[: cycle.index(current)], current]
+                message = f"dependency cycle {' -> '.join(names)} (each reads from the next)"
+                yield Finding((*COMPONENTS, current, "inputs", index), message)
+        elif target not in state:
+            state[target] = "open"
+            path.append(target)
+            pending.append(iter(enumerate(edges[target])))

@@ -1,0 +1,152 @@
+"""Loading a spec: read, parse with positions, apply the profile, interpolate, validate.
+
+Every problem of every stage is collected and raised at once as a SpecError whose issues
+each read `FILE:LINE:COL: dotted.path: message`; only an unreadable file stops early
+(SpecFileError).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from flowrun.errors import SpecError, SpecIssue
+from flowrun.spec.files import read_dotenv, read_text
+from flowrun.spec.interpolate import interpolate_tree
+from flowrun.spec.messages import Finding, finding_from_error
+from flowrun.spec.model import PipelineSpec
+from flowrun.spec.nodes import Mark, Node, Problem, format_loc, locate, to_data
+from flowrun.spec.positions import compose
+from flowrun.spec.profiles import PROFILES, apply_profile, check_profiles, normalise_profiles
+from flowrun.spec.render import render_yaml
+from flowrun.spec.rules import check_rules
+
+__all__ = ["LoadedSpec", "load_spec", "render_yaml", "revision_of"]
+
+PROFILE_VARIABLE = "FLOWRUN_PROFILE"
+_EMPTY = "the spec is empty; a pipeline spec starts with 'apiVersion: flowctl/v1'"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: Path
+    """Absolute path of the spec file."""
+    spec_dir: Path
+    """Its folder: relative paths in the spec resolve against it."""
+    profile: str | None
+    spec: PipelineSpec
+    """Profile merged, `${}` interpolated, validated."""
+    revision: str
+    """12 hex chars identifying the effective spec (profiles and formatting left out)."""
+    sources: tuple[Path, ...]
+    """Every file read: the spec, and the .env beside it if present."""
+
+
+def load_spec(
+    path: str | os.PathLike[str],
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSpec:
+    """The validated effective spec, or SpecFileError / SpecError with every issue."""
+    shown = os.fspath(path)
+    spec_path = Path(os.path.abspath(shown))
+    text = read_text(spec_path, shown)
+    variables, sources, issues = _variables(spec_path, shown, environ)
+    chosen, chosen_by = _choose_profile(profile, variables)
+    root, problems = compose(text)
+    if root is None:
+        problems = problems or [Problem((), Mark(1, 1), _EMPTY)]
+        raise SpecError(_sorted([*issues, *_to_issues(shown, problems)]))
+    spec, problems = _evaluate(root, chosen, chosen_by, variables, problems)
+    issues += _to_issues(shown, problems)
+    if issues or spec is None:
+        raise SpecError(_sorted(issues))
+    return LoadedSpec(
+        path=spec_path,
+        spec_dir=spec_path.parent,
+        profile=chosen,
+        spec=spec,
+        revision=revision_of(spec),
+        sources=sources,
+    )
+
+
+def revision_of(spec: PipelineSpec) -> str:
+    """sha256 of the canonical JSON of the effective spec, 12 hex chars."""
+    data = spec.model_dump(mode="json", by_alias=True, exclude={"spec": {"profiles"}})
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _variables(
+    spec_path: Path, shown: str, environ: Mapping[str, str] | None
+) -> tuple[dict[str, str], tuple[Path, ...], list[SpecIssue]]:
+    """Interpolation variables: the environment over a .env beside the spec."""
+    environment = os.environ if environ is None else environ
+    dotenv_path = spec_path.parent / ".env"
+    if not dotenv_path.is_file():
+        return dict(environment), (spec_path,), []
+    dotenv_shown = os.path.join(os.path.dirname(shown), ".env")
+    dotenv, problems = read_dotenv(dotenv_path, dotenv_shown)
+    return {**dotenv, **environment}, (spec_path, dotenv_path), _to_issues(dotenv_shown, problems)
+
+
+def _choose_profile(profile: str | None, variables: Mapping[str, str]) -> tuple[str | None, str]:
+    if profile:
+        return profile, "--profile"
+    return variables.get(PROFILE_VARIABLE) or None, PROFILE_VARIABLE
+
+
+def _evaluate(
+    root: Node,
+    profile: str | None,
+    chosen_by: str,
+    variables: Mapping[str, str],
+    problems: list[Problem],
+) -> tuple[PipelineSpec | None, list[Problem]]:
+    root = normalise_profiles(root)
+    problems = [*problems, *check_profiles(root, profile)]
+    if profile is not None:
+        root, unknown = apply_profile(root, profile, chosen_by)
+        problems += unknown
+    root, unset = interpolate_tree(root, variables, skip=frozenset({PROFILES}))
+    data = to_data(root)
+    spec, findings = _validate(data)
+    findings += check_rules(data)
+    # A value whose ${} failed is reported once, not again for the type it then has.
+    failed = {problem.mark for problem in unset}
+    placed = [_place(root, finding) for finding in findings]
+    problems += unset + [problem for problem in placed if problem.mark not in failed]
+    return spec, problems
+
+
+def _validate(data: object) -> tuple[PipelineSpec | None, list[Finding]]:
+    try:
+        return PipelineSpec.model_validate(data), []
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+        return None, [finding_from_error(detail, PipelineSpec) for detail in errors]
+
+
+def _place(root: Node, finding: Finding) -> Problem:
+    mark, profile = locate(root, finding.loc, at_key=finding.at_key)
+    return Problem(finding.loc, mark, finding.message, profile)
+
+
+def _to_issues(file: str, problems: Iterable[Problem]) -> list[SpecIssue]:
+    return [
+        SpecIssue(file, p.mark.line, p.mark.column, format_loc(p.loc), p.message, p.profile)
+        for p in problems
+    ]
+
+
+def _sorted(issues: list[SpecIssue]) -> list[SpecIssue]:
+    """In file order, each issue once."""
+    unique = dict.fromkeys(issues)
+    return sorted(unique, key=lambda issue: (issue.file, issue.line, issue.column))

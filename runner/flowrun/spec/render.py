@@ -1,0 +1,91 @@
+"""The effective spec as YAML: what `flowrun render` prints.
+
+The output is itself a valid spec with the same meaning (and revision, secrets shown):
+durations keep their units, a `$` is written `$$` so it is not interpolated again, and a
+string that would read back as a number or boolean is quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from flowrun.spec.scalars import resolve_plain
+
+if TYPE_CHECKING:
+    from flowrun.spec.loader import LoadedSpec
+
+MASK = "***"
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
+_FLOW_LIST_WIDTH = 80
+
+
+class _SpecDumper(yaml.SafeDumper):
+    """Short lists of scalars on one line (`command: [python, -m, x]`), like people write."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    scalars = all(isinstance(item, str | int | float | bool) for item in items)
+    flow = scalars and len(str(items)) <= _FLOW_LIST_WIDTH
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    if not isinstance(resolve_plain(text), str):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="'")
+    return dumper.represent_str(text)
+
+
+_SpecDumper.add_representer(list, _represent_list)
+_SpecDumper.add_representer(str, _represent_str)
+
+
+def mask_secrets(value: Any, *, secret: bool = False) -> Any:
+    """`value` with every entry under a secret-looking name (TOKEN, KEY...) masked."""
+    if isinstance(value, dict):
+        return {
+            key: mask_secrets(item, secret=bool(SECRET_NAME.search(str(key))))
+            for key, item in value.items()
+        }
+    if secret and value is not None:
+        return MASK
+    if isinstance(value, list):
+        return [mask_secrets(item) for item in value]
+    return value
+
+
+def _escape_dollars(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {key: _escape_dollars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escape_dollars(item) for item in value]
+    return value
+
+
+def render_yaml(loaded: LoadedSpec, show_secrets: bool = False) -> str:
+    """The effective spec (profile merged, `${}` replaced, defaults filled in) as YAML."""
+    data = loaded.spec.model_dump(mode="json", by_alias=True, exclude={"spec": {"profiles"}})
+    spec = data["spec"]
+    if not show_secrets:
+        if spec["controller"].get("token") is not None:
+            spec["controller"]["token"] = MASK
+        for component in spec["components"].values():
+            component["env"] = mask_secrets(component["env"])
+            component["config"] = mask_secrets(component["config"])
+    header = (
+        f"# Effective spec of {loaded.path.name}: profile {loaded.profile or '(none)'}, "
+        f"revision {loaded.revision}\n"
+    )
+    body = yaml.dump(
+        _escape_dollars(data),
+        Dumper=_SpecDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return header + body

@@ -1,0 +1,74 @@
+"""Scalar types by the YAML 1.2 core schema, the one editors and Go tools (docker compose) use.
+
+PyYAML follows YAML 1.1, where `no` is false, `1:30` is the integer 90 and `2024-01-01` a
+date. A pipeline spec is read the 1.2 way instead: only `true`/`false` are booleans,
+and anything that is not plainly a number, boolean or null stays the string written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCTAL = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+
+_TAG = "tag:yaml.org,2002:"
+_STRING_TAGS = frozenset({"!", f"{_TAG}str"})
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of an untagged plain scalar."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return _number(text, text)
+
+
+def _number(text: str, otherwise: Any) -> Any:
+    if _INT.fullmatch(text):
+        return int(text, 10)
+    if _OCTAL.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return otherwise
+
+
+def resolve_tagged(tag: str, text: str) -> Any:
+    """The value of a scalar with an explicit tag such as `!!str 8080`.
+
+    Raises ValueError for a tag a spec cannot hold (`!!binary`, `!!python/object`, `!Ref`).
+    """
+    if tag in _STRING_TAGS:
+        return text
+    kind = tag.removeprefix(_TAG)
+    value: Any = resolve_plain(text)
+    valid = {
+        "int": type(value) is int,
+        "float": type(value) in (int, float),
+        "bool": type(value) is bool,
+        "null": value is None,
+    }
+    if kind not in valid:
+        raise ValueError(f"unsupported YAML tag {tag!r}: a spec holds only plain data")
+    if not valid[kind]:
+        raise ValueError(f"{text!r} is not a valid !!{kind}")
+    return float(value) if kind == "float" else value
