@@ -98,7 +98,8 @@ class ControllerClient:
         self._flow_control = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call]
         self._stop = threading.Event()
         self._registered = threading.Event()
-        self._connected = False
+        # None until the first answer or failure, so that "unreachable from the start" is logged.
+        self._connected: bool | None = None
         self._thread: threading.Thread | None = None
         self._watcher = DirectiveWatcher(self, on_policy)
 
@@ -127,7 +128,7 @@ class ControllerClient:
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return bool(self._connected)
 
     def wait_registered(self, timeout: float) -> bool:
         return self._registered.wait(timeout)
@@ -236,10 +237,11 @@ class ControllerClient:
     def _set_connected(self, connected: bool) -> None:
         if connected == self._connected:
             return
-        self._connected = connected
+        was_connected, self._connected = self._connected, connected
         self.flow.set_controller_connected(connected)
         if not connected:
-            self.stats.disconnections_total += 1
+            if was_connected:
+                self.stats.disconnections_total += 1
             log.warning(
                 "controller %s unreachable (%s): running on local flow control",
                 self.settings.flowctl_endpoint,

@@ -84,7 +84,9 @@ class FlowController:
         window_seconds: float = 10.0,
         max_pause_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[threading.Event, float], object] = threading.Event.wait,
     ) -> None:
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
         self._clock = clock
@@ -201,7 +203,8 @@ class FlowController:
         if pause <= 0.0:
             return 0.0
         started = self._clock()
-        self._rate_changed.wait(pause)
+        # Waiting on the event (not time.sleep) ends the pause early when the rate changes.
+        self._sleep(self._rate_changed, pause)
         return self._clock() - started
 
     @property

@@ -1,0 +1,109 @@
+"""Helpers of the SDK integration tests: a real Controller on its own loop thread,
+polling with a timeout, and a Flight source component to pull from."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from flowctl import Component, ComponentSettings, StreamTicket
+from flowctl.settings import FlowControlSettings, PoolSettings
+from flowrun.controller import Controller, Policy
+from flowrun.controller.views import ServiceView
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
+
+
+class ControllerThread:
+    """A flowrun Controller served by an asyncio loop on a daemon thread."""
+
+    def __init__(self, policy: Policy | None = None, **kwargs: Any) -> None:
+        self.policy = policy or Policy(heartbeat_interval=0.2, heartbeat_ttl=1.0)
+        self.kwargs = kwargs
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.controller: Controller | None = None
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def start(self, listen: str = "127.0.0.1:0") -> str:
+        async def start() -> str:
+            self.controller = Controller(self.policy, listen=listen, **self.kwargs)
+            return await self.controller.start()
+
+        return self._run(start())
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            controller, self.controller = self.controller, None
+            self._run(controller.stop(grace=0.2))
+
+    def update_policy(self, policy: Policy) -> int:
+        assert self.controller is not None
+        return self._run(self.controller.update_policy(policy))
+
+    def services(self) -> dict[str, ServiceView]:
+        controller = self.controller
+        if controller is None:
+            return {}
+
+        async def views() -> list[ServiceView]:
+            return controller.services()
+
+        return {view.service_id: view for view in self._run(views())}
+
+    def close(self) -> None:
+        self.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+
+def component_settings(controller: str | None, **overrides: Any) -> ComponentSettings:
+    values: dict[str, Any] = {
+        "component_id": "sdk-test",
+        "service_id": "sdk-test",
+        "component_type": "source",
+        "endpoint": "127.0.0.1:0",
+        "flowctl_enabled": controller is not None,
+        "flowctl_endpoint": controller or "127.0.0.1:1",
+        "heartbeat_interval_seconds": 0.2,
+        "max_inflight": 100,
+        "flow_control": FlowControlSettings(),
+        "pool": PoolSettings(min_connections=1, max_connections=4, connect_timeout_seconds=1.0),
+    }
+    values.update(overrides)
+    return ComponentSettings(**values)
+
+
+class CountingSource(Component):
+    """Serves `rows` rows per ledger, one batch per ledger, ledgers start..start+count-1."""
+
+    count = 20
+    rows = 10
+
+    def schema(self) -> pa.Schema:
+        return pa.schema([("ledger", pa.int64()), ("value", pa.int64())])
+
+    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
+        for ledger in range(ticket.start, ticket.start + self.count):
+            yield pa.record_batch(
+                [
+                    pa.array([ledger] * self.rows, pa.int64()),
+                    pa.array(range(self.rows), pa.int64()),
+                ],
+                schema=self.schema(),
+            )
