@@ -53,24 +53,24 @@ def _read_bytes(path: Path, shown: str, what: str) -> bytes:
             data = stream.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError as error:
         raise SpecFileError(
-            f"{shown}: no such file; give the path of a pipeline spec, "
-            f"e.g. flowrun validate specs/stellar-ttp.yaml"
+            f"{shown}: no such file; pass the spec's path as the first argument, "
+            "e.g. specs/stellar-ttp.yaml"
         ) from error
     except PermissionError as error:
         raise SpecFileError(f"{shown}: permission denied; make the {what} readable") from error
     except OSError as error:
         raise SpecFileError(f"{shown}: cannot be read ({error.strerror or error})") from error
-    _check_size(len(data), shown, what)
+    _check_size(len(data), shown, what, exact=False)
     return data
 
 
-def _check_size(size: int, shown: str, what: str) -> None:
+def _check_size(size: int, shown: str, what: str, *, exact: bool = True) -> None:
     if size > MAX_SPEC_BYTES:
-        megabytes = size / (1024 * 1024)
-        shown_size = f"{megabytes:.1f} MiB" if size <= MAX_SPEC_BYTES * 64 else "huge"
+        limit = f"{MAX_SPEC_BYTES // (1024 * 1024)} MiB"
+        measured = f"{size / (1024 * 1024):.1f} MiB" if exact else f"more than {limit}"
         raise SpecFileError(
-            f"{shown}: too large for a {what} file ({shown_size}, the limit is "
-            f"{MAX_SPEC_BYTES // (1024 * 1024)} MiB); is this the right file?"
+            f"{shown}: too large for a {what} file ({measured}; the limit is {limit}); "
+            "is this the right file?"
         )
 
 

@@ -79,7 +79,9 @@ def check_cycles(data: Any) -> Iterator[Finding]:
     """Each dependency cycle once, named in full, at the input that closes it."""
     components = components_of(data)
     edges = {
-        name: [s for s in inputs_of(body) if isinstance(s, str) and s in components]
+        name: [
+            (i, s) for i, s in enumerate(inputs_of(body)) if isinstance(s, str) and s in components
+        ]
         for name, body in components.items()
     }
     state: dict[str, str] = {}
@@ -90,11 +92,14 @@ def check_cycles(data: Any) -> Iterator[Finding]:
 
 
 def _cycles_from(
-    start: str, edges: dict[str, list[str]], state: dict[str, str], reported: set[frozenset[str]]
+    start: str,
+    edges: dict[str, list[tuple[int, str]]],
+    state: dict[str, str],
+    reported: set[frozenset[str]],
 ) -> Iterator[Finding]:
     # Iterative depth-first search: a generated spec may chain thousands of components.
     path: list[str] = [start]
-    pending: list[Iterator[tuple[int, str]]] = [iter(enumerate(edges[start]))]
+    pending: list[Iterator[tuple[int, str]]] = [iter(edges[start])]
     state[start] = "open"
     while pending:
         step = next(pending[-1], None)
@@ -114,4 +119,4 @@ def _cycles_from(
         elif target not in state:
             state[target] = "open"
             path.append(target)
-            pending.append(iter(enumerate(edges[target])))
+            pending.append(iter(edges[target]))

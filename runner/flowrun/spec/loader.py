@@ -21,7 +21,16 @@ from flowrun.spec.files import read_dotenv, read_text
 from flowrun.spec.interpolate import interpolate_tree
 from flowrun.spec.messages import Finding, finding_from_error
 from flowrun.spec.model import PipelineSpec
-from flowrun.spec.nodes import Mark, Node, Problem, format_loc, locate, to_data
+from flowrun.spec.nodes import (
+    Loc,
+    Mark,
+    Node,
+    Problem,
+    format_loc,
+    locate,
+    to_data,
+    without_extensions,
+)
 from flowrun.spec.positions import compose
 from flowrun.spec.profiles import PROFILES, apply_profile, check_profiles, normalise_profiles
 from flowrun.spec.render import render_yaml
@@ -30,6 +39,7 @@ from flowrun.spec.rules import check_rules
 __all__ = ["LoadedSpec", "load_spec", "render_yaml", "revision_of"]
 
 PROFILE_VARIABLE = "FLOWRUN_PROFILE"
+EXTENSION_PLACES: tuple[Loc, ...] = ((), ("spec",))
 _EMPTY = "the spec is empty; a pipeline spec starts with 'apiVersion: flowctl/v1'"
 
 
@@ -110,7 +120,7 @@ def _evaluate(
     variables: Mapping[str, str],
     problems: list[Problem],
 ) -> tuple[PipelineSpec | None, list[Problem]]:
-    root = normalise_profiles(root)
+    root = normalise_profiles(without_extensions(root, EXTENSION_PLACES))
     problems = [*problems, *check_profiles(root, profile)]
     if profile is not None:
         root, unknown = apply_profile(root, profile, chosen_by)
@@ -119,11 +129,12 @@ def _evaluate(
     data = to_data(root)
     spec, findings = _validate(data)
     findings += check_rules(data)
-    # A value whose ${} failed is reported once, not again for the type it then has.
-    failed = {problem.mark for problem in unset}
+    # A node already reported (a bad tag, a failed ${}) is not reported again for the
+    # type it then has.
+    problems += unset
+    reported = {problem.mark for problem in problems}
     placed = [_place(root, finding) for finding in findings]
-    problems += unset + [problem for problem in placed if problem.mark not in failed]
-    return spec, problems
+    return spec, problems + [problem for problem in placed if problem.mark not in reported]
 
 
 def _validate(data: object) -> tuple[PipelineSpec | None, list[Finding]]:

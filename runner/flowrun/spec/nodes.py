@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+EXTENSION_PREFIX = "x-"
 Loc = tuple[str | int, ...]
 """A path into the document: mapping keys and sequence indexes, like pydantic's `loc`."""
 
@@ -98,11 +99,13 @@ def locate(root: Node, loc: Loc, *, at_key: bool = False) -> tuple[Mark, str | N
     """Where to report a problem at `loc`: the deepest node found along it.
 
     With `at_key`, a problem about a key itself (unknown, duplicate) points at the key
-    rather than at its value.
+    rather than at its value; so does a problem about a whole mapping.
     """
     steps = list(walk(root, loc))
     node, entry = steps[-1]
-    if at_key and entry is not None and len(steps) == len(loc) + 1:
+    found = len(steps) == len(loc) + 1
+    # A mapping as a whole (a missing key, an empty map) is best shown at the key naming it.
+    if entry is not None and ((at_key and found) or isinstance(node, Map)):
         return entry.key_mark, node.profile
     return node.mark, node.profile
 
@@ -131,6 +134,27 @@ def with_profile(node: Node, profile: str, memo: dict[int, Node] | None = None) 
         copy = replace(node, entries=entries, profile=profile)
     memo[id(node)] = copy
     return copy
+
+
+def without_extensions(root: Node, places: tuple[Loc, ...]) -> Node:
+    """The tree without `x-` keys in the mappings at `places` (docker compose's extension
+    fields, where users keep YAML anchors to reuse)."""
+    for loc in sorted(places, key=len, reverse=True):
+        target = node_at(root, loc)
+        if not isinstance(target, Map):
+            continue
+        kept = {k: e for k, e in target.entries.items() if not k.startswith(EXTENSION_PREFIX)}
+        root = _replace_at(root, loc, replace(target, entries=kept))
+    return root
+
+
+def _replace_at(root: Node, loc: Loc, new: Node) -> Node:
+    if not loc:
+        return new
+    assert isinstance(root, Map) and isinstance(loc[0], str)
+    entry = root.entries[loc[0]]
+    child = _replace_at(entry.node, loc[1:], new)
+    return replace(root, entries={**root.entries, loc[0]: Entry(entry.key_mark, child)})
 
 
 def format_loc(loc: Loc) -> str:

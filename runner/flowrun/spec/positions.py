@@ -194,18 +194,23 @@ def compose(text: str) -> tuple[Node | None, list[Problem]]:
     except _Abort as abort:
         return None, [*composer.problems, abort.problem]
     except yaml.MarkedYAMLError as error:
-        return None, [*composer.problems, _syntax_problem(error)]
+        return None, [*composer.problems, _syntax_problem(error, text)]
     except yaml.YAMLError as error:
         return None, [*composer.problems, _reader_problem(error, text)]
     return composer.root, composer.problems
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError) -> Problem:
+def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
     detail = error.problem or "syntax error"
     if error.context:
         detail = f"{detail} ({error.context})"
+    lines = text.splitlines()
+    line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+    if "flow" in detail and "${" in line:
+        # `{port: ${PORT}}`: the braces of ${} end a flow mapping early.
+        detail += "; quote a value using ${...} inside [ ] or { }"
     return Problem((), where, f"invalid YAML: {detail}")
 
 

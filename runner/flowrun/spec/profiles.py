@@ -12,7 +12,18 @@ from dataclasses import replace
 
 from flowrun.spec.model import PipelineBody
 from flowrun.spec.modelwalk import check_keys, did_you_mean
-from flowrun.spec.nodes import Entry, Loc, Map, Mark, Node, Problem, Scalar, node_at, with_profile
+from flowrun.spec.nodes import (
+    Entry,
+    Loc,
+    Map,
+    Mark,
+    Node,
+    Problem,
+    Scalar,
+    locate,
+    node_at,
+    with_profile,
+)
 
 PROFILES: Loc = ("spec", "profiles")
 _OVERRIDABLE = ", ".join(key for key in PipelineBody.model_fields if key != "profiles")
@@ -91,11 +102,10 @@ def merge(base: Node, overlay: Node) -> Node:
 
 def _unknown_profile(root: Node, name: str, chosen_by: str) -> Problem:
     known = profile_names(root)
-    node = node_at(root, PROFILES) or node_at(root, ("spec",)) or root
-    loc = PROFILES if node_at(root, PROFILES) is not None else ()
+    mark, _ = locate(root, PROFILES)
     listing = f"known profiles: {', '.join(known)}" if known else "this spec defines no profiles"
     message = f"unknown profile {name!r} (chosen by {chosen_by}){did_you_mean(name, known)}; "
-    return Problem(loc, node.mark, message + listing)
+    return Problem(PROFILES, mark, message + listing)
 
 
 def _is_null(node: Node) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from flowrun.spec.graph import COMPONENT_NAME_PATTERN
 from flowrun.spec.model import PipelineSpec
+from flowrun.spec.nodes import EXTENSION_PREFIX
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DEFS = "#/$defs/"
@@ -49,6 +50,8 @@ def build_schema() -> dict[str, Any]:
     for components in (body["components"], profile["properties"]["components"]):
         components["propertyNames"] = {"pattern": COMPONENT_NAME_PATTERN}
     del defs[_PARTIAL + "Metadata"]
+    for extensible in (schema, defs["PipelineBody"]):
+        extensible["patternProperties"] = {f"^{EXTENSION_PREFIX}": {}}
     return {
         "$schema": SCHEMA_DIALECT,
         **schema,
