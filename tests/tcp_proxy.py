@@ -4,7 +4,7 @@
 
     with TcpProxy("127.0.0.1:50051") as proxy:      # listens on an ephemeral loopback port
         channel = grpc.aio.insecure_channel(proxy.address)
-        proxy.partition()                # cut: open connections are reset, new ones closed at once
+        proxy.partition()                # cut: open connections are reset, new ones reset at once
         proxy.partition(blackhole=True)  # silent: connections stay open, every byte is dropped
         proxy.heal()                     # forward again; blackholed connections are reset so
                                          # clients reconnect instead of waiting on a dead stream
