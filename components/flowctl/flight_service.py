@@ -76,11 +76,18 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         self, context: flight.ServerCallContext, criteria: bytes
     ) -> Iterator[flight.FlightInfo]:
         component = self._component
+        try:
+            schema = component.schema()
+        except Exception as e:
+            # A processor's schema may need its input; clients probe readiness with
+            # ListFlights, which must not fail for that.
+            log.debug("no flight listed: schema unavailable: %r", e)
+            return
         descriptor = flight.FlightDescriptor.for_path(component.stream_name)
         endpoint = flight.FlightEndpoint(
             StreamTicket(component.stream_name).encode(), [f"grpc://{component.endpoint}"]
         )
-        yield flight.FlightInfo(component.schema(), descriptor, [endpoint], -1, -1)
+        yield flight.FlightInfo(schema, descriptor, [endpoint], -1, -1)
 
     def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
         return [(name, _describe(action)) for name, action in self._component.all_actions().items()]

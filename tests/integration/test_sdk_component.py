@@ -1,0 +1,212 @@
+"""A component written on the SDK (examples/custom_processor) as a real subprocess:
+registration, Flight data, metrics, /health, actions, SIGTERM, runner death."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pyarrow.flight as flight
+import pytest
+from _sdk_harness import ControllerThread, CountingSource, component_settings, wait_for
+from conftest import REPO_ROOT, free_port
+from flowctl import StreamTicket
+from flowrun.controller import Policy
+
+EXAMPLE = REPO_ROOT / "examples" / "custom_processor" / "add_column.py"
+
+
+def processor_env(
+    controller: str | None, inputs: dict[str, str], **overrides: object
+) -> dict[str, str]:
+    settings = component_settings(
+        controller,
+        component_id="scaler",
+        service_id="scaler",
+        component_type="processor",
+        endpoint=f"127.0.0.1:{free_port()}",
+        metrics_port=free_port(),
+        inputs=inputs,
+        config={"source_column": "value", "factor": 3},
+        **overrides,
+    )
+    return {**os.environ, **settings.to_environ()}
+
+
+def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, str(EXAMPLE)], env=env, stdout=out, stderr=out)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.fixture
+def source() -> Iterator[CountingSource]:
+    src = CountingSource(component_settings(None, component_id="counting")).start()
+    yield src
+    src.stop()
+    src.shutdown()
+
+
+@pytest.fixture
+def controller() -> Iterator[ControllerThread]:
+    thread = ControllerThread(Policy(heartbeat_interval=0.2, heartbeat_ttl=1.0))
+    thread.start()
+    yield thread
+    thread.close()
+
+
+def action(client: flight.FlightClient, name: str) -> dict[str, object]:
+    result = next(iter(client.do_action(flight.Action(name, b""))))
+    value: dict[str, object] = json.loads(result.body.to_pybytes())
+    return value
+
+
+def test_example_processor_end_to_end(
+    source: CountingSource, controller: ControllerThread, tmp_path: Path
+) -> None:
+    assert controller.controller is not None and controller.controller.address
+    env = processor_env(controller.controller.address, {"counting": source.endpoint})
+    proc = spawn(env, tmp_path / "scaler.log")
+    try:
+        wait_for(lambda: "scaler" in controller.services() or proc.poll() is not None, timeout=60)
+        assert proc.poll() is None, (tmp_path / "scaler.log").read_text()
+        endpoint = env["FLOWRUN_ENDPOINT"]
+        assert controller.services()["scaler"].endpoint == endpoint
+
+        client = flight.FlightClient(f"grpc://{endpoint}")
+        table = client.do_get(StreamTicket("default", 5).to_flight()).read_all()
+        assert table.column("ledger").to_pylist()[0] == 5
+        assert table.num_rows == CountingSource.count * CountingSource.rows
+        assert table.column("value_x3").to_pylist() == [
+            3.0 * v for v in table.column("value").to_pylist()
+        ]
+
+        status = action(client, "get_status")
+        assert status["registered"] is True
+        assert status["flow_control_mode"] == "controller"
+        assert status["flow"]["completed_total"] == table.num_rows  # type: ignore[index]
+        assert action(client, "health")["status"] == "healthy"
+        with pytest.raises(flight.FlightError, match="unknown action"):
+            action(client, "nope")
+        client.close()
+
+        port = env["FLOWRUN_METRICS_PORT"]
+        text = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
+        families = {
+            line.split()[2] for line in text.splitlines() if line.startswith("# TYPE flowctl_")
+        }
+        assert len(families) >= 13, sorted(families)
+        assert (
+            f'flowctl_pipeline_throughput_total{{service_id="scaler",service_type="processor"}} {float(table.num_rows)}'
+            in text
+        )
+        assert "add_column_rows_total 200.0" in text
+        health = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read()
+        )
+        assert health["status"] == "healthy"
+        wait_for(lambda: controller.services()["scaler"].throughput > 0)
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "stopping: SIGTERM" in (tmp_path / "scaler.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_runs_without_controller_on_local_flow_control(
+    source: CountingSource, tmp_path: Path
+) -> None:
+    unreachable = f"127.0.0.1:{free_port()}"
+    env = processor_env(unreachable, {"counting": source.endpoint})
+    proc = spawn(env, tmp_path / "scaler.log")
+    try:
+        client = flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}")
+        client.wait_for_available(timeout=60)
+        assert client.do_get(StreamTicket("default", 0).to_flight()).read_all().num_rows == 200
+        status = action(client, "get_status")
+        assert status["flow_control_mode"] == "local"
+        health = action(client, "health")
+        assert health["status"] == "degraded"
+        assert any("local flow control" in reason for reason in health["reasons"])  # type: ignore[attr-defined]
+        text = urllib.request.urlopen(
+            f"http://127.0.0.1:{env['FLOWRUN_METRICS_PORT']}/metrics", timeout=10
+        ).read()
+        assert (
+            b'flowctl_local_flow_control{service_id="scaler",service_type="processor"} 1.0' in text
+        )
+        client.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert "running on local flow control" in (tmp_path / "scaler.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+RUNNER = """
+import os, subprocess, sys, time
+env = dict(os.environ, FLOWRUN_RUNNER_PID=str(os.getpid()))
+child = subprocess.Popen([sys.executable, sys.argv[1]], env=env)
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_exits_when_its_runner_is_killed(tmp_path: Path) -> None:
+    env = processor_env(None, {"counting": "127.0.0.1:9"})
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(EXAMPLE)], env=env, stdout=subprocess.PIPE
+    )
+    assert runner.stdout is not None
+    child = int(runner.stdout.readline())
+    try:
+        flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}").wait_for_available(timeout=60)
+        runner.kill()
+        runner.wait(10)
+        wait_for(lambda: gone(child), timeout=30)
+    finally:
+        if not gone(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_exits_when_a_runner_that_is_not_its_parent_dies(tmp_path: Path) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    env = processor_env(None, {"counting": "127.0.0.1:9"}, runner_pid=sleeper.pid)
+    proc = spawn(env, tmp_path / "scaler.log")
+    try:
+        flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}").wait_for_available(timeout=60)
+        sleeper.kill()
+        sleeper.wait(10)
+        assert proc.wait(30) == 0
+        assert "runner died" in (tmp_path / "scaler.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
+    env = processor_env(None, {})
+    env["FLOWRUN_MAX_INFLIGHT"] = "lots"
+    proc = spawn(env, tmp_path / "scaler.log")
+    assert proc.wait(60) == 2
+    assert "FLOWRUN_MAX_INFLIGHT" in (tmp_path / "scaler.log").read_text()

@@ -1,0 +1,230 @@
+"""ConnectionPool of real Flight clients against real Flight servers on loopback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+from _sdk_harness import wait_for
+from conftest import free_port
+from flowctl import ConnectionPool, PoolError, PoolManager, StreamTicket
+from flowctl.settings import PoolSettings
+
+
+class EchoServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Serves the ticket's start as a one-row batch."""
+
+    def do_get(
+        self, context: flight.ServerCallContext, ticket: flight.Ticket
+    ) -> flight.RecordBatchStream:
+        start = StreamTicket.decode(ticket).start
+        table = pa.table({"start": pa.array([start], pa.int64())})
+        return flight.RecordBatchStream(table)
+
+
+def serve(port: int = 0) -> EchoServer:
+    return EchoServer(f"grpc://127.0.0.1:{port}")
+
+
+def settings(**overrides: float) -> PoolSettings:
+    values: dict[str, float] = {
+        "min_connections": 2,
+        "max_connections": 4,
+        "idle_timeout_seconds": 300.0,
+        "health_check_interval_seconds": 300.0,
+        "connect_timeout_seconds": 0.5,
+        "max_retries": 1,
+    }
+    values.update(overrides)
+    return PoolSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server() -> Iterator[EchoServer]:
+    srv = serve()
+    yield srv
+    srv.shutdown()
+
+
+def test_fills_to_minimum_and_reads_a_stream(server: EchoServer) -> None:
+    pool = ConnectionPool(f"127.0.0.1:{server.port}", settings()).start()
+    try:
+        wait_for(lambda: pool.stats().total == 2)
+        batches = list(pool.read_stream(StreamTicket("s", 41)))
+        assert batches[0].column(0).to_pylist() == [41]
+        stats = pool.stats()
+        assert (stats.healthy, stats.in_use, stats.acquired_total) == (2, 0, 1)
+    finally:
+        pool.close()
+
+
+def test_round_robin_over_idle_connections(server: EchoServer) -> None:
+    pool = ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=3)).start()
+    try:
+        wait_for(lambda: pool.stats().total == 3)
+        seen = []
+        for _ in range(6):
+            connection = pool.acquire()
+            seen.append(connection.id)
+            pool.release(connection)
+        assert len(set(seen[:3])) == 3
+        assert seen[:3] == seen[3:]
+    finally:
+        pool.close()
+
+
+def test_max_connections_bounds_lending(server: EchoServer) -> None:
+    pool = ConnectionPool(
+        f"127.0.0.1:{server.port}", settings(min_connections=0, max_connections=2)
+    )
+    held = [pool.acquire(), pool.acquire()]
+    with pytest.raises(PoolError, match="busy"):
+        pool.acquire(timeout=0.1)
+    pool.release(held.pop())
+    again = pool.acquire(timeout=5)
+    assert pool.stats().total == 2
+    pool.release(again)
+    pool.release(held.pop())
+    pool.close()
+
+
+def test_double_release_and_foreign_connection_are_errors(server: EchoServer) -> None:
+    endpoint = f"127.0.0.1:{server.port}"
+    pool = ConnectionPool(endpoint, settings(min_connections=0))
+    other = ConnectionPool(endpoint, settings(min_connections=0))
+    connection = pool.acquire()
+    pool.release(connection)
+    with pytest.raises(PoolError, match="released twice"):
+        pool.release(connection)
+    with pytest.raises(PoolError, match="does not belong"):
+        other.release(connection)
+    pool.close()
+    other.close()
+
+
+def test_concurrent_users_never_share_or_lose_a_connection(server: EchoServer) -> None:
+    pool = ConnectionPool(
+        f"127.0.0.1:{server.port}", settings(min_connections=1, max_connections=3)
+    )
+    holders: dict[int, int] = {}
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def user(worker: int) -> None:
+        for _ in range(150):
+            connection = pool.acquire(timeout=30)
+            with lock:
+                if connection.id in holders:
+                    errors.append(f"{connection.id} lent to {holders[connection.id]} and {worker}")
+                holders[connection.id] = worker
+            with lock:
+                del holders[connection.id]
+            pool.release(connection)
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    stats = pool.stats()
+    pool.close()
+    assert errors == []
+    assert stats.in_use == 0
+    assert stats.acquired_total == 8 * 150
+    assert stats.total <= 3
+
+
+def test_endpoint_down_then_up_reconnects_and_counts_it() -> None:
+    port = free_port()
+    events: list[str] = []
+    srv = serve(port)
+    pool = ConnectionPool(
+        f"127.0.0.1:{port}",
+        settings(min_connections=1),
+        on_event=lambda e, what: events.append(what),
+    ).start()
+    try:
+        assert list(pool.read_stream(StreamTicket("s", 1)))
+        srv.shutdown()
+        with pytest.raises((PoolError, flight.FlightError)):
+            list(pool.read_stream(StreamTicket("s", 2)))
+        pool.health_check()
+        with pytest.raises(PoolError, match="cannot connect"):
+            pool.acquire(timeout=5)
+        assert not pool.stats().reachable
+        srv = serve(port)
+        batches = list(pool.read_stream(StreamTicket("s", 3)))
+        assert batches[0].column(0).to_pylist() == [3]
+        stats = pool.stats()
+        assert stats.reconnections_total == 1
+        assert stats.reachable
+        assert stats.failures_total >= 1
+        assert "reconnected" in events
+    finally:
+        pool.close()
+        srv.shutdown()
+
+
+def test_health_check_replaces_dead_connections() -> None:
+    port = free_port()
+    srv = serve(port)
+    pool = ConnectionPool(
+        f"127.0.0.1:{port}", settings(min_connections=2, health_check_interval_seconds=0.05)
+    ).start()
+    try:
+        wait_for(lambda: pool.stats().total == 2)
+        first = pool.stats().created_total
+        srv.shutdown()
+        wait_for(lambda: pool.stats().healthy == 0)
+        srv = serve(port)
+        wait_for(lambda: pool.stats().healthy == 2)
+        stats = pool.stats()
+        assert stats.created_total >= first + 2
+        assert stats.health_checks_total > 0
+        assert stats.reconnections_total >= 1
+    finally:
+        pool.close()
+        srv.shutdown()
+
+
+def test_idle_connections_are_closed_down_to_minimum(server: EchoServer) -> None:
+    pool = ConnectionPool(
+        f"127.0.0.1:{server.port}",
+        settings(min_connections=1, max_connections=4, idle_timeout_seconds=0.1),
+    ).start()
+    try:
+        held = [pool.acquire() for _ in range(4)]
+        for connection in held:
+            pool.release(connection)
+        assert pool.stats().total == 4
+        wait_for(lambda: pool.stats().total == 1)
+        assert pool.stats().closed_total >= 3
+    finally:
+        pool.close()
+
+
+def test_resize_applies_live(server: EchoServer) -> None:
+    manager = PoolManager(settings(min_connections=1, max_connections=4))
+    pool = manager.get(f"127.0.0.1:{server.port}")
+    assert manager.get(f"127.0.0.1:{server.port}") is pool
+    try:
+        held = [pool.acquire() for _ in range(4)]
+        for connection in held:
+            pool.release(connection)
+        manager.resize(settings(min_connections=3, max_connections=3))
+        assert pool.stats().total == 3
+        manager.resize(settings(min_connections=1, max_connections=1))
+        assert pool.stats().total == 1
+        assert [s.total for s in manager.stats()] == [1]
+    finally:
+        manager.close()
+
+
+def test_closed_pool_refuses(server: EchoServer) -> None:
+    pool = ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=0))
+    pool.close()
+    with pytest.raises(PoolError, match="closed"):
+        pool.acquire()
