@@ -90,7 +90,7 @@ class _Composer:
     def push(self, frame: _MapFrame | _SeqFrame, event: Any) -> None:
         if len(self.stack) >= MAX_DEPTH:
             message = f"nesting deeper than {MAX_DEPTH} levels; a spec never needs this"
-            raise _Abort(Problem(self.loc(), _mark(event), message))
+            raise _Abort(Problem((), _mark(event), message))
         self.stack.append(frame)
 
     def check_tag(self, event: Any, kind: str) -> None:
@@ -219,5 +219,6 @@ def _reader_problem(error: yaml.YAMLError, text: str) -> Problem:
     line = text.count("\n", 0, position) + 1
     column = position - (text.rfind("\n", 0, position) + 1) + 1
     character = getattr(error, "character", "")
+    code = character if isinstance(character, int) else ord(character[:1] or "\0")
     reason = getattr(error, "reason", "unreadable character")
-    return Problem((), Mark(line, column), f"invalid YAML: {reason}: {character!r}")
+    return Problem((), Mark(line, column), f"invalid YAML: {reason} (#x{code:04x})")

@@ -60,11 +60,12 @@ def check_flow_control(data: Any) -> Iterator[Finding]:
     throttle = _number(section, "throttle_rate", model)
     if activate is not None and not 0 < activate <= 1:
         yield Finding((*loc, "activate_at"), f"must be in (0, 1], got {_show(activate)}")
-    if deactivate is not None and deactivate <= 0:
+    elif deactivate is not None and deactivate <= 0:
         yield Finding((*loc, "deactivate_at"), f"must be greater than 0, got {_show(deactivate)}")
     elif deactivate is not None and activate is not None and deactivate >= activate:
+        default = "" if "deactivate_at" in section else " (the default)"
         message = (
-            f"must be below activate_at ({_show(activate)}), got {_show(deactivate)}: "
+            f"must be below activate_at ({_show(activate)}), got {_show(deactivate)}{default}: "
             "backpressure turns on at activate_at and off below deactivate_at"
         )
         yield Finding((*loc, "deactivate_at"), message)
