@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from flowctl.errors import FlowControlError
 from flowctl.settings import FlowControlSettings
-from flowctl.window import SlidingWindow
+from flowctl.window import SlidingWindow, Totals
 
 MIN_THROTTLE_RATE = 0.01
 
@@ -92,6 +92,9 @@ class FlowController:
         self._clock = clock
         self._window = SlidingWindow(window_seconds, clock)
         self._inflight = 0
+        self._completed = 0
+        self._latency_sum = 0.0
+        self._latency_count = 0
         self._waiters = 0
         self._local_overloaded = False
         self._controller_connected = False
@@ -152,7 +155,10 @@ class FlowController:
             self._inflight -= n
             if self._inflight < self._deactivate_count:
                 self._local_overloaded = False
-            self._window.add(n, latency_seconds)
+            self._completed += n
+            if latency_seconds is not None:
+                self._latency_sum += latency_seconds
+                self._latency_count += 1
             if self._waiters:
                 self._space.notify_all()
         if latency_seconds is not None and self.latency_observer is not None:
@@ -161,7 +167,10 @@ class FlowController:
     def record(self, items: int, latency_seconds: float | None = None) -> None:
         """Count finished items that never went through acquire (a source's output)."""
         with self._lock:
-            self._window.add(items, latency_seconds)
+            self._completed += items
+            if latency_seconds is not None:
+                self._latency_sum += latency_seconds
+                self._latency_count += 1
         if latency_seconds is not None and self.latency_observer is not None:
             self.latency_observer(latency_seconds)
 
@@ -311,7 +320,9 @@ class FlowController:
 
     def snapshot(self) -> FlowSnapshot:
         with self._lock:
-            throughput, latency, total = self._window.read()
+            total = self._completed
+            totals = Totals(total, self._latency_sum, self._latency_count)
+            throughput, latency = self._window.read(totals)
             return FlowSnapshot(
                 inflight=self._inflight,
                 max_inflight=self._max_inflight,

@@ -1,63 +1,45 @@
-"""A sliding window of per-second buckets: items/s and mean latency of the last N seconds.
+"""Rates over a sliding window, computed from cumulative counters sampled at read time.
 
-Not thread-safe by itself: its owner (FlowController) holds a lock around it. Buckets
-keep `add` O(1) and allocation-free in the common case (same second as the last add).
+The hot path (FlowController.release) only adds to counters: no clock call, no
+allocation. Each `read` samples the counters; the rate is the difference to the newest
+sample at least one window old (or to the start), so it covers about the last window
+when reads are regular (heartbeats, scrapes) and the time since the last read otherwise.
+Not thread-safe by itself: its owner holds a lock around it.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
-class _Bucket:
-    __slots__ = ("items", "latency_count", "latency_sum", "second")
-
-    def __init__(self, second: int) -> None:
-        self.second = second
-        self.items = 0
-        self.latency_sum = 0.0
-        self.latency_count = 0
+@dataclass(frozen=True)
+class Totals:
+    items: int = 0
+    latency_sum: float = 0.0
+    latency_count: int = 0
 
 
 class SlidingWindow:
     def __init__(self, window_seconds: float, clock: Callable[[], float]) -> None:
         if window_seconds < 1:
             raise ValueError(f"window_seconds must be >= 1, got {window_seconds}")
-        self._span = math.ceil(window_seconds)
+        self._span = window_seconds
         self._clock = clock
-        self._started = clock()
-        self._buckets: deque[_Bucket] = deque()
-        self._total = 0
+        self._samples: deque[tuple[float, Totals]] = deque([(clock(), Totals())])
 
-    def add(self, items: int, latency_seconds: float | None = None) -> None:
-        second = int(self._clock())
-        buckets = self._buckets
-        if not buckets or buckets[-1].second != second:
-            buckets.append(_Bucket(second))
-            self._expire(second)
-        bucket = buckets[-1]
-        bucket.items += items
-        self._total += items
-        if latency_seconds is not None and latency_seconds >= 0:
-            bucket.latency_sum += latency_seconds
-            bucket.latency_count += 1
-
-    def _expire(self, second: int) -> None:
-        oldest = second - self._span
-        while self._buckets and self._buckets[0].second <= oldest:
-            self._buckets.popleft()
-
-    def read(self) -> tuple[float, float, int]:
-        """(items per second, mean latency in seconds, items ever added)."""
+    def read(self, totals: Totals) -> tuple[float, float]:
+        """(items per second, mean latency in seconds) since about one window ago."""
         now = self._clock()
-        self._expire(int(now))
-        items = sum(bucket.items for bucket in self._buckets)
-        count = sum(bucket.latency_count for bucket in self._buckets)
-        latency = sum(bucket.latency_sum for bucket in self._buckets) / count if count else 0.0
-        # The buckets cover from the start of the oldest kept second (or from the
-        # window's birth, when younger) to now; at least 1s so one early item is not 1000/s.
-        window_start = max(float(int(now) - self._span + 1), self._started)
-        elapsed = max(1.0, now - window_start)
-        return items / elapsed, latency, self._total
+        samples = self._samples
+        while len(samples) > 1 and samples[1][0] <= now - self._span:
+            samples.popleft()
+        since, base = samples[0]
+        if now - samples[-1][0] >= 0.05:  # bound the deque under rapid reads
+            samples.append((now, totals))
+        # At least 1s, so that one item a moment after start is not 1000 items/s.
+        elapsed = max(1.0, now - since)
+        count = totals.latency_count - base.latency_count
+        latency = (totals.latency_sum - base.latency_sum) / count if count else 0.0
+        return (totals.items - base.items) / elapsed, latency

@@ -111,10 +111,8 @@ def test_example_processor_end_to_end(
             line.split()[2] for line in text.splitlines() if line.startswith("# TYPE flowctl_")
         }
         assert len(families) >= 13, sorted(families)
-        assert (
-            f'flowctl_pipeline_throughput_total{{service_id="scaler",service_type="processor"}} {float(table.num_rows)}'
-            in text
-        )
+        labels = '{service_id="scaler",service_type="processor"}'
+        assert f"flowctl_pipeline_throughput_total{labels} {float(table.num_rows)}" in text
         assert "add_column_rows_total 200.0" in text
         health = json.loads(
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read()

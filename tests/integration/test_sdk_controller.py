@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from _sdk_harness import ControllerThread, component_settings, wait_for
 from conftest import free_port
-from flowctl import FlowController
+from flowctl import FlowController, FlowctlError
 from flowctl.client import ControllerClient, Registration
 from flowctl.settings import ComponentSettings
 from flowrun.controller import Policy
@@ -193,3 +196,47 @@ def test_token_is_required_and_accepted() -> None:
             bad.stop()
     finally:
         controller.close()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl CLI is not available to make a test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_with_a_ca_file_and_token(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    controller = ControllerThread(
+        Policy(heartbeat_interval=INTERVAL), token="s3cret", tls_cert=str(cert), tls_key=str(key)
+    )
+    try:
+        address = controller.start()
+        secure = start_client(address, "secure", token="s3cret", ca_file=str(cert))
+        plain = start_client(address, "plain", token="s3cret")
+        try:
+            assert secure.wait_registered(20)
+            wait_for(lambda: secure.stats.heartbeats_total >= 2)
+            wait_for(lambda: plain.stats.registration_failures_total >= 2)
+            assert set(controller.services()) == {"secure"}
+        finally:
+            secure.stop()
+            plain.stop()
+    finally:
+        controller.close()
+
+
+def test_missing_ca_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FlowctlError, match=r"FLOWCTL_CA_FILE=.*cannot read the CA file"):
+        start_client("127.0.0.1:1", "x", ca_file=str(tmp_path / "nope.pem"))
