@@ -48,18 +48,46 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("      max_inflight: lots", "11:21: spec.components.src.max_inflight: expected an integer, got 'lots'"),
+        (
+            "      max_inflight: lots",
+            "11:21: spec.components.src.max_inflight: expected an integer, got 'lots'",
+        ),
         ("      max_inflight: 0", "11:21: spec.components.src.max_inflight: must be >= 1, got 0"),
-        ("      health_port: 70000", "11:20: spec.components.src.health_port: must be <= 65535, got 70000"),
-        ("      type: sauce", "10:13: spec.components.src.type: must be one of source, processor, sink, got 'sauce' (did you mean 'source'?)"),
-        ("      stop_grace: 10", "11:19: spec.components.src.stop_grace: duration 10 has no unit: write '10s' or '10ms'"),
-        ("      stop_grace: soon", "11:19: spec.components.src.stop_grace: invalid duration 'soon': write a number and a unit, like '250ms', '10s', '5m'"),
-        ("      env: {DEBUG: true}", "11:20: spec.components.src.env.DEBUG: expected a string, got true (quote it to mean the text)"),
+        (
+            "      health_port: 70000",
+            "11:20: spec.components.src.health_port: must be <= 65535, got 70000",
+        ),
+        (
+            "      type: sauce",
+            "10:13: spec.components.src.type: must be one of source, processor, sink, got 'sauce' "
+            "(did you mean 'source'?)",
+        ),
+        (
+            "      stop_grace: 10",
+            "11:19: spec.components.src.stop_grace: duration 10 has no unit: write '10s' or '10ms'",
+        ),
+        (
+            "      stop_grace: soon",
+            "11:19: spec.components.src.stop_grace: invalid duration 'soon': write a number and a "
+            "unit, like '250ms', '10s', '5m'",
+        ),
+        (
+            "      env: {DEBUG: true}",
+            "11:20: spec.components.src.env.DEBUG: expected a string, got true (quote it to mean "
+            "the text)",
+        ),
         ("      inputs: src", "11:15: spec.components.src.inputs: expected a list, got 'src'"),
-        ("      restart: always", "11:16: spec.components.src.restart: expected a mapping, got 'always'"),
-        ("      restart: {policy: sometimes}", "11:25: spec.components.src.restart.policy: must be one of always, on-failure, never, got 'sometimes'"),
+        (
+            "      restart: always",
+            "11:16: spec.components.src.restart: expected a mapping, got 'always'",
+        ),
+        (
+            "      restart: {policy: sometimes}",
+            "11:25: spec.components.src.restart.policy: must be one of always, on-failure, never, "
+            "got 'sometimes'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_wrong_types(tmp_path: Path, line: str, expected: str) -> None:
     text = VALID.replace(
         "      endpoint: 127.0.0.1:9001", f"      endpoint: 127.0.0.1:9001\n{line}"
@@ -215,9 +243,15 @@ def test_ports_of_a_disabled_controller_and_port_zero_are_free(tmp_path: Path) -
         ),
         ("{activate_at: 1.5}", "6:31: spec.flow_control.activate_at: must be in (0, 1], got 1.5"),
         ("{activate_at: 0}", "6:31: spec.flow_control.activate_at: must be in (0, 1], got 0"),
-        ("{deactivate_at: 0}", "6:33: spec.flow_control.deactivate_at: must be greater than 0, got 0"),
+        (
+            "{deactivate_at: 0}",
+            "6:33: spec.flow_control.deactivate_at: must be greater than 0, got 0",
+        ),
         ("{throttle_rate: 0}", "6:33: spec.flow_control.throttle_rate: must be in (0, 1], got 0"),
-        ("{throttle_rate: 1.01}", "6:33: spec.flow_control.throttle_rate: must be in (0, 1], got 1.01"),
+        (
+            "{throttle_rate: 1.01}",
+            "6:33: spec.flow_control.throttle_rate: must be in (0, 1], got 1.01",
+        ),
         (
             "{activate_at: 0.5}",
             "6:3: spec.flow_control.deactivate_at: must be below activate_at (0.5), got 0.6 "
@@ -225,7 +259,7 @@ def test_ports_of_a_disabled_controller_and_port_zero_are_free(tmp_path: Path) -
             "backpressure turns on at activate_at and off below deactivate_at",
         ),
     ],
-)  # fmt: skip
+)
 def test_flow_control_thresholds(tmp_path: Path, flow_control: str, expected: str) -> None:
     text = VALID.replace("spec:\n", f"spec:\n  flow_control: {flow_control}\n")
     assert issues_of(tmp_path, text) == [f"pipeline.yaml:{expected}"]

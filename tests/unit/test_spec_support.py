@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-
 from flowrun.errors import SpecError
 from flowrun.spec.loader import LoadedSpec, load_spec
 

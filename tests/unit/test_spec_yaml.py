@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_spec_support import VALID, issues_of, load_text
-
 from flowrun.spec.nodes import Map, Mark, Scalar, Seq, locate, to_data
 from flowrun.spec.positions import MAX_DEPTH, MAX_NODES, compose
+from test_spec_support import VALID, issues_of, load_text
 
 
 def test_every_node_knows_its_line_and_column() -> None:
@@ -56,12 +55,19 @@ def test_explicit_tags() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: !!binary aGk=", "unsupported YAML tag 'tag:yaml.org,2002:binary': a spec holds only plain data"),
+        (
+            "a: !!binary aGk=",
+            "unsupported YAML tag 'tag:yaml.org,2002:binary': a spec holds only plain data",
+        ),
         ("a: !Ref x", "unsupported YAML tag '!Ref': a spec holds only plain data"),
-        ("a: !!python/object:os.system {}", "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': a spec holds only plain data"),
+        (
+            "a: !!python/object:os.system {}",
+            "unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system': a spec holds only "
+            "plain data",
+        ),
         ("a: !!int x", "'x' is not a valid !!int"),
     ],
-)  # fmt: skip
+)
 def test_tags_a_spec_cannot_hold(text: str, message: str) -> None:
     _, problems = compose(text)
     assert [(p.mark, p.message) for p in problems] == [(Mark(1, 4), message)]
@@ -109,12 +115,25 @@ def test_every_duplicate_key_is_reported() -> None:
     [
         ("a: *x", Mark(1, 4), "alias *x has no anchor &x"),
         ("a: &a [*a]", Mark(1, 8), "alias *a refers to a collection that contains it"),
-        ("a: 1\n---\nb: 2", Mark(2, 1), "a spec is one YAML document; remove the second '---' and what follows"),
+        (
+            "a: 1\n---\nb: 2",
+            Mark(2, 1),
+            "a spec is one YAML document; remove the second '---' and what follows",
+        ),
         ("a: b: c", Mark(1, 5), "invalid YAML: mapping values are not allowed in this context"),
-        ("a: [1, 2", Mark(2, 1), "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence)"),
-        ("p: {port: ${P:-1}}", Mark(1, 12), "invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping); quote a value using ${...} inside [ ] or { }"),
+        (
+            "a: [1, 2",
+            Mark(2, 1),
+            "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence)",
+        ),
+        (
+            "p: {port: ${P:-1}}",
+            Mark(1, 12),
+            "invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping); quote "
+            "a value using ${...} inside [ ] or { }",
+        ),
     ],
-)  # fmt: skip
+)
 def test_unreadable_documents(text: str, mark: Mark, message: str) -> None:
     root, problems = compose(text)
     assert root is None

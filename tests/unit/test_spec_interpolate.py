@@ -1,0 +1,110 @@
+"""`${VAR}` interpolation and the .env file beside the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flowrun.spec.interpolate import InterpolationError, interpolate_text
+from flowrun.spec.loader import load_spec
+from test_spec_support import VALID, issues_of, load_text, write
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "expected"),
+    [
+        ("${A}", {"A": "x"}, "x"),
+        ("${A}", {"A": ""}, ""),
+        ("pre-${A}-post", {"A": "x"}, "pre-x-post"),
+        ("${A:-d}", {}, "d"),
+        ("${A:-d}", {"A": ""}, "d"),
+        ("${A-d}", {"A": ""}, ""),
+        ("${A-d}", {}, "d"),
+        ("${A:-}", {}, ""),
+        ("${A:-a b:c}", {}, "a b:c"),
+        ("$${A}", {"A": "x"}, "${A}"),
+        ("cost $5 and $$", {}, "cost $5 and $"),
+        ("${A}${B}", {"A": "1", "B": "2"}, "12"),
+    ],
+)
+def test_interpolate_text(text: str, environ: dict[str, str], expected: str) -> None:
+    assert interpolate_text(text, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "${A}",
+            "variable A is not set; set it in the environment or in .env, or give a default: "
+            "${A:-value}",
+        ),
+        ("${A:?give the token}", "variable A is required: give the token"),
+        ("${A?}", "variable A is required: it is not set"),
+        ("${}", "invalid interpolation '${}': write ${NAME} or ${NAME:-default}"),
+        ("${1A}", "invalid interpolation '${1A}': write ${NAME} or ${NAME:-default}"),
+        ("${A", "unterminated '${': close it with '}' (write '$$' for a '$')"),
+    ],
+)
+def test_interpolation_errors(text: str, message: str) -> None:
+    with pytest.raises(InterpolationError) as caught:
+        interpolate_text(text, {})
+    assert str(caught.value) == message
+
+
+def test_unset_variable_is_an_issue_at_its_node(tmp_path: Path) -> None:
+    text = VALID.replace("127.0.0.1:9001", "${SRC_HOST}:9001")
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:10:17: spec.components.src.endpoint: variable SRC_HOST is not set; set it "
+        "in the environment or in .env, or give a default: ${SRC_HOST:-value}"
+    ]
+
+
+def test_every_unset_variable_is_reported(tmp_path: Path) -> None:
+    text = VALID.replace("name: demo", "name: ${NAME}").replace("9001", "${PORT}")
+    assert [issue.split(": ")[1] for issue in issues_of(tmp_path, text)] == [
+        "metadata.name",
+        "spec.components.src.endpoint",
+    ]
+
+
+def test_plain_values_are_reread_after_interpolation(tmp_path: Path) -> None:
+    text = VALID.replace("spec:\n", "spec:\n  monitoring:\n    metrics_port: ${METRICS:-9500}\n")
+    text += "      config:\n        seed: ${SEED:-7}\n        label: '${SEED:-7}'\n"
+    loaded = load_text(tmp_path, text, environ={"SEED": "42"})
+    assert loaded.spec.spec.monitoring.metrics_port == 9500
+    assert loaded.spec.spec.components["sink"].config == {"seed": 42, "label": "42"}
+
+
+def test_dotenv_beside_the_spec_and_the_environment_wins(tmp_path: Path) -> None:
+    write(tmp_path, "# comment\nexport NAME='from dotenv'\nPORT=9100 # trailing\n\n", ".env")
+    text = VALID.replace("name: demo", "name: ${NAME}").replace("9001", "${PORT}")
+    spec_path = write(tmp_path, text)
+    loaded = load_spec(spec_path, environ={})
+    assert loaded.spec.metadata.name == "from dotenv"
+    assert loaded.spec.spec.components["src"].endpoint == "127.0.0.1:9100"
+    assert loaded.sources == (spec_path, tmp_path / ".env")
+    overridden = load_spec(spec_path, environ={"NAME": "from environ"})
+    assert overridden.spec.metadata.name == "from environ"
+
+
+def test_dotenv_can_choose_the_profile(tmp_path: Path) -> None:
+    write(tmp_path, "FLOWRUN_PROFILE=dev\n", ".env")
+    text = VALID + "  profiles:\n    dev: {pool: {max_connections: 3}}\n"
+    loaded = load_spec(write(tmp_path, text), environ={})
+    assert loaded.profile == "dev"
+    assert loaded.spec.spec.pool.max_connections == 3
+
+
+def test_bad_dotenv_line_is_an_issue_in_the_dotenv(tmp_path: Path) -> None:
+    write(tmp_path, "OK=1\nnot a variable\n", ".env")
+    assert issues_of(tmp_path, VALID) == [
+        ".env:2:1: expected KEY=VALUE (a letter or _ first, then letters, digits or _)"
+    ]
+
+
+def test_double_quoted_dotenv_values_unescape(tmp_path: Path) -> None:
+    write(tmp_path, 'MULTI="a\\nb"\nHASH=a#b\n', ".env")
+    text = VALID + "      env: {M: '${MULTI}', H: '${HASH}'}\n"
+    loaded = load_spec(write(tmp_path, text), environ={})
+    assert loaded.spec.spec.components["sink"].env == {"M": "a\nb", "H": "a#b"}
