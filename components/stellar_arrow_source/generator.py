@@ -20,6 +20,7 @@ Shape of the data, per ledger (by a hash of its sequence):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,7 +62,9 @@ class SyntheticLedgers:
 
     def __init__(self, config: GeneratorConfig | None = None) -> None:
         self.config = config or GeneratorConfig()
-        self._seed_key = h.splitmix64_int(self.config.seed * 0x2545F4914F6CDD1D + 0x632BE59BD9B4E019)
+        self._seed_key = h.splitmix64_int(
+            self.config.seed * 0x2545F4914F6CDD1D + 0x632BE59BD9B4E019
+        )
         accounts = account_pool(self.config.seed, self.config.account_pool_size)
         self._accounts = pa.array(accounts, pa.string())
         self._assets: AssetTable = asset_table(accounts[:8])
@@ -75,9 +78,7 @@ class SyntheticLedgers:
         tx_counts, all_failed, huge = self._ledger_shapes(keys)
         tx_offsets = _offsets(tx_counts)
         tx_parent = _parents(tx_offsets)
-        tx_keys = h.child_keys(
-            keys.take(tx_parent), _position_in_parent(tx_offsets, tx_parent), 1
-        )
+        tx_keys = h.child_keys(keys.take(tx_parent), _position_in_parent(tx_offsets, tx_parent), 1)
         op_counts, failed = self._transaction_shapes(
             tx_keys, all_failed.take(tx_parent), huge.take(tx_parent)
         )
@@ -135,8 +136,7 @@ class SyntheticLedgers:
         surge = h.chance(tx_keys, _SURGE, 10.0).to_pylist()
         factor = h.below(tx_keys, _SURGE_FACTOR, 9).to_pylist()
         fees = [
-            base * n * (2 + f if s else 1)
-            for n, s, f in zip(op_counts, surge, factor, strict=True)
+            base * n * (2 + f if s else 1) for n, s, f in zip(op_counts, surge, factor, strict=True)
         ]
         ops = pa.StructArray.from_arrays(operations.arrays(), fields=list(OPERATION_TYPE))
         op_lists = pa.ListArray.from_arrays(
@@ -163,7 +163,7 @@ class SyntheticLedgers:
         failed: list[bool],
         fees: list[int],
     ) -> pa.RecordBatch:
-        spans = list(zip(tx_offsets[:-1], tx_offsets[1:], strict=True))
+        spans = list(itertools.pairwise(tx_offsets))
         failed_counts = [sum(failed[a:b]) for a, b in spans]
         tx_counts = [b - a for a, b in spans]
         previous = pc.subtract(sequences, pa.scalar(1, pa.uint64()))

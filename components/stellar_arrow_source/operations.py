@@ -92,7 +92,9 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
     credit = pc.and_(carries_asset, pc.not_equal(asset, _u64(0)))
     mint_burn = h.below(keys, _MINT_BURN, 100)
     mint = pc.and_(credit, pc.less(mint_burn, _u64(3)))
-    burn = pc.and_(credit, pc.and_(pc.greater_equal(mint_burn, _u64(3)), pc.less(mint_burn, _u64(5))))
+    burn = pc.and_(
+        credit, pc.and_(pc.greater_equal(mint_burn, _u64(3)), pc.less(mint_burn, _u64(5)))
+    )
 
     picked_source = accounts.take(h.below(keys, _SOURCE_PICK, len(accounts)))
     source = pc.if_else(h.chance(keys, _SOURCE_OVERRIDE, 15.0), picked_source, _NULL_TEXT)
@@ -115,9 +117,7 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
         amount=pc.if_else(is_transfer, amount, _NULL_INT),
         source_asset_type=pc.if_else(is_path, assets.asset_type.take(source_asset), _NULL_TEXT),
         source_asset_code=pc.if_else(is_path, assets.asset_code.take(source_asset), _NULL_TEXT),
-        source_asset_issuer=pc.if_else(
-            is_path, assets.asset_issuer.take(source_asset), _NULL_TEXT
-        ),
+        source_asset_issuer=pc.if_else(is_path, assets.asset_issuer.take(source_asset), _NULL_TEXT),
         source_amount=pc.if_else(
             is_path, _amounts(keys, _SOURCE_DIGITS, _SOURCE_AMOUNT), _NULL_INT
         ),

@@ -93,3 +93,8 @@ def ledger_range(batch: pa.RecordBatch) -> tuple[int, int]:
     """First and last sequence of a non-empty ledger batch (rows are in order)."""
     sequences = batch.column("sequence")
     return int(sequences[0].as_py()), int(sequences[len(sequences) - 1].as_py())
+
+
+def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    """A record batch of `schema` with no row."""
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)

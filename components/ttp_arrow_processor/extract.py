@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
 from stellar_arrow_source.schema import NATIVE, NATIVE_CODE, TRANSFER_OPERATION_TYPES
+
 from ttp_arrow_processor.schema import (
     BURN,
     FEE,
@@ -168,8 +168,12 @@ def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStat
     transfers = _operation_events(fees, txs, keep, op_tx)
     events = pa.concat_tables([fees, transfers])
     order = pc.sort_indices(
-        events, [("ledger_sequence", "ascending"), ("transaction_index", "ascending"),
-                 ("operation_index", "ascending")]
+        events,
+        [
+            ("ledger_sequence", "ascending"),
+            ("transaction_index", "ascending"),
+            ("operation_index", "ascending"),
+        ],
     )
     events = events.take(order)
     stats = _stats(ledgers, txs, op_types, known, succeeded, keep, len(fees), len(transfers))
@@ -185,7 +189,10 @@ def _finish(events: pa.Table) -> pa.RecordBatch:
     amounts = _amount_strings(events.column("amount_raw"))
     computed = {"event_id": ids, "amount_str": amounts}
     table = pa.table(
-        {name: computed[name] if name in computed else events.column(name) for name in TTP_EVENT_SCHEMA.names}
+        {
+            name: computed[name] if name in computed else events.column(name)
+            for name in TTP_EVENT_SCHEMA.names
+        }
     ).cast(TTP_EVENT_SCHEMA)
     arrays = [column.combine_chunks() for column in table.columns]
     return pa.RecordBatch.from_arrays(arrays, schema=TTP_EVENT_SCHEMA)

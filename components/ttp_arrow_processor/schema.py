@@ -20,7 +20,6 @@ amount_raw is int64 stroops; amount_str the same amount in units with 7 decimals
 from __future__ import annotations
 
 import pyarrow as pa
-
 from stellar_arrow_source.schema import CLOSE_TIME_TYPE
 
 FEE = "fee"

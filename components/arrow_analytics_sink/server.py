@@ -1,0 +1,284 @@
+"""arrow-analytics-sink: pulls token transfer events and commits them exactly once.
+
+On start the writer recovers (orphan temp files and files past the checkpoint are
+removed) and the sink asks its input for events from checkpoint + 1. A reader thread
+receives event batches (with their LedgerSpan) into a bounded queue; the commit loop
+takes whatever is queued (up to max_batch_events), writes it and advances the
+checkpoint. While the output cannot be written (disk full, read-only) the error is
+logged, the component reports unhealthy, the same batch is retried with backoff and,
+the queue being full, the input is no longer read: backpressure reaches the source.
+
+Config: output_dir (default data/ttp_events, relative to the spec's folder), formats
+([parquet, jsonl]), durable (fsync, default true), max_batch_events (100000),
+retry_seconds (1), max_retry_seconds (30), progress_interval_seconds (the monitoring
+interval), input_stream ("ttp_events").
+Actions: get_status, get_stats.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from flowctl.backoff import Backoff
+from flowctl.component import Action, Component
+from flowctl.health import Check
+from flowctl.settings import ComponentSettings
+from prometheus_client import Counter, Gauge, Histogram
+from stellar_arrow_source import options
+from stellar_arrow_source.resumable import ResumableInput, call_input_action
+from stellar_arrow_source.wire import LedgerSpan
+from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
+from ttp_arrow_processor.server import EVENT_STREAM
+
+from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
+from arrow_analytics_sink.progress import ProgressMeter
+from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+Item = tuple[pa.RecordBatch, LedgerSpan]
+
+
+class ArrowAnalyticsSink(Component):
+    input_event_types: ClassVar[tuple[str, ...]] = ("stellar.ttp_event",)
+
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        config = self.config
+        output = Path(options.text(config, "output_dir", "data/ttp_events"))
+        self.output_dir = output if output.is_absolute() else Path(self.settings.spec_dir) / output
+        self.writer = EventWriter(
+            self.output_dir,
+            formats=options.string_list(config, "formats", FORMATS, FORMATS),
+            durable=options.boolean(config, "durable", True),
+        )
+        self.max_batch_events = options.integer(config, "max_batch_events", 100_000, minimum=1)
+        self.retry_seconds = options.number(config, "retry_seconds", 1.0, minimum=0.01)
+        self.max_retry_seconds = options.number(config, "max_retry_seconds", 30.0, minimum=0.01)
+        self.progress_seconds = options.number(
+            config,
+            "progress_interval_seconds",
+            self.settings.monitoring_interval_seconds,
+            minimum=0.1,
+        )
+        self.input_stream = options.text(config, "input_stream", EVENT_STREAM)
+        self.write_error = ""
+        self.commits = 0
+        self.latencies: deque[float] = deque(maxlen=10_000)
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=16)
+        self._lock = threading.Lock()
+        self._metrics()
+
+    def _metrics(self) -> None:
+        registry = self.monitor.registry
+        self.events_written = Counter(
+            "analytics_sink_events_written", "Events committed to the output", registry=registry
+        )
+        self.files_written = Counter(
+            "analytics_sink_files_written", "Data files committed", registry=registry
+        )
+        self.write_errors = Counter(
+            "analytics_sink_write_errors", "Failed attempts to commit a batch", registry=registry
+        )
+        self.last_ledger_gauge = Gauge(
+            "analytics_sink_last_ledger", "Checkpoint: last ledger committed", registry=registry
+        )
+        self.lag_gauge = Gauge(
+            "analytics_sink_lag_ledgers",
+            "Source's current ledger minus the checkpoint",
+            registry=registry,
+        )
+        self.commit_latency = Histogram(
+            "analytics_sink_commit_latency_seconds",
+            "From the source producing a ledger to its events being committed",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    # -- the work loop ---------------------------------------------------------------
+
+    def work(self) -> None:
+        checkpoint = self._recover()
+        if checkpoint is None:
+            return
+        start = checkpoint.last_ledger + 1 if checkpoint.last_ledger else 0
+        threading.Thread(target=self._read, args=(start,), name="sink-read", daemon=True).start()
+        threading.Thread(target=self._report_progress, name="sink-progress", daemon=True).start()
+        while not self.stopping.is_set():
+            try:
+                first = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            items = self._drain(first)
+            if not self._commit(items):
+                return
+
+    def _recover(self) -> Checkpoint | None:
+        backoff = Backoff(base_seconds=self.retry_seconds, cap_seconds=self.max_retry_seconds)
+        while not self.stopping.is_set():
+            try:
+                recovery = self.writer.recover()
+            except CheckpointError as e:
+                self.log.error("%s", e)
+                self.exit_code = 2
+                self.stop("unusable checkpoint")
+                return None
+            except OSError as e:
+                self._failed(f"cannot prepare output directory {self.output_dir}: {e}")
+                self.stopping.wait(backoff.next_delay())
+                continue
+            self._recovered()
+            cp = recovery.checkpoint
+            self.last_ledger_gauge.set(cp.last_ledger)
+            self.log.info(
+                "output %s: checkpoint at ledger %d (%d events, %d files); removed %d temp and "
+                "%d uncommitted files",
+                self.output_dir,
+                cp.last_ledger,
+                cp.events_written,
+                cp.files_written,
+                recovery.temp_files_removed,
+                recovery.uncommitted_files_removed,
+            )
+            return cp
+        return None
+
+    def _read(self, start: int) -> None:
+        upstream = ResumableInput(self, stream=self.input_stream)
+        pacer = self.flow.pacer()
+        for events, span in upstream.chunks(start, follow=True):
+            if events.num_rows:
+                self.flow.acquire(events.num_rows)  # released once committed
+            while not self.stopping.is_set():
+                try:
+                    self._queue.put((events, span), timeout=0.25)
+                    break
+                except queue.Full:
+                    continue
+            pacer.pace(max(events.num_rows, 1))
+
+    def _drain(self, first: Item) -> list[Item]:
+        items, events = [first], first[0].num_rows
+        while events < self.max_batch_events:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+            events += item[0].num_rows
+        return items
+
+    def _commit(self, items: list[Item]) -> bool:
+        """Commit the items as one batch, retrying until it works; False when stopping."""
+        table = pa.Table.from_batches([batch for batch, _ in items], schema=TTP_EVENT_SCHEMA)
+        span = items[0][1]
+        for _, later in items[1:]:
+            span = span.merged(later)
+        backoff = Backoff(base_seconds=self.retry_seconds, cap_seconds=self.max_retry_seconds)
+        while True:
+            try:
+                before = self.writer.checkpoint
+                after = self.writer.commit(table, span.first_ledger, span.last_ledger)
+                break
+            except SinkWriteError as e:
+                self.write_errors.inc()
+                self._failed(str(e))
+                if self.stopping.wait(backoff.next_delay()):
+                    return False
+        self._recovered()
+        self._committed(before, after, span, table.num_rows)
+        return True
+
+    def _committed(
+        self, before: Checkpoint, after: Checkpoint, span: LedgerSpan, rows: int
+    ) -> None:
+        if rows:
+            self.flow.release(rows, None)
+        self.events_written.inc(after.events_written - before.events_written)
+        self.files_written.inc(after.files_written - before.files_written)
+        self.last_ledger_gauge.set(after.last_ledger)
+        if span.generated_at:
+            latency = time.time() - span.generated_at
+            self.commit_latency.observe(latency)
+            with self._lock:
+                self.latencies.append(latency)
+        with self._lock:
+            self.commits += 1
+
+    def _failed(self, message: str) -> None:
+        with self._lock:
+            first = not self.write_error
+            self.write_error = message
+        if first:
+            self.log.error("%s; unhealthy, retrying (no partial file is left)", message)
+        else:
+            self.log.warning("still failing: %s", message)
+
+    def _recovered(self) -> None:
+        with self._lock:
+            was, self.write_error = self.write_error, ""
+        if was:
+            self.log.info("output writable again: healthy")
+
+    def _report_progress(self) -> None:
+        meter = ProgressMeter(
+            lambda: self.writer.checkpoint,
+            lambda: call_input_action(self, "get_current_ledger"),
+            lambda: self.flow.load,
+        )
+        meter.measure()
+        while not self.stopping.wait(self.progress_seconds):
+            progress = meter.measure()
+            if progress.lag is not None:
+                self.lag_gauge.set(progress.lag)
+            self.log.info("%s", progress.line())
+
+    # -- status ----------------------------------------------------------------------
+
+    def stats(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Events, files and last ledger in the output (they survive restarts)."""
+        cp = self.writer.checkpoint
+        with self._lock:
+            samples = sorted(self.latencies)
+            error, commits = self.write_error, self.commits
+        return {
+            "events_written": cp.events_written,
+            "files_written": cp.files_written,
+            "last_ledger": cp.last_ledger,
+            "checkpoint_updated_at": cp.updated_at,
+            "output_dir": str(self.output_dir),
+            "commits": commits,
+            "write_error": error,
+            "latency_p50_seconds": _quantile(samples, 0.50),
+            "latency_p99_seconds": _quantile(samples, 0.99),
+        }
+
+    def actions(self) -> Mapping[str, Action]:
+        return {
+            "get_status": lambda body: {**self.status(), "stats": self.stats()},
+            "get_stats": self.stats,
+        }
+
+    def health_checks(self) -> Iterable[Check]:
+        with self._lock:
+            error = self.write_error
+        if error:
+            return [Check("output", "unhealthy", error)]
+        return [
+            Check("output", "healthy", f"checkpoint at ledger {self.writer.checkpoint.last_ledger}")
+        ]
+
+    def metrics(self) -> Mapping[str, float]:
+        return {"last_ledger": float(self.writer.checkpoint.last_ledger)}
+
+
+def _quantile(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    return samples[min(len(samples) - 1, int(q * len(samples)))]

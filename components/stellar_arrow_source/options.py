@@ -1,0 +1,77 @@
+"""Typed reads of a component's `config` mapping, with errors that name the key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config key of the component has a value it cannot use."""
+
+
+def _fail(key: str, value: Any, expected: str) -> ConfigError:
+    return ConfigError(f"config.{key}={value!r}: expected {expected}")
+
+
+def integer(config: Mapping[str, Any], key: str, default: int, *, minimum: int = 0) -> int:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _fail(key, value, f"an integer >= {minimum}")
+    try:
+        number = int(value)
+    except ValueError as e:
+        raise _fail(key, value, f"an integer >= {minimum}") from e
+    if number < minimum:
+        raise _fail(key, value, f"an integer >= {minimum}")
+    return number
+
+
+def number(config: Mapping[str, Any], key: str, default: float, *, minimum: float = 0.0) -> float:
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _fail(key, value, f"a number >= {minimum}")
+    try:
+        result = float(value)
+    except ValueError as e:
+        raise _fail(key, value, f"a number >= {minimum}") from e
+    if not result >= minimum:
+        raise _fail(key, value, f"a number >= {minimum}")
+    return result
+
+
+def text(config: Mapping[str, Any], key: str, default: str) -> str:
+    value = config.get(key, default)
+    if not isinstance(value, str):
+        raise _fail(key, value, "a string")
+    return value
+
+
+def choice(config: Mapping[str, Any], key: str, default: str, choices: Sequence[str]) -> str:
+    value = text(config, key, default)
+    if value not in choices:
+        raise _fail(key, value, "one of " + ", ".join(choices))
+    return value
+
+
+def boolean(config: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = config.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "1", "0"}:
+        return value.lower() in {"true", "yes", "1"}
+    raise _fail(key, value, "true or false")
+
+
+def string_list(
+    config: Mapping[str, Any], key: str, default: Sequence[str], choices: Sequence[str]
+) -> tuple[str, ...]:
+    value = config.get(key, list(default))
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _fail(key, value, "a non-empty list of " + ", ".join(choices))
+    unknown = [v for v in value if v not in choices]
+    if unknown:
+        raise _fail(key, value, "values among " + ", ".join(choices))
+    return tuple(dict.fromkeys(value))

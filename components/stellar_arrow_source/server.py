@@ -1,0 +1,200 @@
+"""stellar-arrow-source: serves StellarLedger batches over Flight DoGet.
+
+A StreamTicket(stream="ledgers", start=N) streams ledgers N, N+1, ... (from start_ledger
+when N is smaller) up to end_ledger (0: without end), `batch_size` ledgers per batch at
+most, each batch carrying its LedgerSpan. `ledgers_per_second` paces every stream (0: as
+fast as the consumer reads); the SDK's flow control throttles on top of that pace.
+
+Config: backend (synthetic|parquet), seed, start_ledger, end_ledger, ledgers_per_second,
+batch_size, parquet_path (relative to the spec's folder), genesis_time (ISO 8601, close
+time of ledger 1), close_interval_seconds.
+Actions: get_status, get_current_ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import pyarrow as pa
+from flowctl.component import Action, Component
+from flowctl.errors import TicketError
+from flowctl.settings import ComponentSettings
+from flowctl.tickets import DEFAULT_STREAM, StreamTicket
+from prometheus_client import Counter, Gauge, Histogram
+
+from stellar_arrow_source import options
+from stellar_arrow_source.generator import DEFAULT_GENESIS, GeneratorConfig, SyntheticLedgers
+from stellar_arrow_source.pacing import LedgerPace
+from stellar_arrow_source.parquet_backend import ParquetLedgers
+from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA
+from stellar_arrow_source.wire import Chunk, LedgerSpan
+
+LEDGER_STREAM = "ledgers"
+
+
+class LedgerBackend(Protocol):
+    def ledger_batch(self, first: int, last: int) -> pa.RecordBatch: ...
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    backend: str
+    seed: int
+    start_ledger: int
+    end_ledger: int
+    ledgers_per_second: float
+    batch_size: int
+    parquet_path: str
+    genesis_time: datetime
+    close_interval_seconds: float
+
+    @classmethod
+    def parse(cls, config: Mapping[str, Any]) -> SourceConfig:
+        genesis = options.text(config, "genesis_time", DEFAULT_GENESIS.isoformat())
+        try:
+            genesis_time = datetime.fromisoformat(genesis.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise options.ConfigError(f"config.genesis_time={genesis!r}: not ISO 8601") from e
+        parsed = cls(
+            backend=options.choice(config, "backend", "synthetic", ("synthetic", "parquet")),
+            seed=options.integer(config, "seed", 1),
+            start_ledger=options.integer(config, "start_ledger", 1, minimum=1),
+            end_ledger=options.integer(config, "end_ledger", 0),
+            ledgers_per_second=options.number(config, "ledgers_per_second", 0.0),
+            batch_size=options.integer(config, "batch_size", 100, minimum=1),
+            parquet_path=options.text(config, "parquet_path", ""),
+            genesis_time=genesis_time,
+            close_interval_seconds=options.number(config, "close_interval_seconds", 5.0),
+        )
+        if parsed.end_ledger and parsed.end_ledger < parsed.start_ledger:
+            raise options.ConfigError(
+                f"config.end_ledger={parsed.end_ledger} is before start_ledger="
+                f"{parsed.start_ledger} (0 means no end)"
+            )
+        if parsed.backend == "parquet" and not parsed.parquet_path:
+            raise options.ConfigError("config.parquet_path is required with backend: parquet")
+        return parsed
+
+
+class StellarArrowSource(Component):
+    stream_name: ClassVar[str] = LEDGER_STREAM
+    output_event_types: ClassVar[tuple[str, ...]] = ("stellar.ledger",)
+
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.source = SourceConfig.parse(self.config)
+        self.backend, self.first_ledger, self.last_ledger = self._open_backend()
+        self._highest_served = self.first_ledger - 1
+        self._ledgers_served = 0
+        self._lock = threading.Lock()
+        registry = self.monitor.registry
+        self.ledgers_served = Counter(
+            "stellar_source_ledgers_processed",
+            "Ledgers served to downstream streams",
+            registry=registry,
+        )
+        self.transactions_served = Counter(
+            "stellar_source_transactions_processed",
+            "Transactions in the ledgers served",
+            registry=registry,
+        )
+        self.current_ledger = Gauge(
+            "stellar_source_current_ledger", "Highest ledger served so far", registry=registry
+        )
+        self.batch_seconds = Histogram(
+            "stellar_source_batch_seconds",
+            "Time to produce one batch of ledgers",
+            registry=registry,
+        )
+        self.current_ledger.set(self._highest_served)
+
+    def _open_backend(self) -> tuple[LedgerBackend, int, int | None]:
+        cfg = self.source
+        end = cfg.end_ledger or None
+        if cfg.backend == "synthetic":
+            generator = SyntheticLedgers(
+                GeneratorConfig(
+                    seed=cfg.seed,
+                    genesis_time=cfg.genesis_time,
+                    close_interval_seconds=cfg.close_interval_seconds,
+                )
+            )
+            return generator, cfg.start_ledger, end
+        path = Path(cfg.parquet_path)
+        if not path.is_absolute():
+            path = Path(self.settings.spec_dir) / path
+        stored = ParquetLedgers(path)
+        first = max(cfg.start_ledger, stored.first_ledger)
+        last = min(end, stored.last_ledger) if end else stored.last_ledger
+        return stored, first, last
+
+    def schema(self) -> pa.Schema:
+        return STELLAR_LEDGER_SCHEMA
+
+    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
+        if ticket.stream not in (LEDGER_STREAM, DEFAULT_STREAM):
+            raise TicketError(f"unknown stream {ticket.stream!r}; this source serves 'ledgers'")
+        sequence = max(ticket.start, self.first_ledger)
+        pace = LedgerPace(self.source.ledgers_per_second)
+        while not self.stopping.is_set():
+            room = self.source.batch_size
+            if self.last_ledger is not None:
+                room = min(room, self.last_ledger - sequence + 1)
+            if room <= 0:
+                return
+            count = pace.take(room, self.stopping)
+            if count == 0:
+                return
+            yield self._chunk(sequence, sequence + count - 1)
+            sequence += count
+
+    def _chunk(self, first: int, last: int) -> Chunk:
+        generated_at = time.time()
+        with self.batch_seconds.time():
+            batch = self.backend.ledger_batch(first, last)
+        self.ledgers_served.inc(batch.num_rows)
+        self.transactions_served.inc(sum(batch.column("transaction_count").to_pylist()))
+        with self._lock:
+            self._ledgers_served += batch.num_rows
+            if last > self._highest_served:
+                self._highest_served = last
+                self.current_ledger.set(last)
+        return Chunk(batch, LedgerSpan(first, last, generated_at))
+
+    def current(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The source's current ledger: the highest served so far, and its range."""
+        snapshot = self.flow.snapshot()
+        return {
+            "current_ledger": self._highest_served,
+            "start_ledger": self.first_ledger,
+            "end_ledger": self.last_ledger or 0,
+            "finished": self.last_ledger is not None and self._highest_served >= self.last_ledger,
+            "throttle_rate": snapshot.throttle_rate,
+            "backpressure_active": snapshot.backpressure_active,
+            "source": self.settings.component_id,
+        }
+
+    def actions(self) -> Mapping[str, Action]:
+        return {"get_status": self._status, "get_current_ledger": self.current}
+
+    def _status(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Component status, with the backend and the ledgers served."""
+        cfg = asdict(self.source)
+        cfg["genesis_time"] = self.source.genesis_time.isoformat()
+        return {
+            **self.status(),
+            "source": {
+                **cfg,
+                "current_ledger": self._highest_served,
+                "ledgers_served": self._ledgers_served,
+            },
+        }
+
+    def metrics(self) -> Mapping[str, float]:
+        return {"current_ledger": float(self._highest_served)}

@@ -1,0 +1,1 @@
+"""ttp-arrow-processor: token transfer events extracted from Stellar ledgers, over Flight."""

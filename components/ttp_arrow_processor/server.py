@@ -1,0 +1,142 @@
+"""ttp-arrow-processor: ledgers in, token transfer events out, over Flight.
+
+A StreamTicket(stream="ttp_events", start=N) makes the processor ask its input for
+ledgers from N and serve, for every ledger batch it receives, one event batch covering
+the same LedgerSpan (possibly empty). If the input disconnects mid-stream, the processor
+reconnects through the pool and resumes from the ledger after the last one it received:
+the downstream stream goes on, without a gap or a repeat.
+
+Config: input_stream (the input's stream name, default "ledgers").
+Actions: get_status, get_stats, get_current_ledger (asked of the input, so a sink can
+measure its lag through the chain without the controller).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from flowctl.component import Action, Component
+from flowctl.errors import TicketError
+from flowctl.settings import ComponentSettings
+from flowctl.tickets import DEFAULT_STREAM, StreamTicket
+from prometheus_client import Counter, Histogram
+from stellar_arrow_source import options
+from stellar_arrow_source.resumable import ResumableInput, call_input_action
+from stellar_arrow_source.schema import empty_batch
+from stellar_arrow_source.server import LEDGER_STREAM
+from stellar_arrow_source.wire import Chunk, LedgerSpan
+
+from ttp_arrow_processor.extract import ExtractStats, extract_events
+from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
+
+EVENT_STREAM = "ttp_events"
+
+
+class TtpArrowProcessor(Component):
+    stream_name: ClassVar[str] = EVENT_STREAM
+    input_event_types: ClassVar[tuple[str, ...]] = ("stellar.ledger",)
+    output_event_types: ClassVar[tuple[str, ...]] = ("stellar.ttp_event",)
+
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.input_stream = options.text(self.config, "input_stream", LEDGER_STREAM)
+        self.totals = ExtractStats()
+        self.reconnections = 0
+        self.last_ledger = 0
+        self._lock = threading.Lock()
+        registry = self.monitor.registry
+        self.ledgers_processed = Counter(
+            "ttp_processor_ledgers_processed", "Ledgers turned into events", registry=registry
+        )
+        self.events_extracted = Counter(
+            "ttp_processor_events_extracted", "Token transfer events extracted", registry=registry
+        )
+        self.unknown_operations = Counter(
+            "ttp_processor_unknown_operations",
+            "Operations of a kind that moves no token, skipped",
+            ["operation_type"],
+            registry=registry,
+        )
+        self.malformed_operations = Counter(
+            "ttp_processor_malformed_operations",
+            "Transfer operations missing a destination, asset or amount, skipped",
+            registry=registry,
+        )
+        self.input_reconnections = Counter(
+            "ttp_processor_input_reconnections",
+            "Times the input stream was lost and resumed",
+            registry=registry,
+        )
+        self.extract_seconds = Histogram(
+            "ttp_processor_extract_seconds",
+            "Time to extract the events of one batch",
+            registry=registry,
+        )
+
+    def schema(self) -> pa.Schema:
+        return TTP_EVENT_SCHEMA
+
+    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
+        if ticket.stream not in (EVENT_STREAM, DEFAULT_STREAM):
+            raise TicketError(
+                f"unknown stream {ticket.stream!r}; this processor serves 'ttp_events'"
+            )
+        upstream = ResumableInput(self, stream=self.input_stream, on_disconnect=self._lost_input)
+        for ledgers, span in upstream.chunks(ticket.start, follow=False):
+            rows = max(ledgers.num_rows, 1)
+            self.flow.acquire(rows)
+            started = time.monotonic()
+            try:
+                yield Chunk(self._events(ledgers, span), span)
+            finally:
+                self.flow.release(rows, time.monotonic() - started)
+
+    def _events(self, ledgers: pa.RecordBatch, span: LedgerSpan) -> pa.RecordBatch:
+        if ledgers.num_rows == 0:
+            return empty_batch(TTP_EVENT_SCHEMA)
+        with self.extract_seconds.time():
+            events, stats = extract_events(ledgers)
+        self.ledgers_processed.inc(stats.ledgers)
+        self.events_extracted.inc(stats.events)
+        self.malformed_operations.inc(stats.malformed_operations)
+        for operation_type, count in stats.unknown_operations.items():
+            self.unknown_operations.labels(operation_type=operation_type).inc(count)
+        with self._lock:
+            self.totals.add(stats)
+            self.last_ledger = max(self.last_ledger, span.last_ledger)
+        return events
+
+    def _lost_input(self, error: BaseException) -> None:
+        with self._lock:
+            self.reconnections += 1
+        self.input_reconnections.inc()
+
+    def stats(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Extraction counters since start: ledgers, events, skipped operations."""
+        with self._lock:
+            values = self.totals.as_dict()
+            values["last_ledger"] = self.last_ledger
+            values["input_reconnections"] = self.reconnections
+        return values
+
+    def current(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The source's current ledger, asked through this processor's input."""
+        answer = call_input_action(self, "get_current_ledger")
+        via = answer.get("via", [])
+        answer["via"] = [self.settings.component_id, *(via if isinstance(via, list) else [])]
+        return answer
+
+    def actions(self) -> Mapping[str, Action]:
+        return {
+            "get_status": lambda body: {**self.status(), "stats": self.stats()},
+            "get_stats": self.stats,
+            "get_current_ledger": self.current,
+        }
+
+    def metrics(self) -> Mapping[str, float]:
+        with self._lock:
+            return {"events_extracted": float(self.totals.events)}
