@@ -1,7 +1,177 @@
-"""Filled in by its issue."""
+"""`up`, `down`, `status`, `health`, `logs`: running a pipeline and operating it.
+
+All of them find the runner through the spec's state directory; `up` runs it (here, or
+detached with -d), the others talk to its admin endpoint or read its log files.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from flowrun.errors import NotRunningError, RunnerError
+
+SPEC_ARGUMENT = click.argument(
+    "spec", default="pipeline.yaml", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC"
+)
+DOWN_TIMEOUT_SECONDS = 900.0
+EXIT_WAIT_SECONDS = 15.0
+
+
+def _state_of(spec: Path) -> Any:
+    from flowrun.runtime.state import StateDir
+
+    return StateDir.for_spec(spec)
+
+
+def _fetch(spec: Path, path: str) -> Any:
+    from flowrun.runtime import admin
+
+    info = _state_of(spec).live_info(spec)
+    return admin.call(info, "GET", path)
+
+
+@click.command("up")
+@SPEC_ARGUMENT
+@click.option("--profile", "-p", default=None, help="Profile to apply (default: $FLOWRUN_PROFILE).")
+@click.option("--detach", "-d", is_flag=True, help="Run in the background and return once started.")
+def up(spec: Path, profile: str | None, detach: bool) -> None:
+    """Start the pipeline: controller, then every component, upstream first."""
+    from flowrun.spec.loader import load_spec
+
+    loaded = load_spec(spec, profile)
+    state = _state_of(loaded.path)
+    if not detach:
+        from flowrun.runtime.launch import run_runner
+
+        run_runner(loaded, state, foreground=True)
+        return
+    from flowrun.runtime.detach import start_detached
+    from flowrun.runtime.status import render_table
+
+    status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
+    click.echo(render_table(status))
+    failing = [c["name"] for c in status["components"] if c["state"] != "running"]
+    if failing:
+        click.echo(
+            f"\nnot running: {', '.join(failing)}; the runner keeps going "
+            f"(see `flowrun logs {spec} NAME`, stop it with `flowrun down {spec}`)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@click.command("down")
+@SPEC_ARGUMENT
+def down(spec: Path) -> None:
+    """Stop the pipeline, downstream first; no process is left behind."""
+    from flowrun.runtime import admin
+    from flowrun.runtime.detach import wait_until_gone
+
+    try:
+        info = _state_of(spec).live_info(spec)
+    except NotRunningError as e:
+        click.echo(f"nothing to stop: {e}", err=True)
+        return
+    report = admin.call(info, "POST", "/down", timeout_seconds=DOWN_TIMEOUT_SECONDS)
+    if not wait_until_gone(info.pid, EXIT_WAIT_SECONDS):
+        raise RunnerError(
+            f"the runner (pid {info.pid}) stopped its components but has not exited yet"
+        )
+    killed = report.get("killed") or []
+    detail = f"; killed after stop_grace: {', '.join(killed)}" if killed else ""
+    count, seconds = len(report.get("stopped") or []), report.get("seconds", 0)
+    click.echo(f"stopped {count} components in {seconds:.2f}s{detail}")
+
+
+@click.command("status")
+@SPEC_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
+def status(spec: Path, as_json: bool) -> None:
+    """State, pid, uptime, restarts, load and throttle of every component."""
+    from flowrun.runtime.status import render_table
+
+    data = _fetch(spec, "/status")
+    click.echo(json.dumps(data, indent=2) if as_json else render_table(data))
+
+
+@click.command("health")
+@SPEC_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def health(ctx: click.Context, spec: Path, as_json: bool) -> None:
+    """Health report; exit 0 healthy, 1 degraded, 2 unhealthy (or not running)."""
+    from flowrun.runtime.status import HEALTH_EXIT_CODES, UNHEALTHY, render_health
+
+    try:
+        report = _fetch(spec, "/health")
+    except NotRunningError as e:
+        report = {
+            "pipeline": str(spec),
+            "status": UNHEALTHY,
+            "reasons": [f"not running: {e}"],
+            "notes": [],
+        }
+        report["exit_code"] = HEALTH_EXIT_CODES[UNHEALTHY]
+    click.echo(json.dumps(report, indent=2) if as_json else render_health(report))
+    ctx.exit(int(report["exit_code"]))
+
+
+@click.command("logs")
+@SPEC_ARGUMENT
+@click.argument("component", required=False)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new lines while the pipeline runs."
+)
+@click.option(
+    "--tail", "-n", "tail", type=click.IntRange(min=0), default=None, help="Only the last N lines."
+)
+def logs(spec: Path, component: str | None, follow: bool, tail: int | None) -> None:
+    """Component logs (all components, prefixed, when none is named)."""
+    from flowrun.runtime.logread import follow as follow_files
+    from flowrun.runtime.logread import log_files, tail_lines
+    from flowrun.runtime.logs import Console, colour_wanted
+
+    state = _state_of(spec)
+    files = log_files(state.logs_dir)
+    if component is not None:
+        if component not in files:
+            known = ", ".join(files) or "none yet"
+            raise RunnerError(
+                f"no log for component '{component}' in {state.logs_dir} (logs: {known})"
+            )
+        files = {component: files[component]}
+    if not files:
+        raise RunnerError(f"no logs yet in {state.logs_dir}: has `flowrun up {spec}` run?")
+    prefixed = len(files) > 1
+    console = (
+        Console(sys.stdout, colour=colour_wanted(sys.stdout), names=list(files), lossless=True)
+        if prefixed
+        else None
+    )
+
+    def emit(name: str, line: str) -> None:
+        if console is not None:
+            console.lines(name, line)
+        else:
+            click.echo(line)
+
+    try:
+        for name, path in files.items():
+            for line in tail_lines(path, tail):
+                emit(name, line)
+        if follow:
+            for name, line in follow_files(files, keep_going=state.is_locked):
+                emit(name, line)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if console is not None:
+            console.close()
+
+
+COMMANDS: list[click.Command] = [up, down, status, health, logs]

@@ -1,0 +1,333 @@
+"""The runner: one asyncio program hosting the controller, the supervisor and the admin
+endpoint for one pipeline, from `up` to the last process stopped.
+
+Signal handlers only queue a request (SIGINT/SIGTERM: shut down, a second SIGINT: kill
+now, SIGHUP: reload); the main loop acts on them in order. Hot reload plugs in through
+`reload_handler`, `admin.route(...)`, `apply()` and `restart_pipeline()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import time
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from flowrun.errors import ControllerError
+from flowrun.runtime.admin import AdminServer, Request, Response
+from flowrun.runtime.controlplane import ControlPlane, control_plane_for
+from flowrun.runtime.guardian import Guardian
+from flowrun.runtime.logs import Console, EventLog
+from flowrun.runtime.metrics import RunnerMetrics, serve_metrics
+from flowrun.runtime.ports import port_conflict
+from flowrun.runtime.progress import report_waits
+from flowrun.runtime.reloadstate import ReloadState
+from flowrun.runtime.state import RunnerInfo, StateDir
+from flowrun.runtime.status import (
+    component_status,
+    flow_control_status,
+    health_report,
+    uptime_since,
+)
+from flowrun.runtime.supervisor import ApplyResult, Supervisor
+from flowrun.spec.loader import LoadedSpec
+from flowrun.spec.model import ControllerMode, PipelineBody
+
+SHUTDOWN, INTERRUPT, RELOAD = "shutdown", "interrupt", "reload"
+ReloadHandler = Callable[["Runner", str], Awaitable[None]]
+
+
+class Runner:
+    def __init__(self, loaded: LoadedSpec, *, state: StateDir, console: Console | None) -> None:
+        self.loaded = loaded
+        self.state = state
+        self.console = console
+        self.phase = "starting"
+        self.started_at = time.time()
+        self.reload_state = ReloadState()
+        self.reload_handler: ReloadHandler | None = None
+        self.admin = AdminServer(secrets.token_urlsafe(24))
+        self.registry = CollectorRegistry()
+        self.metrics_port: int | None = None
+        self.control: ControlPlane = control_plane_for(self.body, self.registry)
+        self.supervisor: Supervisor | None = None
+        self._events: EventLog | None = None
+        self._guardian: Guardian | None = None
+        self._requests: asyncio.Queue[str] = asyncio.Queue()
+        self._stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._metrics_server: Any = None
+
+    @property
+    def body(self) -> PipelineBody:
+        return self.loaded.spec.spec
+
+    def event(self, text: str) -> None:
+        if self._events is not None:
+            self._events(text)
+
+    def request(self, kind: str) -> None:
+        """Queue a request (SHUTDOWN, INTERRUPT, RELOAD); safe from a signal handler."""
+        self._requests.put_nowait(kind)
+
+    # -- the whole life ------------------------------------------------------------------------
+    async def run(self) -> None:
+        lock = self.state.acquire(self.loaded.path)
+        try:
+            self._events = EventLog(self.state.runner_log, self.console)
+            forwarding = forward_library_logs(self._events)
+            self._install_signal_handlers()
+            self._guardian = Guardian.start(self.state.runner_log)
+            try:
+                await self._start_services()
+                startup = asyncio.ensure_future(self._startup())
+                await self._serve_requests()
+                startup.cancel()
+                await self._shutdown()
+            finally:
+                await self._close_services()
+        finally:
+            self.state.remove_info()
+            lock.release()
+            if self._events is not None:
+                logging.getLogger("flowrun").removeHandler(forwarding)
+                self._events.close()
+
+    async def _start_services(self) -> None:
+        body = self.body
+        self.event(
+            f"runner pid {os.getpid()}: {self.loaded.path} (profile {self.loaded.profile or '-'}, "
+            f"revision {self.loaded.revision})"
+        )
+        await self._start_control_plane()
+        if body.monitoring.metrics_port is not None:
+            self.metrics_port = self._serve_metrics(body.monitoring.metrics_port)
+        self._register_routes()
+        await self.admin.start()
+        self.state.write_info(
+            RunnerInfo(
+                pid=os.getpid(),
+                admin=self.admin.address,
+                token=self.admin.token,
+                started_at=self.started_at,
+                spec_path=str(self.loaded.path),
+                profile=self.loaded.profile,
+            )
+        )
+        self.supervisor = self._new_supervisor()
+
+    async def _start_control_plane(self) -> None:
+        try:
+            await self.control.start()
+        except ControllerError as e:
+            endpoint = self.body.controller.endpoint
+            conflict = port_conflict("controller", "endpoint", endpoint)
+            if conflict is not None:
+                holder = conflict.split(" in use by ", 1)[1].split(";")[0]
+                raise ControllerError(
+                    f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "
+                    f"is already in use by {holder}; stop it, change the endpoint, or use "
+                    "controller.mode external to join a controller that is already running"
+                ) from e
+            raise
+        if self.control.mode is not ControllerMode.DISABLED:
+            self.event(f"controller ({self.control.mode.value}) on {self.control.endpoint}")
+
+    def _serve_metrics(self, port: int) -> int:
+        self.registry.register(RunnerMetrics(self._component_list))
+        self._metrics_server, bound = serve_metrics(self.registry, port)
+        self.event(f"metrics on http://127.0.0.1:{bound}/metrics")
+        return bound
+
+    def _new_supervisor(self) -> Supervisor:
+        supervisor = Supervisor(
+            self.body,
+            control=self.control,
+            spec_dir=self.loaded.spec_dir,
+            state_dir=self.state,
+            events=self.event,
+            console=self.console,
+            guardian=self._guardian,
+        )
+        if self.console is not None:
+            self.console.set_names(list(self.body.components))
+        return supervisor
+
+    async def _startup(self) -> None:
+        assert self.supervisor is not None
+        waits = asyncio.ensure_future(report_waits(self._component_statuses, self.event))
+        try:
+            await self.supervisor.start()
+        finally:
+            waits.cancel()
+        if self.phase == "starting":
+            self.phase = "running"
+
+    async def _serve_requests(self) -> None:
+        while True:
+            kind = await self._requests.get()
+            if kind in (SHUTDOWN, INTERRUPT):
+                self.event(f"stopping ({'signal' if kind == INTERRUPT else 'requested'})")
+                return
+            if kind == RELOAD:
+                await self._reload("SIGHUP")
+
+    async def _reload(self, trigger: str) -> None:
+        if self.reload_handler is None:
+            self.event(
+                f"reload requested ({trigger}) but this runner has no hot reload; "
+                "restart it to apply changes"
+            )
+            return
+        await self.reload_handler(self, trigger)
+
+    async def _shutdown(self) -> None:
+        self.phase = "stopping"
+        forcer = asyncio.ensure_future(self._kill_on_second_interrupt())
+        report: dict[str, Any] = {}
+        try:
+            if self.supervisor is not None:
+                started = time.monotonic()
+                killed = await self.supervisor.stop_all()
+                report = {
+                    "stopped": sorted(killed),
+                    "killed": sorted(name for name, was_killed in killed.items() if was_killed),
+                    "seconds": round(time.monotonic() - started, 3),
+                }
+                self.event(f"stopped {len(killed)} components in {report['seconds']:.2f}s")
+        finally:
+            forcer.cancel()
+            if not self._stopped.done():
+                self._stopped.set_result(report)
+
+    async def _kill_on_second_interrupt(self) -> None:
+        while await self._requests.get() != INTERRUPT:
+            continue
+        self.event("second interrupt: killing every component now")
+        for component in self._component_list():
+            if component.child is not None:
+                component.child.signal_group(signal.SIGKILL)
+
+    async def _close_services(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.close()
+        with contextlib.suppress(Exception):
+            await self.control.stop()
+        await self.admin.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+        if self._guardian is not None:
+            self._guardian.close()
+        self._remove_signal_handlers()
+
+    # -- signals ---------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self.request, INTERRUPT)
+        loop.add_signal_handler(signal.SIGTERM, self.request, SHUTDOWN)
+        loop.add_signal_handler(signal.SIGHUP, self.request, RELOAD)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+
+    # -- admin ------------------------------------------------------------------------------
+    def _register_routes(self) -> None:
+        self.admin.route("GET", "/status", self._status_route)
+        self.admin.route("GET", "/health", self._health_route)
+        self.admin.route("POST", "/down", self._down_route)
+
+    async def _status_route(self, request: Request) -> Response:
+        return Response(200, self.status())
+
+    async def _health_route(self, request: Request) -> Response:
+        return Response(200, health_report(self.status()))
+
+    async def _down_route(self, request: Request) -> Response:
+        self.request(SHUTDOWN)
+        return Response(200, await asyncio.shield(self._stopped))
+
+    # -- what status shows -----------------------------------------------------------------
+    def _component_list(self) -> list[Any]:
+        return list(self.supervisor.components.values()) if self.supervisor is not None else []
+
+    def _component_statuses(self) -> list[dict[str, Any]]:
+        supervisor = self.supervisor
+        if supervisor is None:
+            return []
+        order = [name for name in self.body.components if name in supervisor.components]
+        return [component_status(supervisor.components[name], self.control) for name in order]
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.loaded.spec.metadata.name,
+            "profile": self.loaded.profile,
+            "revision": self.loaded.revision,
+            "spec": str(self.loaded.path),
+            "runner": {
+                "pid": os.getpid(),
+                "phase": self.phase,
+                "started_at": self.started_at,
+                "uptime_seconds": round(uptime_since(self.started_at), 3),
+                "admin": self.admin.address,
+                "metrics_port": self.metrics_port,
+                "state_dir": str(self.state.root),
+            },
+            "controller": {
+                "mode": self.control.mode.value,
+                "endpoint": self.control.endpoint,
+                "reachable": self.control.reachable,
+            },
+            "flow_control": flow_control_status(self.body, self.control),
+            "components": self._component_statuses(),
+            "reload": self.reload_state.as_dict(),
+        }
+
+    # -- the API of hot reload ----------------------------------------------------------------
+    async def apply(self, loaded: LoadedSpec, *, restart: Collection[str] = ()) -> ApplyResult:
+        """Move the running pipeline to `loaded`: push the live policy to the controller (and
+        through it to every component), then let the supervisor restart, start and stop
+        components. Changes of controller mode or endpoint need `restart_pipeline`."""
+        assert self.supervisor is not None
+        await self.control.update_policy(loaded.spec.spec)
+        self.loaded = loaded
+        if self.console is not None:
+            self.console.set_names(list(loaded.spec.spec.components))
+        return await self.supervisor.apply(loaded.spec.spec, restart=restart)
+
+    async def restart_pipeline(self, loaded: LoadedSpec) -> None:
+        """Full ordered restart on a new spec: components down, controller replaced, all up."""
+        if self.supervisor is not None:
+            await self.supervisor.stop_all()
+            self.supervisor.close()
+        await self.control.stop()
+        self.loaded = loaded
+        self.control = control_plane_for(self.body, self.registry)
+        await self._start_control_plane()
+        self.supervisor = self._new_supervisor()
+        await self.supervisor.start()
+
+
+class _ForwardToEvents(logging.Handler):
+    def __init__(self, events: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._events = events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._events(f"{record.name.rsplit('.', 1)[-1]}: {record.getMessage()}")
+
+
+def forward_library_logs(events: Callable[[str], None]) -> logging.Handler:
+    """Send flowrun's library log records (the embedded controller's) to the runner's log."""
+    handler = _ForwardToEvents(events)
+    root = logging.getLogger("flowrun")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    return handler

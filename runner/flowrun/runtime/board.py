@@ -1,0 +1,53 @@
+"""Small shared pieces of the supervisor: component states, outcomes, a change board."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a start (first start, add or replace) ended: ready, or why not."""
+
+    name: str
+    ready: bool
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How one run of a process ended."""
+
+    failure: bool
+    what: str
+    detail: str = ""  # the last lines of its log, when they explain the end
+    fatal: bool = False
+    exit_code: int | None = None
+
+
+class Board:
+    """Wakes everyone waiting for 'something changed' (a component got ready, stopped...)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, timeout_seconds: float | None = None) -> None:
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_seconds)

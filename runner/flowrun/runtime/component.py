@@ -1,0 +1,285 @@
+"""One supervised component: wait for its inputs, launch, wait until ready, watch, restart.
+
+A component's life is one task looping over runs of its process. Everything that can
+end a run (exit, start timeout, lost heartbeats, a stop) ends it the same way: an `Ended`,
+which the restart policy turns into a restart after backoff, `stopped` or `failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from flowrun.errors import ComponentLaunchError
+from flowrun.runtime.backoff import RestartTracker, Verdict
+from flowrun.runtime.board import Board, Ended, Outcome, State
+from flowrun.runtime.controlplane import ControlPlane
+from flowrun.runtime.logs import OutputStream
+from flowrun.runtime.ports import port_conflict
+from flowrun.runtime.process import ChildProcess, resolve_command, spawn
+from flowrun.runtime.readiness import describe_exit, heartbeat_lost, is_ready, readiness_criterion
+from flowrun.spec.model import ComponentSpec, PipelineBody
+
+READY_POLL_SECONDS = 0.05
+MAX_WATCH_TICK_SECONDS = 1.0
+
+
+class ComponentHost(Protocol):
+    """What a component needs from its supervisor."""
+
+    board: Board
+    control: ControlPlane
+    spec_dir: Path
+
+    def body(self) -> PipelineBody: ...
+
+    def event(self, text: str) -> None: ...
+
+    def environ_for(self, name: str) -> dict[str, str]: ...
+
+    def missing_inputs(self, name: str) -> list[str]: ...
+
+    def output_for(self, name: str) -> OutputStream: ...
+
+    def launched(self, name: str, child: ChildProcess) -> None: ...
+
+    def exited(self, name: str, child: ChildProcess) -> None: ...
+
+    def state_changed(self, component: Component) -> None: ...
+
+
+class Component:
+    def __init__(self, name: str, spec: ComponentSpec, host: ComponentHost) -> None:
+        self.name = name
+        self.spec = spec
+        self._host = host
+        self.tracker = RestartTracker(spec.restart)
+        self.state = State.STARTING
+        self.waiting_for = "its turn"
+        self.child: ChildProcess | None = None
+        self.restarts = 0
+        self.last_error: str | None = None
+        self.exit_code: int | None = None
+        self.ready_at: float | None = None
+        self._stopping = False
+        self._wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._created = time.monotonic()
+        self.first_outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- control -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"component:{self.name}"
+        )
+
+    def reconfigure(self, spec: ComponentSpec) -> None:
+        """Take the live fields (restart, stop_grace, start_timeout) of a new definition."""
+        self.spec = spec
+        self.tracker.reconfigure(spec.restart)
+
+    def hold_restarts(self) -> None:
+        """A shutdown is coming: from now on an exit is final, not a reason to restart."""
+        self._stopping = True
+
+    async def stop(self) -> bool:
+        """Stop for good (downstream order is the supervisor's job); True if SIGKILL was needed."""
+        self._stopping = True
+        if not self._wake.done():
+            self._wake.set_result(None)
+        self._host.board.notify()
+        killed = False
+        child = self.child
+        began = time.monotonic()
+        if child is not None and child.returncode is None:
+            killed = await self._stop_child(child)
+            how = "killed" if killed else f"stopped (exit {child.returncode})"
+            self._host.event(f"{self.name}: {how} in {time.monotonic() - began:.2f}s")
+        if self._task is not None:
+            await self._task
+        self._set(State.STOPPED, "")
+        return killed
+
+    @property
+    def pid(self) -> int | None:
+        child = self.child
+        return child.pid if child is not None and child.returncode is None else None
+
+    def uptime_seconds(self) -> float | None:
+        child = self.child
+        if child is None or child.returncode is not None:
+            return None
+        return time.monotonic() - child.started_monotonic
+
+    # -- the life of the component ---------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while not self._stopping and await self._wait_for_inputs():
+                ended = await self._run_once()
+                if self._stopping or not await self._after(ended):
+                    break
+        finally:
+            self._settle(False, self.last_error or "stopped before it was ready")
+
+    async def _wait_for_inputs(self) -> bool:
+        while not self._stopping:
+            missing = self._host.missing_inputs(self.name)
+            if not missing:
+                return True
+            self._set(State.STARTING, f"inputs: {', '.join(missing)}")
+            await self._host.board.wait()
+        return False
+
+    async def _run_once(self) -> Ended:
+        self._set(State.STARTING, "launch")
+        for key, endpoint in (
+            ("endpoint", self.spec.endpoint),
+            ("health_port", self._health_endpoint()),
+        ):
+            conflict = port_conflict(self.name, key, endpoint) if endpoint else None
+            if conflict:
+                return Ended(failure=True, what=conflict)
+        try:
+            child = await self._launch()
+        except ComponentLaunchError as e:
+            return Ended(failure=True, what=str(e), fatal=True)
+        if self._stopping:
+            await self._stop_child(child)
+            return Ended(failure=False, what="stopped")
+        not_ready = await self._await_ready(child)
+        if not_ready is not None:
+            return not_ready
+        seconds = time.monotonic() - child.started_monotonic
+        self.ready_at = time.monotonic()
+        self._set(State.RUNNING, "")
+        self._host.event(f"{self.name}: ready in {seconds:.2f}s (pid {child.pid})")
+        self._settle(True, "ready", seconds)
+        return await self._watch(child)
+
+    async def _launch(self) -> ChildProcess:
+        environ = self._host.environ_for(self.name)
+        cwd = self._host.spec_dir / (self.spec.working_dir or ".")
+        argv = resolve_command(self.name, self.spec.command, cwd, environ.get("PATH", os.defpath))
+        output = self._host.output_for(self.name)
+        child = await spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
+        output.attach(child.output_transport)
+        self.child = child
+        self._host.launched(self.name, child)
+        criterion = readiness_criterion(self.spec, self._host.control)
+        self._host.event(f"{self.name}: started pid {child.pid}, waiting for {criterion}")
+        return child
+
+    async def _await_ready(self, child: ChildProcess) -> Ended | None:
+        self.waiting_for = readiness_criterion(self.spec, self._host.control)
+        self._host.state_changed(self)
+        deadline = child.started_monotonic + self.spec.start_timeout
+        while not self._stopping:
+            if child.returncode is not None:
+                return await self._ended(child, before_ready=True)
+            if await is_ready(self.name, self.spec, self._host.control, child.started_at):
+                return None
+            if time.monotonic() >= deadline:
+                await self._stop_child(child)
+                timeout = self.spec.start_timeout
+                what = f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
+                return Ended(failure=True, what=what, detail=self._log_tail())
+            await asyncio.wait(self._exit_or_wake(child), timeout=READY_POLL_SECONDS)
+        await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
+        return Ended(failure=False, what="stopped")
+
+    async def _watch(self, child: ChildProcess) -> Ended:
+        tick = min(MAX_WATCH_TICK_SECONDS, self._host.body().controller.heartbeat_interval)
+        while True:
+            await asyncio.wait(self._exit_or_wake(child), timeout=tick)
+            if child.returncode is not None:
+                return await self._ended(child, before_ready=False)
+            if self._stopping:
+                await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
+                continue
+            self.tracker.ready_for(time.monotonic() - (self.ready_at or time.monotonic()))
+            lost = heartbeat_lost(
+                self.name,
+                self._host.control,
+                self._host.body().controller.heartbeat_ttl,
+                child.started_at,
+            )
+            if lost is not None:
+                self._host.event(f"{self.name}: {lost}; restarting it")
+                await self._stop_child(child)
+                return Ended(failure=True, what=lost, exit_code=child.returncode)
+
+    async def _ended(self, child: ChildProcess, *, before_ready: bool) -> Ended:
+        code = child.returncode if child.returncode is not None else -1
+        left = await child.reap_group(self.spec.stop_grace)
+        self._host.exited(self.name, child)
+        self._host.output_for(self.name).flush()
+        if self._stopping:
+            return Ended(failure=False, what="stopped", exit_code=code)
+        what = describe_exit(code, before_ready=before_ready, left_behind=left)
+        return Ended(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
+
+    async def _after(self, ended: Ended) -> bool:
+        """Apply the restart policy; True to run again."""
+        self.exit_code = ended.exit_code
+        self.last_error = ended.what + ended.detail if ended.failure else None
+        if ended.fatal:
+            return self._give_up(State.FAILED, ended.what, ended.detail)
+        decision = self.tracker.decide(time.monotonic(), failure=ended.failure, what=ended.what)
+        if decision.verdict is Verdict.FAILED:
+            return self._give_up(State.FAILED, decision.reason, ended.detail)
+        if decision.verdict is Verdict.STOPPED:
+            return self._give_up(State.STOPPED, decision.reason, ended.detail)
+        self._set(State.BACKOFF, f"restart in {decision.delay_seconds:.1f}s")
+        self._host.event(f"{self.name}: {decision.reason}{ended.detail}")
+        self._settle(False, f"{ended.what} (retrying){ended.detail}")
+        await asyncio.wait([self._wake], timeout=decision.delay_seconds)
+        if self._stopping:
+            return False
+        self.restarts += 1
+        return True
+
+    def _give_up(self, state: State, reason: str, detail: str) -> bool:
+        self.last_error = reason + detail if state is State.FAILED else self.last_error
+        self._set(state, "")
+        self._host.event(f"{self.name}: {state.value}: {reason}{detail}")
+        self._settle(False, reason + detail)
+        return False
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def _stop_child(self, child: ChildProcess) -> bool:
+        killed = await child.stop(self.spec.stop_grace)
+        if killed:
+            self._host.event(
+                f"{self.name}: did not stop within stop_grace {self.spec.stop_grace:g}s: "
+                "killed (SIGKILL)"
+            )
+        self._host.exited(self.name, child)
+        self._host.output_for(self.name).flush()
+        return killed
+
+    def _exit_or_wake(self, child: ChildProcess) -> list[asyncio.Future[Any]]:
+        return [child.exited, self._wake]
+
+    def _health_endpoint(self) -> str | None:
+        return f"127.0.0.1:{self.spec.health_port}" if self.spec.health_port else None
+
+    def _log_tail(self) -> str:
+        """The last lines the component printed, to read under the reason it failed."""
+        tail = self._host.output_for(self.name).tail_text()
+        if not tail:
+            return " (it printed nothing)"
+        indented = "\n".join(f"    {line}" for line in tail.splitlines())
+        return f"; last lines of its log:\n{indented}"
+
+    def _set(self, state: State, waiting_for: str) -> None:
+        changed = state is not self.state or waiting_for != self.waiting_for
+        self.state, self.waiting_for = state, waiting_for
+        if changed:
+            self._host.state_changed(self)
+
+    def _settle(self, ready: bool, message: str, seconds: float = 0.0) -> None:
+        if not self.first_outcome.done():
+            self.first_outcome.set_result(Outcome(self.name, ready, message, seconds))

@@ -1,0 +1,239 @@
+"""The runner's view of the control plane, whichever of the three modes the spec chose.
+
+- embedded: the runner hosts `flowrun.controller.Controller` on its own event loop;
+- external: the runner reads another controller over gRPC (ListServices and
+  GetPipelineMetrics, refreshed in the background) and pushes policies with UpdatePolicy;
+- disabled: no controller; readiness falls back to the component's endpoint.
+
+The supervisor only asks: has this component registered, when did it last heartbeat,
+is it healthy, what is its load and throttle rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flowrun.errors import ControllerError
+from flowrun.spec.model import ControllerMode, PipelineBody
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+EXTERNAL_RPC_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class ServiceSnapshot:
+    """One component as the controller last saw it (epoch seconds)."""
+
+    component_id: str
+    registered_at: float | None
+    last_heartbeat: float | None
+    healthy: bool
+    load: float
+    throttle_rate: float
+
+    def seen_since(self, epoch: float) -> bool:
+        """Registered (or heard from) after the given moment: i.e. by the current process."""
+        latest = max(self.registered_at or 0.0, self.last_heartbeat or 0.0)
+        return latest >= epoch
+
+
+class ControlPlane(Protocol):
+    mode: ControllerMode
+    endpoint: str | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def service(self, component_id: str) -> ServiceSnapshot | None: ...
+
+    @property
+    def reachable(self) -> bool: ...
+
+    @property
+    def backpressure_active(self) -> bool: ...
+
+    async def update_policy(self, body: PipelineBody) -> None: ...
+
+
+class DisabledControlPlane:
+    mode = ControllerMode.DISABLED
+    endpoint: str | None = None
+    reachable = False
+    backpressure_active = False
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def service(self, component_id: str) -> ServiceSnapshot | None:
+        return None
+
+    async def update_policy(self, body: PipelineBody) -> None:
+        return None
+
+
+class EmbeddedControlPlane:
+    """The controller running inside the runner."""
+
+    mode = ControllerMode.EMBEDDED
+    reachable = True
+
+    def __init__(self, body: PipelineBody, registry: CollectorRegistry | None) -> None:
+        from flowrun.controller import Controller, Policy
+
+        self._policy_of = Policy.from_spec
+        self._listen = body.controller.endpoint
+        tls = body.controller.tls
+        self._controller = Controller(
+            Policy.from_spec(body),
+            listen=body.controller.endpoint,
+            token=body.controller.token,
+            tls_cert=tls.cert_file if tls else None,
+            tls_key=tls.key_file if tls else None,
+            registry=registry,
+        )
+        self.endpoint: str | None = None
+
+    async def start(self) -> None:
+        self.endpoint = await self._controller.start()
+
+    async def stop(self) -> None:
+        await self._controller.stop()
+
+    def service(self, component_id: str) -> ServiceSnapshot | None:
+        views = [view for view in self._controller.services() if view.component_id == component_id]
+        if not views:
+            return None
+        view = max(views, key=lambda candidate: candidate.registered_at)
+        return ServiceSnapshot(
+            component_id=component_id,
+            registered_at=view.registered_at,
+            last_heartbeat=view.last_heartbeat,
+            healthy=view.healthy,
+            load=view.load,
+            throttle_rate=view.throttle_rate,
+        )
+
+    @property
+    def backpressure_active(self) -> bool:
+        return bool(self._controller.backpressure_active)
+
+    async def update_policy(self, body: PipelineBody) -> None:
+        await self._controller.update_policy(self._policy_of(body))
+
+
+class ExternalControlPlane:
+    """A controller somewhere else, read every `refresh_seconds`."""
+
+    mode = ControllerMode.EXTERNAL
+
+    def __init__(self, body: PipelineBody, refresh_seconds: float) -> None:
+        self.endpoint: str | None = body.controller.endpoint
+        self._token = body.controller.token
+        self._refresh_seconds = refresh_seconds
+        self._snapshots: dict[str, ServiceSnapshot] = {}
+        self._backpressure = False
+        self.reachable = False
+        self.last_error: str | None = None
+        self._channel: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        import grpc
+
+        self._channel = grpc.aio.insecure_channel(self.endpoint)
+        await self._refresh()
+        self._task = asyncio.get_running_loop().create_task(
+            self._refresh_forever(), name="external-controller"
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._channel is not None:
+            await self._channel.close()
+
+    def service(self, component_id: str) -> ServiceSnapshot | None:
+        return self._snapshots.get(component_id)
+
+    @property
+    def backpressure_active(self) -> bool:
+        return self._backpressure
+
+    async def update_policy(self, body: PipelineBody) -> None:
+        from flowctl import flow_control_pb2_grpc as fc_grpc
+
+        from flowrun.controller import Policy
+
+        stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
+        try:
+            await stub.UpdatePolicy(
+                Policy.from_spec(body).to_proto(),
+                metadata=self._metadata(),
+                timeout=EXTERNAL_RPC_TIMEOUT_SECONDS,
+            )
+        except Exception as e:  # grpc.aio raises AioRpcError, which mypy cannot see
+            raise ControllerError(
+                f"cannot update the policy of the controller at {self.endpoint}: {e}"
+            ) from e
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self._token}"),) if self._token else ()
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_seconds)
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        from flowctl import flow_control_pb2_grpc as fc_grpc
+        from google.protobuf import empty_pb2
+
+        stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
+        try:
+            metrics = await stub.GetPipelineMetrics(
+                empty_pb2.Empty(), metadata=self._metadata(), timeout=EXTERNAL_RPC_TIMEOUT_SECONDS
+            )
+        except Exception as e:  # an unreachable controller is a state, not a crash
+            self.reachable, self.last_error = False, str(e).splitlines()[0]
+            return
+        self.reachable, self.last_error = True, None
+        self._backpressure = bool(metrics.backpressure_active)
+        self._snapshots = {
+            service.component_id: ServiceSnapshot(
+                component_id=service.component_id,
+                registered_at=None,
+                last_heartbeat=_epoch(service.last_heartbeat)
+                if service.HasField("last_heartbeat")
+                else None,
+                healthy=service.is_healthy,
+                load=service.load,
+                throttle_rate=service.throttle_rate,
+            )
+            for service in metrics.services
+        }
+
+
+def _epoch(timestamp: Any) -> float:
+    return float(timestamp.seconds) + float(timestamp.nanos) / 1e9
+
+
+def control_plane_for(body: PipelineBody, registry: CollectorRegistry | None) -> ControlPlane:
+    mode = body.controller.mode
+    if mode is ControllerMode.DISABLED:
+        return DisabledControlPlane()
+    if mode is ControllerMode.EXTERNAL:
+        return ExternalControlPlane(
+            body, refresh_seconds=min(1.0, body.controller.heartbeat_interval)
+        )
+    return EmbeddedControlPlane(body, registry)

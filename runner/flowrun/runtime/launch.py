@@ -1,0 +1,45 @@
+"""Running the runner: in the foreground of this terminal, or as a detached process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import warnings
+
+from flowrun.runtime.app import Runner
+from flowrun.runtime.logs import Console, colour_wanted
+from flowrun.runtime.state import StateDir
+from flowrun.spec.loader import LoadedSpec
+
+
+def _watch_children_with_pidfd() -> None:
+    """Python 3.11 waits for each child on a thread of its own; a pidfd costs no thread.
+    (3.12 does this by itself and deprecates child watchers.)"""
+    if sys.version_info >= (3, 12) or not hasattr(asyncio, "PidfdChildWatcher"):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with contextlib.suppress(OSError, NotImplementedError):
+            watcher = asyncio.PidfdChildWatcher()
+            asyncio.get_event_loop_policy().set_child_watcher(watcher)
+
+
+def run_runner(loaded: LoadedSpec, state: StateDir, *, foreground: bool) -> None:
+    """Run the pipeline until it is told to stop; errors are FlowrunErrors for the CLI."""
+    console = None
+    if foreground:
+        console = Console(
+            sys.stdout, colour=colour_wanted(sys.stdout), names=list(loaded.spec.spec.components)
+        )
+    _watch_children_with_pidfd()
+
+    async def main() -> None:
+        runner = Runner(loaded, state=state, console=console)
+        await runner.run()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if console is not None:
+            console.close()

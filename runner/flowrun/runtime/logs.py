@@ -1,0 +1,224 @@
+"""Where component output goes: a rotated file per component, and the shared console.
+
+The console is written by one thread behind a bounded queue: a slow terminal (or a pipe
+nobody reads) drops console lines, counted and said, and never blocks the event loop.
+The files get every byte. A component writing faster than `RATE_BYTES_PER_SECOND` has its
+pipe paused for a moment, so a flood costs the flooder time, not the runner or the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+MAX_LOG_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 3
+RATE_BYTES_PER_SECOND = 4 * 1024 * 1024
+RATE_BURST_BYTES = 1024 * 1024
+MAX_PENDING_LINE = 8192
+RECENT_BYTES = 4096
+CONSOLE_QUEUE_ITEMS = 2000
+RUNNER_NAME = "flowrun"
+_COLOURS = ("36", "33", "32", "35", "34", "1;36", "1;33", "1;32", "1;35", "1;34")
+
+
+class RotatingLogFile:
+    """Appends bytes; past max_bytes, `name.log` becomes `name.log.1` (and so on)."""
+
+    def __init__(
+        self, path: Path, max_bytes: int = MAX_LOG_BYTES, backups: int = LOG_BACKUPS
+    ) -> None:
+        self.path = path
+        self._max_bytes = max_bytes
+        self._backups = backups
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the component
+        self._size = self._handle.tell()
+
+    def write(self, data: bytes) -> None:
+        if self._size + len(data) > self._max_bytes and self._size > 0:
+            self._rotate()
+        self._handle.write(data)
+        self._size += len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def _rotate(self) -> None:
+        self._handle.close()
+        for index in range(self._backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
+        self._size = 0
+
+
+def colour_wanted(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    return bool(env.get("FORCE_COLOR")) or stream.isatty()
+
+
+class Console:
+    """One output stream shared by every component: `name | line`, aligned and coloured."""
+
+    def __init__(
+        self, stream: TextIO, *, colour: bool, names: list[str], lossless: bool = False
+    ) -> None:
+        self._stream = stream
+        self._lossless = lossless
+        self._colour = colour
+        self._prefixes: dict[str, str] = {}
+        self._width = 0
+        self._queue: queue.Queue[str | None] = queue.Queue(CONSOLE_QUEUE_ITEMS)
+        self._dropped: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._write_forever, name="console", daemon=True)
+        self.set_names(names)
+        self._thread.start()
+
+    def set_names(self, names: list[str]) -> None:
+        known = [RUNNER_NAME, *names]
+        self._width = max(len(name) for name in known)
+        colours = {name: _COLOURS[index % len(_COLOURS)] for index, name in enumerate(names)}
+        self._prefixes = {name: self._paint(name, colours.get(name, "1")) for name in known}
+
+    def lines(self, name: str, text: str) -> None:
+        """Print complete lines (text without its final newline) under the name's prefix."""
+        prefix = self._prefixes.get(name) or self._paint(name, "1")
+        block = prefix + ("\n" + prefix).join(text.split("\n")) + "\n"
+        self._put(name, block, text.count("\n") + 1)
+
+    def event(self, text: str) -> None:
+        self.lines(RUNNER_NAME, text)
+
+    def close(self, timeout_seconds: float = 2.0) -> None:
+        try:
+            self._queue.put(None, timeout=timeout_seconds)
+        except queue.Full:
+            return
+        self._thread.join(timeout_seconds)
+
+    def _paint(self, name: str, colour: str) -> str:
+        label = f"{name.ljust(self._width)} | "
+        return f"\x1b[{colour}m{label}\x1b[0m" if self._colour else label
+
+    def _put(self, name: str, block: str, count: int) -> None:
+        dropped = self._dropped.pop(name, 0)
+        if dropped:
+            notice = (
+                f"{dropped} lines of {name} dropped: the console is too slow "
+                "(all are in its log file)"
+            )
+            block = self._prefixes[RUNNER_NAME] + notice + "\n" + block
+        try:
+            self._queue.put(block, block=self._lossless)
+        except queue.Full:
+            self._dropped[name] = dropped + count
+
+    def _write_forever(self) -> None:
+        while (block := self._queue.get()) is not None:
+            try:
+                self._stream.write(block)
+                self._stream.flush()
+            except (OSError, ValueError):
+                continue  # a closed terminal must not kill the runner
+
+
+class OutputStream:
+    """The output of one component: to its file, to the console, at a bounded rate."""
+
+    def __init__(
+        self,
+        name: str,
+        logfile: RotatingLogFile,
+        console: Console | None,
+        *,
+        rate: float = RATE_BYTES_PER_SECOND,
+    ) -> None:
+        self.name = name
+        self._file = logfile
+        self._console = console
+        self._pending = b""
+        self._rate = rate
+        self._tokens = float(RATE_BURST_BYTES)
+        self._refilled = time.monotonic()
+        self._transport: asyncio.ReadTransport | None = None
+        self._recent = bytearray()
+        self.throttled_times = 0
+
+    def attach(self, transport: asyncio.ReadTransport | None) -> None:
+        self._transport = transport
+
+    def feed(self, data: bytes) -> None:
+        self._file.write(data)
+        self._recent += data[-RECENT_BYTES:]
+        del self._recent[:-RECENT_BYTES]
+        if self._console is not None:
+            self._echo(data)
+        self._limit(len(data))
+
+    def tail_text(self, lines: int = 10) -> str:
+        """The last lines this component printed, to explain why it failed."""
+        text = self._recent.decode(errors="replace").rstrip("\n")
+        return "\n".join(text.splitlines()[-lines:]) if text else ""
+
+    def flush(self) -> None:
+        if self._pending and self._console is not None:
+            self._console.lines(self.name, self._pending.decode(errors="replace"))
+        self._pending = b""
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+    def _echo(self, data: bytes) -> None:
+        text = self._pending + data
+        complete, _, rest = text.rpartition(b"\n")
+        if len(rest) > MAX_PENDING_LINE:
+            complete, rest = text, b""
+        self._pending = rest
+        if complete and self._console is not None:
+            self._console.lines(self.name, complete.decode(errors="replace"))
+
+    def _limit(self, size: int) -> None:
+        now = time.monotonic()
+        self._tokens = min(RATE_BURST_BYTES, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        self._tokens -= size
+        transport = self._transport
+        if self._tokens >= 0 or transport is None or transport.is_closing():
+            return
+        transport.pause_reading()
+        self.throttled_times += 1
+        asyncio.get_running_loop().call_later(-self._tokens / self._rate, self._resume, transport)
+
+    def _resume(self, transport: asyncio.ReadTransport) -> None:
+        if not transport.is_closing():
+            transport.resume_reading()
+
+
+class EventLog:
+    """The runner's own lines: timestamped in `runner.log`, prefixed on the console."""
+
+    def __init__(self, path: Path, console: Console | None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(path, "a", buffering=1)  # noqa: SIM115 - the runner's whole life
+        self._console = console
+
+    def __call__(self, text: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        self._handle.write(f"{stamp} {text}\n")
+        if self._console is not None:
+            self._console.event(text)
+
+    def close(self) -> None:
+        self._handle.close()

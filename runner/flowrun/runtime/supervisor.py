@@ -1,0 +1,250 @@
+"""The whole pipeline's processes: start upstream first, stop downstream first, apply changes.
+
+Every component waits for its inputs to be ready before it launches, so independent
+components start in parallel and a chain starts in order without any fixed sleep. The
+supervisor is also the API a hot reload drives (`apply`), one component at a time where
+it can: see `apply` and the module `flowrun.runtime.app` for the policy push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flowrun.runtime.board import Board, Outcome, State
+from flowrun.runtime.component import Component
+from flowrun.runtime.controlplane import ControlPlane
+from flowrun.runtime.environment import component_environ, component_settings
+from flowrun.runtime.guardian import Guardian
+from flowrun.runtime.logs import Console, OutputStream, RotatingLogFile
+from flowrun.runtime.metrics import RunnerMetrics
+from flowrun.runtime.process import ChildProcess
+from flowrun.runtime.state import StateDir
+from flowrun.spec.model import ComponentSpec, PipelineBody
+
+
+def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
+    """Names with every input before its dependents (spec order among equals)."""
+    order: list[str] = []
+    placed: set[str] = set()
+    remaining = list(components)
+    while remaining:
+        ready = [
+            name
+            for name in remaining
+            if all(i in placed or i not in components for i in components[name].inputs)
+        ]
+        batch = ready or remaining[:1]  # a cycle cannot pass validation; never loop forever on one
+        order.extend(batch)
+        placed.update(batch)
+        remaining = [name for name in remaining if name not in placed]
+    return order
+
+
+@dataclass
+class ApplyResult:
+    """What `Supervisor.apply` did; outcomes of every component it (re)started."""
+
+    stopped: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    reconfigured: list[str] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, outcome in self.outcomes.items() if not outcome.ready]
+
+
+class Supervisor:
+    def __init__(
+        self,
+        body: PipelineBody,
+        *,
+        control: ControlPlane,
+        spec_dir: Path,
+        state_dir: StateDir,
+        events: Callable[[str], None],
+        console: Console | None = None,
+        guardian: Guardian | None = None,
+        metrics: RunnerMetrics | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._body = body
+        self.control = control
+        self.spec_dir = spec_dir
+        self._state_dir = state_dir
+        self._events = events
+        self._console = console
+        self._guardian = guardian
+        self._metrics = metrics
+        self._environ = dict(os.environ if environ is None else environ)
+        self.board = Board()
+        self.components: dict[str, Component] = {}
+        self._outputs: dict[str, OutputStream] = {}
+        self.listeners: list[Callable[[Component], None]] = []
+
+    # -- the host of every component ---------------------------------------------------------
+    def body(self) -> PipelineBody:
+        return self._body
+
+    def event(self, text: str) -> None:
+        self._events(text)
+
+    def environ_for(self, name: str) -> dict[str, str]:
+        settings = component_settings(
+            name,
+            self._body,
+            controller_endpoint=self.control.endpoint,
+            spec_dir=self.spec_dir,
+            runner_pid=os.getpid(),
+        )
+        return component_environ(settings, self._body.components[name], self._environ)
+
+    def missing_inputs(self, name: str) -> list[str]:
+        spec = self._body.components.get(name)
+        inputs = spec.inputs if spec else []
+        return [
+            i
+            for i in inputs
+            if i not in self.components or self.components[i].state is not State.RUNNING
+        ]
+
+    def output_for(self, name: str) -> OutputStream:
+        if name not in self._outputs:
+            logfile = RotatingLogFile(self._state_dir.log_file(name))
+            self._outputs[name] = OutputStream(name, logfile, self._console)
+        return self._outputs[name]
+
+    def launched(self, name: str, child: ChildProcess) -> None:
+        if self._guardian is not None:
+            self._guardian.track(child.pid)
+
+    def exited(self, name: str, child: ChildProcess) -> None:
+        if self._guardian is not None:
+            self._guardian.untrack(child.pid)
+
+    def state_changed(self, component: Component) -> None:
+        self.board.notify()
+        if self._metrics is not None:
+            self._metrics.observe(component)
+        for listener in self.listeners:
+            listener(component)
+
+    # -- whole pipeline ----------------------------------------------------------------------
+    async def start(self) -> list[Outcome]:
+        """Start every component; return once each is ready, failed, retrying or blocked."""
+        names = topological_order(self._body.components)
+        started = time.monotonic()
+        for name in names:
+            self._launch(name)
+        outcomes = await self.settle(names)
+        ready = sum(outcome.ready for outcome in outcomes)
+        elapsed = time.monotonic() - started
+        self._events(f"pipeline: {ready}/{len(outcomes)} components ready in {elapsed:.2f}s")
+        return outcomes
+
+    async def settle(self, names: Iterable[str]) -> list[Outcome]:
+        """The first outcome of each named component; one whose input did not get ready is
+        reported as waiting for it (and keeps waiting in the background)."""
+        memo: dict[str, asyncio.Future[Outcome]] = {}
+
+        def outcome_of(name: str) -> asyncio.Future[Outcome]:
+            if name not in memo:
+                memo[name] = asyncio.ensure_future(self._settle_one(name, outcome_of))
+            return memo[name]
+
+        return list(await asyncio.gather(*(outcome_of(name) for name in names)))
+
+    async def _settle_one(
+        self, name: str, outcome_of: Callable[[str], asyncio.Future[Outcome]]
+    ) -> Outcome:
+        for upstream in self._body.components[name].inputs:
+            if upstream in self.components:
+                result = await outcome_of(upstream)
+                if not result.ready:
+                    return Outcome(
+                        name,
+                        False,
+                        f"waiting for its input '{upstream}' ({result.message.splitlines()[0]})",
+                    )
+        return await self.components[name].first_outcome
+
+    async def stop_all(self) -> dict[str, bool]:
+        """Stop everything, downstream first; {name: needed SIGKILL}."""
+        return await self.stop(list(self.components))
+
+    async def stop(self, names: Collection[str]) -> dict[str, bool]:
+        """Stop these components, each after those of its dependents that are stopped too."""
+        chosen = [name for name in names if name in self.components]
+        for name in chosen:
+            self.components[name].hold_restarts()
+        tasks: dict[str, asyncio.Task[bool]] = {}
+
+        async def stop_one(name: str) -> bool:
+            for dependent in self.dependents(name):
+                if dependent in tasks:
+                    await tasks[dependent]
+            return await self.components[name].stop()
+
+        for name in chosen:
+            tasks[name] = asyncio.ensure_future(stop_one(name))
+        results = await asyncio.gather(*tasks.values())
+        return dict(zip(tasks, results, strict=True))
+
+    def dependents(self, name: str) -> list[str]:
+        return [
+            other for other, component in self.components.items() if name in component.spec.inputs
+        ]
+
+    # -- changes (the API of hot reload) -------------------------------------------------------
+    async def apply(self, body: PipelineBody, *, restart: Collection[str] = ()) -> ApplyResult:
+        """Move to a new spec body: stop removed components, restart the named ones alone
+        (each still waits for its inputs), start added ones, and give every other one the
+        live fields of its new definition (restart policy, stop_grace, start_timeout)."""
+        result = ApplyResult()
+        old, new = set(self.components), set(body.components)
+        result.stopped = [name for name in self.components if name not in new]
+        result.restarted = [
+            name for name in self.components if name in new and name in set(restart)
+        ]
+        result.started = [name for name in body.components if name not in old]
+        await self.stop([*result.stopped, *result.restarted])
+        for name in result.stopped:
+            del self.components[name]
+            output = self._outputs.pop(name, None)
+            if output is not None:
+                output.close()
+        self._body = body
+        for name in old & new:
+            if name not in result.restarted:
+                self.components[name].reconfigure(body.components[name])
+                result.reconfigured.append(name)
+        fresh = [
+            name
+            for name in topological_order(body.components)
+            if name in {*result.restarted, *result.started}
+        ]
+        for name in fresh:
+            self._launch(name)
+        result.outcomes = {outcome.name: outcome for outcome in await self.settle(fresh)}
+        self.board.notify()
+        return result
+
+    async def restart(self, name: str) -> Outcome:
+        """Restart one component alone with its current definition."""
+        return (await self.apply(self._body, restart=[name])).outcomes[name]
+
+    def close(self) -> None:
+        for output in self._outputs.values():
+            output.close()
+        self._outputs.clear()
+
+    def _launch(self, name: str) -> None:
+        component = Component(name, self._body.components[name], self)
+        self.components[name] = component
+        component.start()
