@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pyarrow.flight as flight
 import pytest
 from _sdk_harness import ControllerThread, CountingSource, component_settings, wait_for
 from conftest import REPO_ROOT, free_port
-from flowctl import StreamTicket
+from flowctl import Component, ComponentSettings, StreamTicket
 from flowrun.controller import Policy
 
 EXAMPLE = REPO_ROOT / "examples" / "custom_processor" / "add_column.py"
@@ -208,3 +209,60 @@ def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
     proc = spawn(env, tmp_path / "scaler.log")
     assert proc.wait(60) == 2
     assert "FLOWRUN_MAX_INFLIGHT" in (tmp_path / "scaler.log").read_text()
+
+
+class SlowSink(Component):
+    """Pulls its input in work(), holding each batch a while (a slow writer)."""
+
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.ledgers: list[int] = []
+        self.done = threading.Event()
+
+    def work(self) -> None:
+        for batch in self.read_input(start=100):
+            self.stopping.wait(0.05)
+            self.ledgers.append(batch.column(0)[0].as_py())
+        self.done.set()
+
+
+def test_slow_sink_throttles_its_source_through_the_controller(
+    controller: ControllerThread,
+) -> None:
+    assert controller.controller is not None and controller.controller.address
+    address = controller.controller.address
+    source = CountingSource(
+        component_settings(address, component_id="counting", service_id="counting")
+    )
+    source.count = 40
+    source.start()
+    sink = SlowSink(
+        component_settings(
+            address,
+            component_id="sink",
+            service_id="sink",
+            component_type="sink",
+            max_inflight=10,  # one batch of 10 rows in hand is load 1.0
+            inputs={"counting": source.endpoint},
+        )
+    )
+    throttled = threading.Event()
+    try:
+        wait_for(lambda: "counting" in controller.services())
+        sink.start()
+
+        def sink_done_watching_the_source() -> bool:
+            if source.flow.throttle_rate == 0.5 and source.flow.backpressure_active:
+                throttled.set()
+            return sink.done.is_set() or sink.stopping.is_set()
+
+        wait_for(sink_done_watching_the_source, timeout=60, interval=0.005)
+        assert sink.exit_code == 0
+        assert throttled.is_set()
+        assert sink.ledgers == list(range(100, 140))
+        assert sink.flow.snapshot().completed_total == 400
+        wait_for(lambda: source.flow.throttle_rate == 1.0)  # released once the sink is idle
+    finally:
+        for component in (sink, source):
+            component.stop()
+            component.shutdown()
