@@ -1,0 +1,169 @@
+"""The sink's writer: atomic files, checkpoint after data, recovery after a crash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+from arrow_analytics_sink.checkpoint import CheckpointError, CheckpointStore
+from arrow_analytics_sink.writer import EventWriter, SinkWriteError
+from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
+from ttp_arrow_processor.extract import extract_events
+
+# Ledger 720 closes at 2024-01-01T00:00:00Z: ranges around it span two dates.
+CONFIG = GeneratorConfig(seed=3, genesis_time=datetime(2023, 12, 31, 23, 0, 5, tzinfo=UTC))
+
+
+def events_of(first: int, last: int) -> pa.Table:
+    ledgers = SyntheticLedgers(CONFIG).ledger_batch(first, last)
+    return pa.Table.from_batches([extract_events(ledgers)[0]])
+
+
+def parquet_output(root: Path) -> pa.Table:
+    dataset = ds.dataset(root / "parquet", format="parquet", partitioning="hive")
+    table = dataset.to_table().drop_columns(["date"])
+    return table.sort_by(
+        [
+            ("ledger_sequence", "ascending"),
+            ("transaction_index", "ascending"),
+            ("operation_index", "ascending"),
+        ]
+    )
+
+
+def jsonl_ids(root: Path) -> list[str]:
+    ids = []
+    for path in sorted((root / "jsonl").rglob("*.jsonl")):
+        ids += [json.loads(line)["event_id"] for line in path.read_text().splitlines()]
+    return ids
+
+
+def visible_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_commit_writes_both_formats_then_the_checkpoint(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    events = events_of(1, 50)
+    checkpoint = writer.commit(events, 1, 50)
+    assert checkpoint.last_ledger == 50 and checkpoint.events_written == events.num_rows
+    assert checkpoint.files_written == 2
+    assert visible_files(tmp_path) == [
+        "_checkpoint.json",
+        "jsonl/date=2023-12-31/part-0000000001-0000000050.jsonl",
+        "parquet/date=2023-12-31/part-0000000001-0000000050.parquet",
+    ]
+    assert parquet_output(tmp_path).equals(events)
+    assert jsonl_ids(tmp_path) == events.column("event_id").to_pylist()
+    assert CheckpointStore(tmp_path).load() == checkpoint
+
+
+def test_a_batch_across_midnight_writes_one_file_per_date(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, formats=["parquet"], durable=False)
+    writer.recover()
+    events = events_of(700, 740)
+    writer.commit(events, 700, 740)
+    assert [p for p in visible_files(tmp_path) if p.endswith(".parquet")] == [
+        "parquet/date=2023-12-31/part-0000000700-0000000740.parquet",
+        "parquet/date=2024-01-01/part-0000000700-0000000740.parquet",
+    ]
+    assert parquet_output(tmp_path).equals(events)
+
+
+def test_ledgers_already_committed_are_not_written_twice(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 30), 1, 30)
+    writer.commit(events_of(1, 30), 1, 30)  # a resumed stream repeating itself
+    writer.commit(events_of(20, 60), 20, 60)  # overlapping
+    assert parquet_output(tmp_path).equals(events_of(1, 60))
+    ids = jsonl_ids(tmp_path)
+    assert len(ids) == len(set(ids)) == events_of(1, 60).num_rows
+
+
+CRASH_AFTER_DATA = """
+import os, sys
+import pyarrow as pa
+from pathlib import Path
+from datetime import UTC, datetime
+from arrow_analytics_sink import writer as w
+from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
+from ttp_arrow_processor.extract import extract_events
+
+config = GeneratorConfig(seed=3, genesis_time=datetime(2023, 12, 31, 23, 0, 5, tzinfo=UTC))
+def events(first, last):
+    batch = SyntheticLedgers(config).ledger_batch(first, last)
+    return pa.Table.from_batches([extract_events(batch)[0]])
+writer = w.EventWriter(Path(sys.argv[1]), durable=True)
+writer.recover()
+writer.commit(events(1, 40), 1, 40)
+def die(self, checkpoint):
+    os._exit(9)  # killed after the data files were renamed, before the checkpoint
+w.CheckpointStore.save = die
+writer.commit(events(41, 80), 41, 80)
+"""
+
+
+def test_a_crash_between_data_and_checkpoint_leaves_nothing_uncommitted(tmp_path: Path) -> None:
+    script = textwrap.dedent(CRASH_AFTER_DATA)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], timeout=120)
+    assert result.returncode == 9
+    assert any("0000000041" in p for p in visible_files(tmp_path))  # the orphan is there
+
+    writer = EventWriter(tmp_path, durable=False)
+    recovery = writer.recover()
+    assert recovery.checkpoint.last_ledger == 40
+    assert recovery.uncommitted_files_removed == 2
+    assert not any("0000000041" in p for p in visible_files(tmp_path))
+    assert parquet_output(tmp_path).equals(events_of(1, 40))
+
+    writer.commit(events_of(41, 80), 41, 80)
+    assert parquet_output(tmp_path).equals(events_of(1, 80))
+    assert writer.checkpoint.events_written == events_of(1, 80).num_rows
+
+
+def test_recovery_removes_temp_files_of_an_interrupted_write(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 10), 1, 10)
+    partial = tmp_path / "parquet" / "date=2023-12-31" / ".part-0000000011-0000000020.parquet.tmp"
+    partial.write_bytes(b"PAR1 half a file")
+    (tmp_path / "._checkpoint.json.tmp").write_text('{"last_le')
+    recovery = EventWriter(tmp_path, durable=False).recover()
+    assert recovery.temp_files_removed == 2 and recovery.checkpoint.last_ledger == 10
+    assert not partial.exists()
+
+
+def test_a_failed_write_leaves_no_file_of_the_batch_and_can_be_retried(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 10), 1, 10)
+    before = visible_files(tmp_path)
+    blocker = tmp_path / "jsonl" / "date=2024-01-01"  # a file where a directory must go
+    blocker.write_text("in the way")
+    with pytest.raises(SinkWriteError, match="cannot commit ledgers 711-730"):
+        writer.commit(events_of(711, 730), 711, 730)
+    assert visible_files(tmp_path) == sorted([*before, "jsonl/date=2024-01-01"])
+    assert writer.checkpoint.last_ledger == 10 == CheckpointStore(tmp_path).load().last_ledger
+    blocker.unlink()
+    writer.commit(events_of(711, 730), 711, 730)
+    assert writer.checkpoint.last_ledger == 730
+
+
+def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "_checkpoint.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="not a sink checkpoint"):
+        EventWriter(tmp_path).recover()
+
+
+def test_formats_are_checked() -> None:
+    with pytest.raises(ValueError, match="formats"):
+        EventWriter(Path("/nonexistent"), formats=["csv"])
