@@ -85,9 +85,14 @@ class BackpressureDecision:
         if node is None:
             return set()
         node.load = load
-        if not node.live:
-            node.live = True
-        return self._reflag(service_id, node)
+        node.live = True
+        # next_overloaded() inlined: this line runs once per heartbeat.
+        thresholds = self._thresholds
+        limit = thresholds.deactivate_at if node.overloaded else thresholds.activate_at
+        if (load >= limit) == node.overloaded:
+            return set()
+        self._set_flag(service_id, node, not node.overloaded)
+        return self._recompute()
 
     def set_live(self, service_id: str, live: bool) -> set[str]:
         """Mark a service silent (False) or back (True); a silent one releases its upstream."""

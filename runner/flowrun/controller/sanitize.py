@@ -26,6 +26,7 @@ LOAD = "load"
 THROUGHPUT = "throughput"
 LATENCY = "latency_seconds"
 KNOWN_METRICS = (INFLIGHT, MAX_INFLIGHT, LOAD, THROUGHPUT, LATENCY)
+_KNOWN_SET = frozenset(KNOWN_METRICS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,27 +48,35 @@ class CleanMetrics:
 
 
 def clean_metrics(raw: Mapping[str, float]) -> CleanMetrics:
-    """Keep the known keys first so truncation never loses the ones flow control needs."""
-    values: dict[str, float] = {}
-    for key in KNOWN_METRICS:
-        if key in raw:
-            value = _known_value(key, raw[key])
-            if value is not None:
-                values[key] = value
-    # Bounded work as well as bounded memory: a map of garbage is not read to its end.
+    """One pass over at most MAX_EXAMINED entries (bounded work on a map of garbage).
+
+    Known keys are kept apart from the rest so truncation never loses the ones flow
+    control needs, even when they come late in a huge map.
+    """
+    known: dict[str, float] = {}
+    others: dict[str, float] = {}
+    room = MAX_METRIC_KEYS - len(KNOWN_METRICS)
     for examined, (key, value) in enumerate(raw.items()):
-        if len(values) >= MAX_METRIC_KEYS or examined >= MAX_EXAMINED:
+        if examined >= MAX_EXAMINED:
+            _find_known(raw, known)
             break
-        if key in KNOWN_METRICS or len(key) > MAX_KEY_LENGTH or not math.isfinite(value):
-            continue
-        values[key] = max(-MAX_VALUE, min(value, MAX_VALUE))
-    return CleanMetrics(values, dropped=len(raw) - len(values))
+        if key in _KNOWN_SET:
+            _keep_known(known, key, value)
+        elif len(others) < room and len(key) <= MAX_KEY_LENGTH and math.isfinite(value):
+            others[key] = max(-MAX_VALUE, min(value, MAX_VALUE))
+    known.update(others)
+    return CleanMetrics(known, dropped=len(raw) - len(known))
 
 
-def _known_value(key: str, value: float) -> float | None:
-    if not math.isfinite(value) or value < 0:
-        return None
-    return min(value, MAX_LOAD if key == LOAD else MAX_VALUE)
+def _find_known(raw: Mapping[str, float], known: dict[str, float]) -> None:
+    for key in KNOWN_METRICS:
+        if key not in known and key in raw:
+            _keep_known(known, key, raw[key])
+
+
+def _keep_known(known: dict[str, float], key: str, value: float) -> None:
+    if math.isfinite(value) and value >= 0:
+        known[key] = min(value, MAX_LOAD if key == LOAD else MAX_VALUE)
 
 
 def clean_text(text: str) -> str:
