@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from flowctl.flow_control import FlowController, FlowSnapshot, Pacer
     from flowctl.health import Check, HealthReport
     from flowctl.monitor import Monitor
-    from flowctl.pool import ConnectionPool, PoolManager, PoolStats
+    from flowctl.pool import ConnectionPool, PoolStats
+    from flowctl.pool_manager import PoolManager
     from flowctl.run import run_component
     from flowctl.settings import ComponentSettings, FlowControlSettings, PoolSettings
     from flowctl.tickets import StreamTicket
@@ -37,7 +38,7 @@ _EXPORTS = {
     "HealthReport": "flowctl.health",
     "Monitor": "flowctl.monitor",
     "ConnectionPool": "flowctl.pool",
-    "PoolManager": "flowctl.pool",
+    "PoolManager": "flowctl.pool_manager",
     "PoolStats": "flowctl.pool",
     "run_component": "flowctl.run",
     "ComponentSettings": "flowctl.settings",

@@ -15,7 +15,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 import grpc
 from google.protobuf import empty_pb2, timestamp_pb2
@@ -26,6 +25,7 @@ from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.backoff import Backoff
 from flowctl.channel import call_metadata, open_channel
+from flowctl.client_stats import ClientStats, Registration
 from flowctl.directives import DirectiveWatcher
 from flowctl.flow_control import FlowController
 from flowctl.settings import ComponentSettings
@@ -42,32 +42,7 @@ UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 MetricsProvider = Callable[[], Mapping[str, float]]
 
-
-@dataclass
-class ClientStats:
-    """Counters since start (what the monitor exports)."""
-
-    registrations_total: int = 0
-    registration_failures_total: int = 0
-    reregistrations_total: int = 0
-    heartbeats_total: int = 0
-    heartbeat_failures_total: int = 0
-    metrics_errors_total: int = 0
-    disconnections_total: int = 0
-    directives_total: int = 0
-    discovery_failures_total: int = 0
-    last_error: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Registration:
-    """What the client tells the controller about its component."""
-
-    endpoint: str
-    health_endpoint: str = ""
-    input_event_types: tuple[str, ...] = ()
-    output_event_types: tuple[str, ...] = ()
+__all__ = ["ClientStats", "ControllerClient", "MetricsProvider", "Registration"]
 
 
 class ControllerClient:

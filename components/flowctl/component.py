@@ -55,7 +55,7 @@ from flowctl.flow_control import FlowController
 from flowctl.health import Check, HealthReport, assess
 from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
-from flowctl.pool import PoolManager
+from flowctl.pool_manager import PoolManager
 from flowctl.settings import ComponentSettings, PoolSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 

@@ -15,62 +15,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from flowctl.errors import FlowControlError
+from flowctl.pacing import Pacer
 from flowctl.settings import FlowControlSettings
+from flowctl.snapshot import FlowSnapshot
 from flowctl.window import SlidingWindow, Totals
 
 MIN_THROTTLE_RATE = 0.01
 
-
-@dataclass(frozen=True)
-class FlowSnapshot:
-    """One consistent reading of a FlowController (what heartbeats and metrics send)."""
-
-    inflight: int
-    max_inflight: int
-    load: float
-    throughput: float
-    latency_seconds: float
-    throttle_rate: float
-    backpressure_active: bool
-    controller_connected: bool
-    completed_total: int
-
-    def heartbeat_metrics(self) -> dict[str, float]:
-        return {
-            "inflight": float(self.inflight),
-            "max_inflight": float(self.max_inflight),
-            "load": self.load,
-            "throughput": self.throughput,
-            "latency_seconds": self.latency_seconds,
-            "throttle_rate": self.throttle_rate,
-            "backpressure_active": 1.0 if self.backpressure_active else 0.0,
-        }
-
-
-class Pacer:
-    """Paces one loop: after `w` seconds of work, sleeps `w * (1/rate - 1)`."""
-
-    __slots__ = ("_flow", "_last")
-
-    def __init__(self, flow: FlowController) -> None:
-        self._flow = flow
-        self._last: float | None = None
-
-    def pace(self, items: int = 1) -> float:
-        clock = self._flow._clock
-        now = clock()
-        if self._last is None:
-            self._last = now
-            return 0.0
-        slept = self._flow._pause(now - self._last, items)
-        self._last = clock()
-        return slept
-
-    def reset(self) -> None:
-        self._last = None
+__all__ = ["FlowController", "FlowSnapshot", "Pacer"]
 
 
 class FlowController:
@@ -90,6 +44,7 @@ class FlowController:
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
         self._clock = clock
+        self.clock = clock
         self._window = SlidingWindow(window_seconds, clock)
         self._inflight = 0
         self._completed = 0
@@ -203,7 +158,8 @@ class FlowController:
         """A fresh pacer for one loop (its clock starts at its first `pace`)."""
         return Pacer(self)
 
-    def _pause(self, work_seconds: float, items: int) -> float:
+    def pause_after(self, work_seconds: float, items: int) -> float:
+        """Sleep as long as `work_seconds` of work calls for at the current rate."""
         self._paced_work.append((items, work_seconds))
         rate = self.throttle_rate
         if rate >= 1.0:

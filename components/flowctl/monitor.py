@@ -25,7 +25,7 @@ from flowctl.client import ClientStats
 from flowctl.flow_control import FlowController
 from flowctl.health import HealthReport
 from flowctl.monitor_families import client_families, flow_families, pool_families
-from flowctl.pool import PoolManager
+from flowctl.pool_manager import PoolManager
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 DISCOVERY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)

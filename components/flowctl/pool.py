@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -32,7 +32,7 @@ from flowctl.pool_connection import (
 from flowctl.settings import PoolSettings
 from flowctl.tickets import StreamTicket
 
-__all__ = ["ConnectionPool", "PoolManager", "PoolStats", "PooledConnection"]
+__all__ = ["ConnectionPool", "PoolEvent", "PoolStats", "PooledConnection"]
 
 PoolEvent = Callable[[str, str], None]
 
@@ -324,42 +324,3 @@ class ConnectionPool:
                 in_use=sum(c.in_use for c in self._connections),
                 reachable=not self._degraded,
             )
-
-
-@dataclass
-class PoolManager:
-    """One ConnectionPool per endpoint, all following the same (live) PoolSettings."""
-
-    settings: PoolSettings
-    on_event: PoolEvent | None = None
-
-    def __post_init__(self) -> None:
-        self._pools: dict[str, ConnectionPool] = {}
-        self._lock = threading.Lock()
-
-    def get(self, endpoint: str) -> ConnectionPool:
-        with self._lock:
-            pool = self._pools.get(endpoint)
-            if pool is not None:
-                return pool
-            pool = ConnectionPool(endpoint, self.settings, on_event=self.on_event)
-            self._pools[endpoint] = pool
-        return pool.start()
-
-    def resize(self, settings: PoolSettings) -> None:
-        with self._lock:
-            self.settings = settings
-            pools = list(self._pools.values())
-        for pool in pools:
-            pool.resize(settings)
-
-    def stats(self) -> list[PoolStats]:
-        with self._lock:
-            pools = list(self._pools.values())
-        return [pool.stats() for pool in pools]
-
-    def close(self) -> None:
-        with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.close()
