@@ -20,7 +20,7 @@ def service_status(record: ServiceRecord, healthy: bool) -> cp.ServiceStatus:
     registration = record.registration
     status = cp.ServiceStatus(
         service_id=registration.service_id,
-        service_type=registration.service_type,
+        service_type=registration.service_type,  # type: ignore[arg-type, unused-ignore]
         is_healthy=healthy,
         metrics=record.metrics,
         component_id=registration.component_id,
@@ -37,7 +37,7 @@ def service_endpoint(record: ServiceRecord, healthy: bool) -> fc.ServiceEndpoint
     return fc.ServiceEndpoint(
         service_id=registration.service_id,
         component_id=registration.component_id,
-        service_type=registration.service_type,
+        service_type=registration.service_type,  # type: ignore[arg-type, unused-ignore]
         endpoint=registration.endpoint,
         is_healthy=healthy,
         metadata=registration.metadata,

@@ -73,7 +73,7 @@ def pipeline_metrics(
         entry = services.add(
             service_id=service_id,
             component_id=registration.component_id,
-            service_type=registration.service_type,
+            service_type=registration.service_type,  # type: ignore[arg-type, unused-ignore]
             is_healthy=healthy,
             load=record.load,
             inflight=record.inflight,
