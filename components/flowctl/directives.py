@@ -112,4 +112,8 @@ class DirectiveWatcher:
             client.heartbeat_interval,
         )
         if self._on_policy is not None:
-            self._on_policy(policy)
+            try:
+                self._on_policy(policy)
+            except Exception:
+                # A component's hook must not end the directive stream it rides on.
+                log.exception("applying policy %d in the component failed", policy.revision)

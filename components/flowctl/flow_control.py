@@ -60,7 +60,7 @@ class FlowController:
         self._paced_work: deque[tuple[int, float]] = deque(maxlen=64)
         self.max_pause_seconds = max_pause_seconds
         self.latency_observer: Callable[[float], None] | None = None
-        self._thresholds = thresholds or FlowControlSettings()
+        self._thresholds = check_thresholds(thresholds or FlowControlSettings())
         self._max_inflight = 1
         self.set_max_inflight(max_inflight)
 
@@ -222,15 +222,7 @@ class FlowController:
     # -- configuration ----------------------------------------------------------------
 
     def update_thresholds(self, thresholds: FlowControlSettings) -> None:
-        if not 0 < thresholds.deactivate_at < thresholds.activate_at <= 1:
-            raise FlowControlError(
-                f"thresholds need 0 < deactivate_at ({thresholds.deactivate_at}) < "
-                f"activate_at ({thresholds.activate_at}) <= 1"
-            )
-        if not 0 < thresholds.throttle_rate <= 1:
-            raise FlowControlError(
-                f"throttle_rate must be in (0, 1], got {thresholds.throttle_rate}"
-            )
+        check_thresholds(thresholds)
         with self._lock:
             self._thresholds = thresholds
             self._recompute_limits()
@@ -290,3 +282,15 @@ class FlowController:
                 controller_connected=self._controller_connected,
                 completed_total=total,
             )
+
+
+def check_thresholds(thresholds: FlowControlSettings) -> FlowControlSettings:
+    """The thresholds, if usable (FLOWRUN_FLOW_CONTROL or a policy could carry bad ones)."""
+    if not 0 < thresholds.deactivate_at < thresholds.activate_at <= 1:
+        raise FlowControlError(
+            f"thresholds need 0 < deactivate_at ({thresholds.deactivate_at}) < "
+            f"activate_at ({thresholds.activate_at}) <= 1"
+        )
+    if not 0 < thresholds.throttle_rate <= 1:
+        raise FlowControlError(f"throttle_rate must be in (0, 1], got {thresholds.throttle_rate}")
+    return thresholds

@@ -48,7 +48,7 @@ class ConnectionPool:
     ) -> None:
         self.endpoint = endpoint
         self.location = flight_location(endpoint)
-        self.settings = settings or PoolSettings()
+        self.settings = check_pool_settings(settings or PoolSettings())
         self._on_event = on_event
         self._clock = clock
         self._lock = threading.Lock()
@@ -85,6 +85,7 @@ class ConnectionPool:
 
     def resize(self, settings: PoolSettings) -> None:
         """Apply new limits live: extra idle connections close, missing ones open."""
+        check_pool_settings(settings)
         with self._lock:
             self.settings = settings
             self._available.notify_all()
@@ -324,3 +325,15 @@ class ConnectionPool:
                 in_use=sum(c.in_use for c in self._connections),
                 reachable=not self._degraded,
             )
+
+
+def check_pool_settings(settings: PoolSettings) -> PoolSettings:
+    if (
+        settings.max_connections < 1
+        or not 0 <= settings.min_connections <= settings.max_connections
+    ):
+        raise PoolError(
+            f"pool needs 0 <= min_connections ({settings.min_connections}) <= "
+            f"max_connections ({settings.max_connections}) and max_connections >= 1"
+        )
+    return settings

@@ -228,3 +228,12 @@ def test_closed_pool_refuses(server: EchoServer) -> None:
     pool.close()
     with pytest.raises(PoolError, match="closed"):
         pool.acquire()
+
+
+def test_bad_limits_are_refused(server: EchoServer) -> None:
+    with pytest.raises(PoolError, match="min_connections"):
+        ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=5, max_connections=2))
+    pool = ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=0))
+    with pytest.raises(PoolError, match="max_connections"):
+        pool.resize(settings(min_connections=0, max_connections=0))
+    pool.close()

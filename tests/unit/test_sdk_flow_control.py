@@ -238,3 +238,8 @@ def test_heartbeat_metrics_have_contract_keys() -> None:
     assert metrics["inflight"] == 10
     assert metrics["max_inflight"] == 40
     assert metrics["load"] == 0.25
+
+
+def test_bad_initial_thresholds_are_refused() -> None:
+    with pytest.raises(FlowControlError, match="deactivate_at"):
+        FlowController(10, FlowControlSettings(activate_at=0.5, deactivate_at=0.9))
