@@ -266,3 +266,39 @@ def test_slow_sink_throttles_its_source_through_the_controller(
         for component in (sink, source):
             component.stop()
             component.shutdown()
+
+
+def test_policy_update_resizes_pools_and_moves_thresholds_live(
+    source: CountingSource, controller: ControllerThread
+) -> None:
+    assert controller.controller is not None and controller.controller.address
+    sink = SlowSink(
+        component_settings(
+            controller.controller.address,
+            component_id="sink",
+            service_id="sink",
+            component_type="sink",
+            inputs={"counting": source.endpoint},
+        )
+    ).start()
+    try:
+        wait_for(sink.done.is_set)
+        pool = sink.pools.get(source.endpoint)
+        wait_for(lambda: pool.stats().total >= 1)
+        controller.update_policy(
+            Policy(
+                activate_at=0.9,
+                deactivate_at=0.2,
+                heartbeat_interval=0.2,
+                heartbeat_ttl=1.0,
+                pool_min_connections=3,
+                pool_max_connections=3,
+            )
+        )
+        wait_for(lambda: pool.stats().total == 3)
+        assert sink.pools.settings.max_connections == 3
+        assert sink.flow.thresholds.activate_at == 0.9
+        assert sink.status()["thresholds"]["deactivate_at"] == 0.2
+    finally:
+        sink.stop()
+        sink.shutdown()
