@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from flowctl import control_plane_pb2 as cp
-
 from flowrun.controller import Policy
 from flowrun.controller.backpressure import BackpressureDecision, Thresholds
 from flowrun.controller.pipeline_metrics import pipeline_metrics, summarize

@@ -6,7 +6,6 @@ import math
 
 import pytest
 from flowctl import control_plane_pb2 as cp
-
 from flowrun.controller.registry import Registration, Registry, RegistryFullError
 from flowrun.controller.sanitize import (
     MAX_LOAD,
