@@ -102,8 +102,7 @@ def status(spec: Path, as_json: bool) -> None:
 @click.command("health")
 @SPEC_ARGUMENT
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_context
-def health(ctx: click.Context, spec: Path, as_json: bool) -> None:
+def health(spec: Path, as_json: bool) -> None:
     """Health report; exit 0 healthy, 1 degraded, 2 unhealthy (or not running)."""
     from flowrun.runtime.status import HEALTH_EXIT_CODES, UNHEALTHY, render_health
 
@@ -118,7 +117,9 @@ def health(ctx: click.Context, spec: Path, as_json: bool) -> None:
         }
         report["exit_code"] = HEALTH_EXIT_CODES[UNHEALTHY]
     click.echo(json.dumps(report, indent=2) if as_json else render_health(report))
-    ctx.exit(int(report["exit_code"]))
+    # sys.exit, not ctx.exit: cli.main runs click with standalone_mode=False, which turns
+    # ctx.exit(n) into a return value nobody reads.
+    sys.exit(int(report["exit_code"]))
 
 
 @click.command("logs")

@@ -1,0 +1,144 @@
+"""Supervision: restart policies, backoff, giving up after max_restarts, liveness."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from fixtures.runner_harness import (
+    Pipeline,
+    alive,
+    component,
+    read_events,
+    track_pipelines,
+    wait_for,
+    write_spec,
+)
+
+pipelines = pytest.fixture(track_pipelines, name="pipelines")
+
+
+def _restart(policy: str, **limits: object) -> dict[str, object]:
+    return {"policy": policy, "backoff": "100ms", "max_backoff": "1s", "window": "60s", **limits}
+
+
+def test_restart_policies_always_on_failure_never(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    spec = write_spec(
+        tmp_path,
+        {
+            "always": component(
+                config={"exit_after": 0.3, "exit_code": 0},
+                restart=_restart("always", max_restarts=50),
+            ),
+            "clean-exit": component(
+                config={"exit_after": 0.3, "exit_code": 0}, restart=_restart("on-failure")
+            ),
+            "once": component(
+                config={"exit_after": 0.3, "exit_code": 3}, restart=_restart("never")
+            ),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    pipeline.up()
+
+    pipeline.wait_component("always", lambda c: c["restarts"] >= 2, what="'always' restarted twice")
+    stopped = pipeline.wait_component("clean-exit", lambda c: c["state"] == "stopped")
+    failed = pipeline.wait_component("once", lambda c: c["state"] == "failed")
+    assert stopped["restarts"] == 0 and stopped["exit_code"] == 0
+    assert failed["restarts"] == 0 and failed["exit_code"] == 3
+    assert (
+        "exited with code 3" in failed["last_error"]
+        and "restart policy: never" in failed["last_error"]
+    )
+    assert "exiting with code 3" in failed["last_error"]  # the last lines of its log come along
+
+
+def test_backoff_grows_then_the_component_fails_and_its_dependent_keeps_running(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    events = tmp_path / "events.txt"
+    spec = write_spec(
+        tmp_path,
+        {
+            "flaky": component(
+                config={"exit_after": 0.5, "exit_code": 1, "events_file": str(events)},
+                restart=_restart("on-failure", backoff="200ms", max_backoff="2s", max_restarts=3),
+            ),
+            "dependent": component("sink", inputs=["flaky"]),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    pipeline.up()
+    dependent_pid = pipeline.component("dependent")["pid"]
+
+    failed = pipeline.wait_component("flaky", lambda c: c["state"] == "failed", timeout=60)
+
+    assert failed["restarts"] == 3
+    assert "restarted 3 times within 60s (max_restarts: 3)" in failed["last_error"]
+    starts = [when for kind, _name, _pid, when in read_events(events) if kind == "start"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(gaps) == 3
+    # Each gap is one 0.5 s run plus the backoff: 200 ms, 400 ms, 800 ms (less up to 20% jitter).
+    assert gaps[2] - gaps[0] > 0.3
+    dependent = pipeline.component("dependent")
+    assert (
+        dependent["state"] == "running"
+        and dependent["pid"] == dependent_pid
+        and alive(dependent_pid)
+    )
+    health = pipeline.flowrun("health", str(spec), "--json")
+    assert health.returncode == 2
+    report = json.loads(health.stdout)
+    assert report["status"] == "unhealthy"
+    assert any(reason.startswith("flaky failed") for reason in report["reasons"])
+
+
+def test_a_component_that_stops_heartbeating_is_restarted(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    spec = write_spec(
+        tmp_path,
+        {"silent": component(config={"stop_heartbeat_after": 4.0}, restart=_restart("on-failure"))},
+        heartbeat_ttl="1s",
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    pipeline.up()
+    first_pid = pipeline.component("silent")["pid"]
+    assert alive(first_pid)
+
+    restarted = pipeline.wait_component(
+        "silent", lambda c: c["restarts"] >= 1 and c["pid"], timeout=30
+    )
+
+    assert restarted["pid"] != first_pid
+    wait_for(lambda: not alive(first_pid), timeout=10, what="the silent process was stopped")
+    runner_log = (pipeline.state_dir / "logs" / "runner.log").read_text()
+    assert "silent: no heartbeat for" in runner_log and "while its process runs" in runner_log
+
+
+def test_crashes_further_apart_than_the_window_never_exhaust_max_restarts(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    spec = write_spec(
+        tmp_path,
+        {
+            "periodic": component(
+                config={"exit_after": 1.5, "exit_code": 1},
+                restart=_restart("on-failure", window="1s", max_restarts=1),
+            )
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    pipeline.up()
+
+    survivor = pipeline.wait_component("periodic", lambda c: c["restarts"] >= 3, timeout=60)
+
+    assert survivor["state"] in ("running", "starting", "backoff")

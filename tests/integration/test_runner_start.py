@@ -1,0 +1,145 @@
+"""Starting a pipeline: upstream first, independent components in parallel, the
+environment contract, readiness with and without a controller."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fixtures.runner_harness import (
+    Pipeline,
+    component,
+    read_events,
+    track_pipelines,
+    write_spec,
+)
+from flowctl.settings import ComponentSettings
+
+pipelines = pytest.fixture(track_pipelines, name="pipelines")
+
+
+def _times(events: list[tuple[str, str, int, float]], what: str) -> dict[str, float]:
+    return {name: when for kind, name, _pid, when in events if kind == what}
+
+
+def test_a_chain_starts_upstream_first_each_after_its_input_is_ready(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    events = tmp_path / "events.txt"
+    slow = {"events_file": str(events), "start_delay": 0.5}
+    spec = write_spec(
+        tmp_path,
+        {
+            "sink": component("sink", inputs=["proc"], config=slow, endpoint=False),
+            "proc": component("processor", inputs=["src"], config=slow),
+            "src": component("source", config=slow),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    result = pipeline.up()
+
+    assert result.returncode == 0, result.stderr
+    started, ready = _times(read_events(events), "start"), _times(read_events(events), "ready")
+    assert started["proc"] >= ready["src"]
+    assert started["sink"] >= ready["proc"]
+    status = pipeline.status()
+    assert [c["name"] for c in status["components"]] == ["sink", "proc", "src"]
+    assert all(c["state"] == "running" and c["registered"] for c in status["components"])
+    assert "inputs: src" in result.stderr  # the progress said who waited for what
+
+
+def test_independent_components_start_in_parallel(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    events = tmp_path / "events.txt"
+    slow = {"events_file": str(events), "start_delay": 1.5}
+    spec = write_spec(
+        tmp_path,
+        {
+            "left": component("source", config=slow),
+            "right": component("source", config=slow),
+            "join": component(
+                "sink", inputs=["left", "right"], config={"events_file": str(events)}
+            ),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    assert pipeline.up().returncode == 0
+
+    started, ready = _times(read_events(events), "start"), _times(read_events(events), "ready")
+    # Each source was launched before the other one was ready: neither waited for the other.
+    assert started["left"] < ready["right"] and started["right"] < ready["left"]
+    assert started["join"] >= max(ready["left"], ready["right"])
+
+
+def test_every_component_gets_the_environment_contract(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    dump = tmp_path / "env.json"
+    spec = write_spec(
+        tmp_path,
+        {
+            "src": component("source"),
+            "proc": component(
+                "processor",
+                inputs=["src"],
+                config={"dump_env": str(dump), "batch": 7},
+                env={"OWN_SETTING": "yes"},
+                max_inflight=250,
+            ),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    assert pipeline.up().returncode == 0
+
+    env = json.loads(dump.read_text())
+    status = pipeline.status()
+    by_name = {c["name"]: c for c in status["components"]}
+    assert env["ENABLE_FLOWCTL"] == "true"
+    assert env["FLOWCTL_ENDPOINT"] == status["controller"]["endpoint"]
+    assert env["FLOWCTL_SERVICE_ID"] == env["FLOWCTL_COMPONENT_ID"] == "proc"
+    assert env["FLOWCTL_HEARTBEAT_INTERVAL"] == "200ms"
+    assert env["OWN_SETTING"] == "yes"
+    assert env["FLOWRUN_RUNNER_PID"] == str(status["runner"]["pid"])
+    settings = ComponentSettings.from_environ(env)
+    assert settings.component_type == "processor"
+    assert settings.endpoint == by_name["proc"]["endpoint"]
+    assert dict(settings.inputs) == {"src": by_name["src"]["endpoint"]}
+    assert settings.config == {"dump_env": str(dump), "batch": 7}
+    assert settings.max_inflight == 250
+    assert settings.flow_control.activate_at == 0.8
+    assert settings.pool.max_connections == 10
+    assert settings.spec_dir == str(tmp_path)
+
+
+def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    events = tmp_path / "events.txt"
+    dump = tmp_path / "env.json"
+    slow = {"events_file": str(events), "start_delay": 0.5}
+    spec = write_spec(
+        tmp_path,
+        {
+            "src": component("source", config=slow),
+            "sink": component("sink", inputs=["src"], config={**slow, "dump_env": str(dump)}),
+        },
+        mode="disabled",
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    assert pipeline.up().returncode == 0
+
+    started, ready = _times(read_events(events), "start"), _times(read_events(events), "ready")
+    assert started["sink"] >= ready["src"]  # ready = listening, which the fixture does at "ready"
+    status = pipeline.status()
+    assert status["controller"]["mode"] == "disabled"
+    assert all(c["state"] == "running" and not c["registered"] for c in status["components"])
+    assert json.loads(dump.read_text())["ENABLE_FLOWCTL"] == "false"
