@@ -74,6 +74,7 @@ def _interpolate(
 ) -> Node:
     if loc in skip:
         return node
+    # Nodes are rebuilt only where a value changed: most of a spec has no ${}.
     if isinstance(node, Map):
         entries = {
             key: Entry(
@@ -81,13 +82,15 @@ def _interpolate(
             )
             for key, entry in node.entries.items()
         }
-        return replace(node, entries=entries)
+        changed = any(entries[key].node is not entry.node for key, entry in node.entries.items())
+        return replace(node, entries=entries) if changed else node
     if isinstance(node, Seq):
         items = [
             _interpolate(item, environ, (*loc, index), skip, problems)
             for index, item in enumerate(node.items)
         ]
-        return replace(node, items=items)
+        changed = any(new is not old for new, old in zip(items, node.items, strict=True))
+        return replace(node, items=items) if changed else node
     if not isinstance(node.value, str) or "$" not in node.value:
         return node
     try:

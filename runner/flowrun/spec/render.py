@@ -22,7 +22,10 @@ SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
 _FLOW_LIST_WIDTH = 80
 
 
-class _SpecDumper(yaml.SafeDumper):
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _SpecDumper(_BaseDumper):  # type: ignore[misc]
     """Short lists of scalars on one line (`command: [python, -m, x]`), like people write."""
 
 
