@@ -31,10 +31,25 @@ Use, from those methods:
     self.monitor.registry       (register your own prometheus_client metrics on it)
     self.client: ControllerClient | None
 
+    self.input_endpoint(name) -> str   (FLOWRUN_INPUTS, else controller discovery)
+    self.endpoint -> str        (host:port really bound), self.health(), self.status()
+    self.stop(reason)           (ask for a stop; signal-safe), self.exit_code
+
 Counting: a component with inputs counts the rows it reads (read_input); one without
 inputs (a source) counts the rows it serves. Served batches are paced either way.
+A ticket is `StreamTicket(stream, start)` (flowctl.tickets), JSON in the Flight ticket;
+a bad one raises TicketError, which the client sees as a FlightServerError.
+Actions take the JSON body as a dict and return anything JSON-serialisable; raising
+FlowctlError gives the client a FlightServerError with its message.
 
-Run it: `raise SystemExit(run_component(MyComponent))` in `__main__`.
+Lifecycle: `start()` (returns at once) / `stop()` / `shutdown()`, or `serve_forever()`
+(start, wait for stop, shut down, return exit_code). Run it as a program with
+`raise SystemExit(run_component(MyComponent))` (flowctl.run): exit 0 after a clean stop,
+1 when work() raised, 2 for bad settings.
+
+Related: flowctl.health.Check(name, status, reason), flowctl.errors (FlowctlError,
+PoolError, TicketError, FlowControlError), flowctl.backoff.Backoff, and
+flowctl.pool.ConnectionPool (`connection(timeout)`, `read_stream(ticket)`, `stats()`).
 """
 
 from __future__ import annotations

@@ -19,14 +19,21 @@ PR_SET_PDEATHSIG = 1
 
 
 def install_signal_handlers(stop: Callable[[str], None]) -> bool:
-    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else.
+    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else
+    (a second signal exits at once with 128 + its number).
 
     Only the main thread may install handlers; elsewhere (tests) this returns False.
     """
     if threading.current_thread() is not threading.main_thread():
         return False
 
+    received: list[int] = []
+
     def handle(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            # A second signal while a graceful stop hangs: leave now, as Ctrl-C twice would.
+            os._exit(128 + signum)
         stop(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handle)
