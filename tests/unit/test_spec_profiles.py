@@ -144,3 +144,13 @@ def test_profile_values_are_interpolated_when_selected_only(tmp_path: Path) -> N
     ]
     loaded = load_text(tmp_path, text, profile="dev", environ={"LEVEL": "trace"})
     assert loaded.spec.spec.components["sink"].env == {"LEVEL": "trace"}
+
+
+def test_override_of_an_undefined_component_is_named(tmp_path: Path) -> None:
+    text = PROFILED.replace("        sink:\n", "        sinc:\n")
+    expected = (
+        "pipeline.yaml:19:9: spec.profiles.dev.components.sinc: no component 'sinc' to "
+        "override (did you mean 'sink'?); a component added by a profile needs type and command"
+    )
+    assert issues_of(tmp_path, text) == [expected]
+    assert issues_of(tmp_path, text, profile="dev") == [expected]

@@ -28,7 +28,7 @@ def read_text(path: Path, shown: str, *, what: str = "spec") -> str:
         byte = data[control.start()]
         raise SpecFileError(
             f"{shown}: not a text file (byte 0x{byte:02x} at offset {control.start()}); "
-            f"a {what} file is UTF-8 YAML text"
+            f"a {what} file is UTF-8 {'YAML ' if what == 'spec' else ''}text"
         )
     try:
         return data.decode("utf-8-sig")

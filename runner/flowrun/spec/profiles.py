@@ -71,7 +71,41 @@ def check_profiles(root: Node, selected: str | None) -> list[Problem]:
             problems.append(Problem((*loc, "profiles"), nested, "profiles cannot be nested"))
         if name != selected:
             problems += check_keys(_without(node, "profiles"), PipelineBody, loc)
+        for component, key_mark in _stray_overrides(root, node):
+            hint = did_you_mean(component, _base_components(root))
+            message = (
+                f"no component {component!r} to override{hint}; "
+                "a component added by a profile needs type and command"
+            )
+            problems.append(Problem((*loc, "components", component), key_mark, message))
     return problems
+
+
+def _base_components(root: Node) -> list[str]:
+    components = node_at(root, ("spec", "components"))
+    return list(components.entries) if isinstance(components, Map) else []
+
+
+def _stray_overrides(root: Node, profile: Map) -> list[tuple[str, Mark]]:
+    """Components a profile overrides that the spec does not define (typos, mostly)."""
+    components = profile.get("components")
+    if not isinstance(components, Map):
+        return []
+    known = set(_base_components(root))
+    return [
+        (name, entry.key_mark)
+        for name, entry in components.entries.items()
+        if name not in known and not (isinstance(entry.node, Map) and "type" in entry.node.entries)
+    ]
+
+
+def _without_strays(root: Node, profile: Map) -> Map:
+    strays = {name for name, _ in _stray_overrides(root, profile)}
+    components = profile.get("components")
+    if not strays or not isinstance(components, Map):
+        return profile
+    kept = {k: e for k, e in components.entries.items() if k not in strays}
+    return _with_entry(profile, "components", replace(components, entries=kept))
 
 
 def apply_profile(root: Node, name: str, chosen_by: str) -> tuple[Node, list[Problem]]:
@@ -82,7 +116,8 @@ def apply_profile(root: Node, name: str, chosen_by: str) -> tuple[Node, list[Pro
     overlay = profiles.entries[name].node
     if not isinstance(root, Map) or not isinstance(spec, Map) or not isinstance(overlay, Map):
         return root, []
-    marked = with_profile(_without(overlay, "profiles"), name)
+    # Stray overrides were reported by check_profiles; merged they would only add noise.
+    marked = with_profile(_without_strays(root, _without(overlay, "profiles")), name)
     return _with_entry(root, "spec", merge(spec, marked)), []
 
 
