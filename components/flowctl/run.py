@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from flowctl.component import Component
@@ -11,13 +10,10 @@ from flowctl.errors import FlowctlError
 from flowctl.lifecycle import install_signal_handlers, set_parent_death_signal
 from flowctl.settings import ComponentSettings, SettingsError
 
-LOG_LEVEL = "FLOWRUN_LOG_LEVEL"
 
-
-def configure_logging() -> None:
-    level = os.environ.get(LOG_LEVEL, "INFO").upper()
+def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
+        level=level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
