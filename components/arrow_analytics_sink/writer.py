@@ -8,8 +8,9 @@ Layout under the output directory:
 
 FIRST-LAST is the ledger range of the committed batch (zero-padded), the date comes from
 each event's timestamp (a batch spanning midnight writes one file per date). Every file
-is written to a hidden temp file and renamed into place; the checkpoint is replaced only
-after all files of the batch are in place. On start, `recover` deletes temp files and any
+of a batch is first written completely to a hidden temp file (`.part-....tmp`, ignored by
+Arrow, Spark and Hive readers); then all are renamed into place; the checkpoint is
+replaced only after that. On start, `recover` deletes temp files and any
 file whose first ledger is past the checkpoint, so after a crash the visible output is
 exactly the committed batches: nothing partial, nothing twice.
 """
@@ -27,12 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from arrow_analytics_sink.checkpoint import (
-    Checkpoint,
-    CheckpointStore,
-    fsync_directory,
-    write_atomically,
-)
+from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointStore, fsync_directory
 from arrow_analytics_sink.jsonl import jsonl_bytes
 
 PARQUET = "parquet"
@@ -108,32 +104,51 @@ class EventWriter:
             floor = pa.scalar(self.checkpoint.last_ledger, pa.uint32())
             events = events.filter(pc.greater(events.column("ledger_sequence"), floor))
             first_ledger = self.checkpoint.last_ledger + 1
-        written: list[Path] = []
+        staged: list[tuple[Path, Path]] = []
+        published: list[Path] = []
         try:
             for date, part in _by_date(events):
                 for fmt in self.formats:
-                    written.append(self._publish(part, date, fmt, first_ledger, last_ledger))
-            advanced = self.checkpoint.advanced(last_ledger, events.num_rows, len(written))
+                    staged.append(self._stage(part, date, fmt, first_ledger, last_ledger))
+            # Every file is complete on disk before the first becomes visible: a failure
+            # while writing (disk full, read-only) leaves no file of the batch in view.
+            for temp, path in staged:
+                os.replace(temp, path)
+                published.append(path)
+            if self.durable:
+                for directory in {path.parent for path in published}:
+                    fsync_directory(directory)
+            advanced = self.checkpoint.advanced(last_ledger, events.num_rows, len(published))
             self.store.save(advanced)
         except OSError as e:
-            self._discard(written)
+            self._discard([temp for temp, _ in staged] + published)
             raise SinkWriteError(
                 f"cannot commit ledgers {first_ledger}-{last_ledger} to {self.output_dir}: {e}"
             ) from e
         self.checkpoint = advanced
         return advanced
 
-    def _publish(
+    def _stage(
         self, part: pa.Table, date: str, fmt: str, first_ledger: int, last_ledger: int
-    ) -> Path:
+    ) -> tuple[Path, Path]:
+        """Write one data file under a hidden temp name; return (temp, final path)."""
         directory = self.output_dir / fmt / f"date={date}"
         if not directory.is_dir():
             directory.mkdir(parents=True, exist_ok=True)
             if self.durable:
                 fsync_directory(directory.parent)
         path = directory / data_file_name(first_ledger, last_ledger, fmt)
-        write_atomically(path, _encode(part, fmt), durable=self.durable)
-        return path
+        temp = path.with_name(f".{path.name}.tmp")
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(_encode(part, fmt))
+                if self.durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except BaseException:
+            self._discard([temp])
+            raise
+        return temp, path
 
     def _discard(self, paths: list[Path]) -> None:
         for path in paths:

@@ -1,0 +1,136 @@
+"""Faults of the Stellar pipeline: a read-only or full output disk, components killed -9."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from arrow_analytics_sink.checkpoint import CheckpointStore
+from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
+from arrow_analytics_sink.server import ArrowAnalyticsSink
+from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
+from stellar_arrow_source.local_pipeline import LocalPipeline
+from stellar_arrow_source.server import StellarArrowSource
+from test_stellar_pipeline import action, build, running, wait_for
+from ttp_arrow_processor.extract import extract_events
+from ttp_arrow_processor.server import TtpArrowProcessor
+
+SEED = 11
+
+
+def expected_events(first: int, last: int) -> pa.Table:
+    ledgers = SyntheticLedgers(GeneratorConfig(seed=SEED)).ledger_batch(first, last)
+    return pa.Table.from_batches([extract_events(ledgers)[0]])
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def remount(path: Path, options: str) -> None:
+    """Remount; read-only is refused while a file is open for writing, so try again."""
+    command = ["mount", "-o", f"remount,{options}", str(path)]
+    wait_for(lambda: subprocess.run(command, capture_output=True).returncode == 0, 30)
+
+
+def uncommitted_files(output: Path, last_ledger: int) -> list[str]:
+    """Data files past the checkpoint, or partial data files: what must never be visible.
+    (Hidden `.tmp` files are not data files: no reader lists them.)"""
+    bad = []
+    for path in output.rglob("part-*"):
+        first_ledger = int(path.name.split("-")[1])
+        if first_ledger > last_ledger:
+            bad.append(str(path))
+        elif path.suffix == ".parquet":
+            pq.read_metadata(path)  # raises on a partial file
+    return bad
+
+
+def pipeline_into(output: Path) -> tuple[Any, Any, Any]:
+    config = {"seed": SEED, "end_ledger": 0, "batch_size": 10, "ledgers_per_second": 40}
+    source = build(StellarArrowSource, "source", config)
+    processor = build(TtpArrowProcessor, "processor", {}, inputs={"source": source.endpoint})
+    sink = build(
+        ArrowAnalyticsSink,
+        "sink",
+        {"output_dir": str(output), "retry_seconds": 0.1, "max_retry_seconds": 0.5},
+        inputs={"processor": processor.endpoint},
+    )
+    return source, processor, sink
+
+
+def test_a_read_only_output_makes_the_sink_unhealthy_until_it_is_writable(
+    tmp_path: Path,
+) -> None:
+    with tmpfs(tmp_path / "out", "256m") as output:
+        source, processor, sink = pipeline_into(output)
+        with running(source, processor, sink):
+            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= 100)
+            remount(output, "ro")
+            wait_for(lambda: action(sink.endpoint, "health")["status"] == "unhealthy")
+            stats = action(sink.endpoint, "get_stats")
+            assert "Read-only file system" in stats["write_error"]
+            assert uncommitted_files(output, stats["last_ledger"]) == []
+            remount(output, "rw")
+            resumed_past = stats["last_ledger"] + 100
+            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past)
+            assert action(sink.endpoint, "health")["status"] == "healthy"
+        assert_output_is_exact(output, CheckpointStore(output).load().last_ledger)
+
+
+def test_a_full_disk_makes_the_sink_unhealthy_and_leaves_no_partial_file(
+    tmp_path: Path,
+) -> None:
+    with tmpfs(tmp_path / "out", "1m") as output:
+        source, processor, sink = pipeline_into(output)
+        with running(source, processor, sink):
+            wait_for(lambda: "No space left" in action(sink.endpoint, "get_stats")["write_error"])
+            assert action(sink.endpoint, "health")["status"] == "unhealthy"
+            stats = action(sink.endpoint, "get_stats")
+            assert uncommitted_files(output, stats["last_ledger"]) == []
+            remount(output, "size=256m")
+            resumed_past = stats["last_ledger"] + 100
+            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past)
+            assert action(sink.endpoint, "health")["status"] == "healthy"
+        assert_output_is_exact(output, CheckpointStore(output).load().last_ledger)
+
+
+def assert_output_is_exact(output: Path, last_ledger: int) -> None:
+    events = read_parquet_events(output)
+    ids = events.column("event_id").to_pylist()
+    assert len(ids) == len(set(ids)), "an event_id was written twice"
+    assert events.equals(expected_events(1, last_ledger))
+    jsonl_ids = [row["event_id"] for row in read_jsonl_events(output)]
+    assert sorted(jsonl_ids) == sorted(ids)
+
+
+@pytest.mark.parametrize("victim", ["processor", "sink", "source"])
+def test_a_component_killed_mid_stream_loses_and_repeats_nothing(
+    tmp_path: Path, victim: str
+) -> None:
+    source = {"seed": SEED, "end_ledger": 1200, "batch_size": 10, "ledgers_per_second": 400}
+    with LocalPipeline(tmp_path, source=source, sink={"output_dir": "out"}) as pipeline:
+        pipeline.start_all()
+        pipeline.wait_for(lambda: pipeline.action("sink", "get_stats")["last_ledger"] >= 300)
+        pipeline.kill(victim)
+        pipeline.start(victim)
+        pipeline.wait_for(lambda: pipeline.action("sink", "get_stats")["last_ledger"] == 1200, 180)
+        stats = pipeline.action("sink", "get_stats")
+    assert_output_is_exact(tmp_path / "out", 1200)
+    assert stats["events_written"] == expected_events(1, 1200).num_rows
