@@ -144,3 +144,17 @@ async def test_busy_port_is_an_error() -> None:
             await Controller(Policy(), listen=address, registry=CollectorRegistry()).start()
     finally:
         await first.stop(grace=0)
+
+
+async def test_one_metrics_registry_cannot_serve_two_running_controllers() -> None:
+    shared = CollectorRegistry()
+    first = Controller(Policy(), registry=shared)
+    await first.start()
+    try:
+        with pytest.raises(ControllerError, match="own CollectorRegistry"):
+            await Controller(Policy(), registry=shared).start()
+    finally:
+        await first.stop(grace=0)
+    second = Controller(Policy(), registry=shared)  # free again once the first stopped
+    await second.start()
+    await second.stop(grace=0)

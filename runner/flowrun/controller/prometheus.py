@@ -23,6 +23,10 @@ class ControllerCollector(Collector):
     def __init__(self, state: ControllerState) -> None:
         self._state = state
 
+    def describe(self) -> Iterator[Metric]:
+        # Declaring the names lets a registry refuse a second controller's duplicates.
+        yield from self._gather()
+
     def collect(self) -> Iterator[Metric]:
         # A scrape may run on the metrics server's thread while the loop mutates the state;
         # a dict resized under our feet is simply read again.

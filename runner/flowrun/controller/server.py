@@ -101,11 +101,21 @@ class Controller:
         server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
         cp_grpc.add_ControlPlaneServicer_to_server(ControlPlaneServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
         fc_grpc.add_FlowControlServicer_to_server(FlowControlServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
-        port = self._bind(server)
-        await server.start()
+        try:
+            self._metrics_registry.register(self._collector)
+        except ValueError as e:
+            raise ControllerError(
+                "this metrics registry already holds a running controller's metrics: "
+                "give each controller its own CollectorRegistry"
+            ) from e
+        try:
+            port = self._bind(server)
+            await server.start()
+        except BaseException:
+            self._metrics_registry.unregister(self._collector)
+            raise
         self._server = server
         self._address = f"{split_address(self._listen)[0]}:{port}"
-        self._metrics_registry.register(self._collector)
         self._janitor.start()
         logger.info("flowctl controller listening on %s", self._address)
         return self._address
