@@ -3,13 +3,15 @@
 On start the writer recovers (orphan temp files and files past the checkpoint are
 removed) and the sink asks its input for events from checkpoint + 1. A reader thread
 receives event batches (with their LedgerSpan) into a bounded queue; the commit loop
-takes whatever is queued (up to max_batch_events), writes it and advances the
-checkpoint. While the output cannot be written (disk full, read-only) the error is
-logged, the component reports unhealthy, the same batch is retried with backoff and,
-the queue being full, the input is no longer read: backpressure reaches the source.
+gathers them (up to max_batch_events, or for flush_interval_seconds after the first),
+writes them as one batch and advances the checkpoint. While the output cannot be written
+(disk full, read-only) the error is logged, the component reports unhealthy, the same
+batch is retried with backoff and, the queue being full, the input is no longer read:
+backpressure reaches the source.
 
 Config: output_dir (default data/ttp_events, relative to the spec's folder), formats
 ([parquet, jsonl]), durable (fsync, default true), max_batch_events (100000),
+flush_interval_seconds (1; 0: commit what has arrived at once),
 retry_seconds (1), max_retry_seconds (30), progress_interval_seconds (the monitoring
 interval), input_stream ("ttp_events").
 Actions: get_status, get_stats.
@@ -59,6 +61,7 @@ class ArrowAnalyticsSink(Component):
             durable=options.boolean(config, "durable", True),
         )
         self.max_batch_events = options.integer(config, "max_batch_events", 100_000, minimum=1)
+        self.flush_seconds = options.number(config, "flush_interval_seconds", 1.0)
         self.retry_seconds = options.number(config, "retry_seconds", 1.0, minimum=0.01)
         self.max_retry_seconds = options.number(config, "max_retry_seconds", 30.0, minimum=0.01)
         self.progress_seconds = options.number(
@@ -115,7 +118,7 @@ class ArrowAnalyticsSink(Component):
                 first = self._queue.get(timeout=0.25)
             except queue.Empty:
                 continue
-            items = self._drain(first)
+            items = self._gather(first)
             if not self._commit(items):
                 return
 
@@ -163,11 +166,18 @@ class ArrowAnalyticsSink(Component):
                     continue
             pacer.pace(max(events.num_rows, 1))
 
-    def _drain(self, first: Item) -> list[Item]:
+    def _gather(self, first: Item) -> list[Item]:
+        """Items to commit together: until max_batch_events, or flush_interval_seconds
+        after the first arrived (so a slow stream does not write a file per ledger)."""
         items, events = [first], first[0].num_rows
-        while events < self.max_batch_events:
+        deadline = time.monotonic() + self.flush_seconds
+        while events < self.max_batch_events and not self.stopping.is_set():
+            remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get_nowait()
+                if remaining > 0:
+                    item = self._queue.get(timeout=remaining)
+                else:
+                    item = self._queue.get_nowait()
             except queue.Empty:
                 break
             items.append(item)
