@@ -150,7 +150,13 @@ def logs(spec: Path, component: str | None, follow: bool, tail: int | None) -> N
         raise RunnerError(f"no logs yet in {state.logs_dir}: has `flowrun up {spec}` run?")
     prefixed = len(files) > 1
     console = (
-        Console(sys.stdout, colour=colour_wanted(sys.stdout), names=list(files), lossless=True)
+        Console(
+            sys.stdout,
+            colour=colour_wanted(sys.stdout),
+            names=list(files),
+            lossless=True,
+            runner_lines=False,
+        )
         if prefixed
         else None
     )

@@ -72,10 +72,17 @@ class Console:
     """One output stream shared by every component: `name | line`, aligned and coloured."""
 
     def __init__(
-        self, stream: TextIO, *, colour: bool, names: list[str], lossless: bool = False
+        self,
+        stream: TextIO,
+        *,
+        colour: bool,
+        names: list[str],
+        lossless: bool = False,
+        runner_lines: bool = True,
     ) -> None:
         self._stream = stream
         self._lossless = lossless
+        self._runner_lines = runner_lines
         self._colour = colour
         self._prefixes: dict[str, str] = {}
         self._width = 0
@@ -86,10 +93,11 @@ class Console:
         self._thread.start()
 
     def set_names(self, names: list[str]) -> None:
-        known = [RUNNER_NAME, *names]
+        known = [RUNNER_NAME, *names] if self._runner_lines else list(names)
         self._width = max(len(name) for name in known)
         colours = {name: _COLOURS[index % len(_COLOURS)] for index, name in enumerate(names)}
         self._prefixes = {name: self._paint(name, colours.get(name, "1")) for name in known}
+        self._prefixes.setdefault(RUNNER_NAME, self._paint(RUNNER_NAME, "1"))
 
     def lines(self, name: str, text: str) -> None:
         """Print complete lines (text without its final newline) under the name's prefix."""

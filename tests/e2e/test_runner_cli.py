@@ -1,0 +1,213 @@
+"""The operations commands end to end, each from a separate `flowrun` process: up (-d and
+in the foreground), status, health, down, logs; a second up; a stale state directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from fixtures.runner_harness import (
+    Pipeline,
+    alive,
+    component,
+    pipeline_processes,
+    track_pipelines,
+    wait_for,
+    write_spec,
+)
+
+pipelines = pytest.fixture(track_pipelines, name="pipelines")
+STATUS_KEYS = {
+    "pipeline",
+    "profile",
+    "revision",
+    "controller",
+    "flow_control",
+    "components",
+    "reload",
+}
+COMPONENT_KEYS = {
+    "name", "type", "state", "pid", "restarts", "registered", "healthy", "load", "throttle_rate",
+    "uptime_seconds",
+}  # fmt: skip
+
+
+def _two_components(tmp_path: Path) -> Pipeline:
+    spec = write_spec(
+        tmp_path,
+        {"src": component(), "sink": component("sink", inputs=["src"], endpoint=False)},
+        metrics=True,
+    )
+    return Pipeline(spec)
+
+
+def _lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_line(lines: queue.Queue[str], needle: str, seen: list[str], timeout: float = 60) -> None:
+    def found() -> bool:
+        while not lines.empty():
+            seen.append(lines.get())
+        return any(needle in line for line in seen)
+
+    wait_for(found, timeout=timeout, what=f"a line with {needle!r}")
+
+
+def test_detached_pipeline_is_operated_from_other_processes(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+
+    up = pipeline.up()
+    assert up.returncode == 0, up.stderr
+    assert "NAME" in up.stdout and "src" in up.stdout and "running" in up.stdout
+
+    table = pipeline.flowrun("status", str(pipeline.spec))
+    assert table.returncode == 0
+    assert "pipeline test-pipeline" in table.stdout and "RESTARTS" in table.stdout
+    status = pipeline.status()
+    assert set(status) >= STATUS_KEYS
+    assert status["controller"]["mode"] == "embedded" and status["controller"]["endpoint"]
+    assert set(status["flow_control"]) >= {
+        "activate_at",
+        "deactivate_at",
+        "throttle_rate",
+        "backpressure_active",
+    }
+    assert status["reload"]["generation"] == 0 and status["reload"]["last_error"] is None
+    assert len(status["revision"]) == 12
+    for entry in status["components"]:
+        assert set(entry) >= COMPONENT_KEYS
+        assert entry["state"] == "running" and entry["registered"] and entry["healthy"]
+        assert entry["load"] == pytest.approx(0.1) and entry["throttle_rate"] == 1.0
+
+    health = pipeline.flowrun("health", str(pipeline.spec), "--json")
+    assert health.returncode == 0 and json.loads(health.stdout)["status"] == "healthy"
+
+    pids = [status["runner"]["pid"], *(c["pid"] for c in status["components"])]
+    down = pipeline.down()
+    assert down.returncode == 0 and "stopped 2 components" in down.stdout
+    assert not any(alive(pid) for pid in pids)
+    after = pipeline.flowrun("status", str(pipeline.spec))
+    assert after.returncode == 1 and "no runner is serving" in after.stderr
+    gone = pipeline.flowrun("health", str(pipeline.spec))
+    assert gone.returncode == 2 and "unhealthy" in gone.stdout
+
+
+def test_logs_are_kept_in_files_and_read_back(tmp_path: Path, pipelines: list[Pipeline]) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    pipeline.up()
+    src_log = pipeline.state_dir / "logs" / "src.log"
+    assert "component src pid" in src_log.read_text()
+
+    last = pipeline.flowrun("logs", str(pipeline.spec), "src", "--tail", "1")
+    assert last.returncode == 0
+    assert last.stdout.splitlines() == src_log.read_text().splitlines()[-1:]
+    both = pipeline.flowrun("logs", str(pipeline.spec))
+    assert any(line.startswith("src  | component src") for line in both.stdout.splitlines())
+    assert any(line.startswith("sink | component sink") for line in both.stdout.splitlines())
+    unknown = pipeline.flowrun("logs", str(pipeline.spec), "nope")
+    assert unknown.returncode == 1 and "no log for component 'nope'" in unknown.stderr
+
+
+def test_logs_follow_ends_when_the_pipeline_goes_down(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    pipeline.up()
+    follower = subprocess.Popen(
+        [*pipeline.argv(), "logs", str(pipeline.spec), "src", "-f", "--tail", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines, seen = _lines_of(follower), []
+        _wait_line(lines, "component src pid", seen)  # the tail: it is following now
+        assert pipeline.down().returncode == 0
+        _wait_line(lines, "stopping on SIGTERM", seen)  # written after -f started
+        assert follower.wait(timeout=30) == 0
+    finally:
+        follower.kill()
+
+
+def test_a_second_up_of_the_same_spec_is_refused(tmp_path: Path, pipelines: list[Pipeline]) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    assert pipeline.up().returncode == 0
+    runner_pid = pipeline.runner_info()["pid"]  # type: ignore[index]
+
+    again = pipeline.up()
+    foreground = pipeline.flowrun("up", str(pipeline.spec), timeout=60)
+
+    for refused in (again, foreground):
+        assert refused.returncode == 1
+        assert f"is already running (runner pid {runner_pid}" in refused.stderr
+        assert "flowrun down" in refused.stderr
+    assert pipeline.runner_info()["pid"] == runner_pid  # type: ignore[index]
+    assert all(c["state"] == "running" for c in pipeline.status()["components"])
+
+
+def test_a_stale_state_directory_is_reported_cleaned_and_not_trusted(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    pipeline.up()
+    runner_pid = pipeline.status()["runner"]["pid"]
+    os.kill(runner_pid, signal.SIGKILL)
+    wait_for(
+        lambda: not pipeline_processes({runner_pid}), timeout=15, what="the guardian cleaned up"
+    )
+
+    status = pipeline.flowrun("status", str(pipeline.spec))
+
+    assert status.returncode == 1
+    assert f"stale state in {pipeline.state_dir}: runner pid {runner_pid}" in status.stderr
+    assert "is gone" in status.stderr
+    assert pipeline.runner_info() is None
+    assert (pipeline.state_dir / "logs" / "src.log").exists()  # logs are kept
+    again = pipeline.up()
+    assert again.returncode == 0, again.stderr
+    assert pipeline.runner_info()["pid"] != runner_pid  # type: ignore[index]
+
+
+def test_foreground_up_prefixes_output_and_stops_on_ctrl_c(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    process = pipeline.foreground()
+    lines, seen = _lines_of(process), []
+    try:
+        _wait_line(lines, "pipeline: 2/2 components ready", seen)
+        pids = [c["pid"] for c in pipeline.status()["components"]]
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=60) == 0
+        _wait_line(lines, "stopped 2 components", seen)
+    finally:
+        process.kill()
+    assert any(line.startswith("src     | component src pid") for line in seen)
+    assert any(line.startswith("flowrun | src: ready in") for line in seen)
+    assert not any("\x1b[" in line for line in seen)  # no colour when not on a terminal
+    assert not any(alive(pid) for pid in pids)
