@@ -6,6 +6,7 @@ and `flowrun --help`, start without paying for them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -21,6 +22,13 @@ profile_option = click.option(
     default=None,
     help="Profile to merge over the spec (default: $FLOWRUN_PROFILE).",
 )
+
+
+def _check_file(spec: str) -> None:
+    """Refuse an unreadable file (missing, binary, huge) before the pydantic imports."""
+    from flowrun.spec.files import read_text
+
+    read_text(Path(spec), spec)
 
 
 def _summary(shown: str, loaded: LoadedSpec) -> str:
@@ -46,6 +54,7 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
 
     Problems are printed one per line as FILE:LINE:COL: key.path: message.
     """
+    _check_file(spec)
     from flowrun.errors import SpecError, SpecIssue
     from flowrun.spec.loader import load_spec
 
@@ -73,6 +82,7 @@ def render(spec: str, profile: str | None, show_secrets: bool) -> None:
     Values of env and config entries whose names contain TOKEN, SECRET, PASSWORD or KEY,
     and the controller token, are printed as *** unless --show-secrets is given.
     """
+    _check_file(spec)
     from flowrun.spec.loader import load_spec, render_yaml
 
     click.echo(render_yaml(load_spec(spec, profile), show_secrets=show_secrets), nl=False)
