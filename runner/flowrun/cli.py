@@ -7,7 +7,7 @@ import sys
 import click
 
 from flowrun.commands import COMMANDS
-from flowrun.errors import FlowrunError
+from flowrun.errors import FlowrunError, SpecError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +24,8 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except FlowrunError as error:
-        click.echo(f"error: {error}" if "\n" not in str(error) else str(error), err=True)
+        # Spec issues already read FILE:LINE:COL: ..., the form editors jump to.
+        click.echo(str(error) if isinstance(error, SpecError) else f"error: {error}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)

@@ -94,7 +94,7 @@ def test_validate_all_profiles(cli: Cli, tmp_path: Path) -> None:
         " profile small",
     ]
     assert err == (
-        "error: pipeline.yaml:17:35: spec.pool.min_connections: min_connections (20) must not "
+        "pipeline.yaml:17:35: spec.pool.min_connections: min_connections (20) must not "
         "exceed max_connections (10) (from profile 'bad')\n"
     )
 
@@ -143,7 +143,7 @@ def _bad_file(tmp_path: Path, case: str) -> str:
         ),
         (
             "empty",
-            "error: empty.yaml:1:1: the spec is empty; a pipeline spec starts with 'apiVersion: "
+            "empty.yaml:1:1: the spec is empty; a pipeline spec starts with 'apiVersion: "
             "flowctl/v1'",
         ),
         (
@@ -153,7 +153,7 @@ def _bad_file(tmp_path: Path, case: str) -> str:
         ),
         (
             "bomb",
-            "error: bomb.yaml:6:4: f: aliases expand this document beyond 250000 nodes; refusing "
+            "bomb.yaml:6:4: f: aliases expand this document beyond 250000 nodes; refusing "
             "it (a YAML bomb?)",
         ),
         (
