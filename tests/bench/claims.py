@@ -1,0 +1,163 @@
+"""The handoff's performance figures, quoted, each beside the benchmark that answers it.
+
+`ROWS` is the whole mapping (claim row -> benchmark name -> where its value is in the
+pytest-benchmark JSON); report.py renders it and types no figure. A quote is the line of
+reference/flowctl-integration-phase6-handoff.md without its markdown emphasis; `figure`
+is the part of the quote holding the number, parsed by `parse_figure`. The handoff's
+memory figures and P99 latencies are left out: pytest-benchmark measures time, and we
+report medians.
+
+A `bench` that does not exist yet names the benchmark its owner is expected to write; the
+report shows "not measured" for it until a run contains it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TIME_UNITS = {"ns": 1e-9, "μs": 1e-6, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+TIME_UNITS |= {"second": 1.0, "seconds": 1.0}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A time per operation (`seconds`) or a rate (`per_second`, of `noun`)."""
+
+    value: float
+    kind: str  # "time" (seconds) or "rate" (per second)
+    noun: str = "ops"
+    qualifier: str = ""  # "<", "~" or "" as the handoff wrote it
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Where a row's value is: `stats.median` (seconds per call) or `extra_info[key]`."""
+
+    bench: str  # pytest-benchmark "name", parameters included: "test_x[100]"
+    key: str | None = None
+    unit: str = "s"  # of the extra_info value: a TIME_UNITS key, or "/s"
+    noun: str = "ops"  # what a rate counts
+
+
+@dataclass(frozen=True)
+class Row:
+    area: str
+    quote: str
+    figure: str | None  # None: the handoff states no number for it
+    what: str  # what our benchmark measures, in words
+    measure: Measure
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """End-to-end events/s against the raw Arrow Flight ceiling, from one run."""
+
+    pipeline: Measure
+    ceiling: Measure
+
+
+_RATE = re.compile(r"([\d,]+(?:\.\d+)?)\s+([A-Za-z]+)/second")
+_TIME = re.compile(r"([<~]?)\s*([\d,]+(?:\.\d+)?)\s*(ns|μs|µs|us|ms|seconds|second|s)(?![A-Za-z])")
+
+
+def parse_figure(figure: str) -> Quantity:
+    """'<500 μs/op' -> 5e-4 s; '2,000 calculations/second' -> 2000 calculations/s."""
+    rate = _RATE.search(figure)
+    if rate is not None:
+        return Quantity(float(rate.group(1).replace(",", "")), "rate", rate.group(2))
+    time = _TIME.search(figure)
+    if time is None:
+        raise ValueError(f"no time or rate in {figure!r}")
+    seconds = float(time.group(2).replace(",", "")) * TIME_UNITS[time.group(3)]
+    return Quantity(seconds, "time", qualifier=time.group(1))
+
+
+def _m(bench: str, key: str | None = None, unit: str = "s", noun: str = "ops") -> Measure:
+    return Measure(bench, key, unit, noun)
+
+
+_FLOW = "Flow Control Operations: `BenchmarkFlowControlOperations` - <100 ns/op"
+_SIGNAL = "Backpressure Signaling: `BenchmarkBackpressureSignaling` - <200 ns/op"
+_LARGE = "Large Scale Operations: `BenchmarkLargeScaleOperations` (1000+ services)"
+_STARTUP = "Startup Time: <2 seconds for complete system"
+_SHUTDOWN = "Shutdown Time: <5 seconds for graceful termination"
+_POOL_OPS = "Connection Pool Operations: <10 ms/op (target: <50 ms/op)"
+_HEARTBEATS = "test_heartbeats_absorbed_from_1000_services"
+
+ROWS: tuple[Row, ...] = (
+    Row("Flow control", _FLOW, "<100 ns/op", "acquire + release of one in-flight slot",
+        _m("test_flow_acquire_release")),
+    Row("Flow control", _FLOW, "<100 ns/op", "`with flow.inflight():` (latency measured too)",
+        _m("test_flow_inflight_context")),
+    Row("Flow control", "Single-threaded: 10,000,000 ops/second", "10,000,000 ops/second",
+        "acquire + release, one thread", _m("test_flow_acquire_release")),
+    Row("Flow control", "Multi-threaded (8 cores): 35,000,000 ops/second",
+        "35,000,000 ops/second", "acquire + release from several threads",
+        _m("test_flow_acquire_release_threads")),
+    Row("Backpressure signalling", _SIGNAL, "<200 ns/op",
+        "decision for one heartbeat, 1,000-service chain, nothing changes",
+        _m("test_backpressure_decision_per_heartbeat_steady")),
+    Row("Backpressure signalling", _SIGNAL, "<200 ns/op",
+        "decision for one heartbeat that flips the sink of a 1,000-service chain (worst case)",
+        _m("test_backpressure_decision_per_heartbeat_flipping")),
+    Row("Backpressure signalling", "Signal processing: 5,000,000 signals/second",
+        "5,000,000 signals/second", "one heartbeat in process: sanitise, record, decide",
+        _m("test_heartbeat_path_in_process")),
+    Row("Propagation", "Cross-service coordination: <100ms propagation", "<100ms",
+        "sink heartbeat past activate_at until the source's directive stream is throttled "
+        "(real gRPC)", _m("test_backpressure_propagation_sink_to_source")),
+    Row("Propagation", "Backpressure activation: <100 ms", "<100 ms",
+        "same benchmark as above", _m("test_backpressure_propagation_sink_to_source")),
+    Row("Pipeline metrics", "Pipeline Metrics: `BenchmarkPipelineMetricsCalculation` - "
+        "<500 μs/op", "<500 μs/op", "GetPipelineMetrics computation, 10 services",
+        _m("test_pipeline_metrics_computation[10]")),
+    Row("Pipeline metrics", "10 services: 2,000 calculations/second",
+        "2,000 calculations/second", "pipeline metrics, 10 services",
+        _m("test_pipeline_metrics_computation[10]")),
+    Row("Pipeline metrics", "100 services: 200 calculations/second",
+        "200 calculations/second", "pipeline metrics, 100 services",
+        _m("test_pipeline_metrics_computation[100]")),
+    Row("Pipeline metrics", "1000 services: 20 calculations/second",
+        "20 calculations/second", "pipeline metrics, 1,000 services",
+        _m("test_pipeline_metrics_computation[1000]")),
+    Row("Health report", "Health Reports: `BenchmarkHealthReportGeneration` - <5ms/op",
+        "<5ms/op", "a component's full health report (flow, thresholds, pools)",
+        _m("test_health_report")),
+    Row("Metrics collection", "Metrics Collection: `BenchmarkMetricsCollection` - <1ms/op",
+        "<1ms/op", "one scrape: exposition text of every SDK metric",
+        _m("test_metrics_collection")),
+    Row("Pool", "Pool lookup: <1μs for existing connections", "<1μs",
+        "acquire + release of an existing pooled Flight connection", _m("test_pool_lookup")),
+    Row("Pool", "Pool lookup: 1,000,000 lookups/second", "1,000,000 lookups/second",
+        "same benchmark as above", _m("test_pool_lookup")),
+    Row("Pool", "Connection establishment: ~50ms average", "~50ms",
+        "open a new Flight connection into the pool", _m("test_pool_connect")),
+    Row("Pool", _POOL_OPS, "<10 ms/op", "same benchmark as above (the Go benchmark timed "
+        "connection attempts)", _m("test_pool_connect")),
+    Row("Pool", "Statistics collection: 10,000 collections/second",
+        "10,000 collections/second", "pool.stats()", _m("test_pool_stats")),
+    Row("Pool", "Health checks: 100 checks/second per endpoint", "100 checks/second",
+        "pool.health_check() of one idle connection", _m("test_pool_health_check")),
+    Row("Controller", "Controller Creation: `BenchmarkControllerCreation` - ~1000 ns/op",
+        "~1000 ns/op", "Controller(policy) construction", _m("test_controller_creation")),
+    Row("Controller", "Service registration: <1 second", "<1 second",
+        "Register round trip over gRPC", _m("test_registration_round_trip")),
+    Row("Heartbeats", _LARGE, None,
+        "heartbeats absorbed per second from 1,000 services over gRPC, controller in its "
+        "own process", _m(_HEARTBEATS, "heartbeats_per_second_median", "/s", "heartbeats")),
+    Row("Heartbeats", _LARGE, None, "the same, per core of controller CPU time",
+        _m(_HEARTBEATS, "controller_capacity_per_core", "/s", "heartbeats")),
+    Row("Startup", _STARTUP, "<2 seconds", "`flowrun up -d` until every component is "
+        "ready, 3 components", _m("test_up_until_ready[3]")),
+    Row("Startup", _STARTUP, "<2 seconds", "the same, 50 components",
+        _m("test_up_until_ready[50]")),
+    Row("Shutdown", _SHUTDOWN, "<5 seconds", "`flowrun down` until no process is left, "
+        "3 components", _m("test_down[3]")),
+    Row("Shutdown", _SHUTDOWN, "<5 seconds", "the same, 50 components", _m("test_down[50]")),
+)  # fmt: skip
+
+THROUGHPUT = Throughput(
+    pipeline=Measure("test_pipeline_end_to_end_throughput", "events_per_second", "/s", "events"),
+    ceiling=Measure("test_flight_doget_ceiling", "events_per_second", "/s", "events"),
+)
