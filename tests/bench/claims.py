@@ -84,6 +84,7 @@ _STARTUP = "Startup Time: <2 seconds for complete system"
 _SHUTDOWN = "Shutdown Time: <5 seconds for graceful termination"
 _POOL_OPS = "Connection Pool Operations: <10 ms/op (target: <50 ms/op)"
 _HEARTBEATS = "test_heartbeats_absorbed_from_1000_services"
+_UP = "test_up_until_every_component_is_ready"
 
 ROWS: tuple[Row, ...] = (
     Row("Flow control", _FLOW, "<100 ns/op", "acquire + release of one in-flight slot",
@@ -149,12 +150,17 @@ ROWS: tuple[Row, ...] = (
     Row("Heartbeats", _LARGE, None, "the same, per core of controller CPU time",
         _m(_HEARTBEATS, "controller_capacity_per_core", "/s", "heartbeats")),
     Row("Startup", _STARTUP, "<2 seconds", "`flowrun up -d` until every component is "
-        "ready, 3 components", _m("test_up_until_ready[3]")),
+        "ready: 3 Python components registering with the embedded controller",
+        _m(f"{_UP}[python-grpc-3]")),
     Row("Startup", _STARTUP, "<2 seconds", "the same, 50 components",
-        _m("test_up_until_ready[50]")),
-    Row("Shutdown", _SHUTDOWN, "<5 seconds", "`flowrun down` until no process is left, "
-        "3 components", _m("test_down[3]")),
-    Row("Shutdown", _SHUTDOWN, "<5 seconds", "the same, 50 components", _m("test_down[50]")),
+        _m(f"{_UP}[python-grpc-50]")),
+    Row("Startup", _STARTUP, "<2 seconds", "50 `sleep` components, no controller (the "
+        "runner's own cost)", _m(f"{_UP}[sleep-50]")),
+    Row("Shutdown", _SHUTDOWN, "<5 seconds", "`flowrun down` until every process is gone: "
+        "3 Python components registered with the embedded controller",
+        _m("test_down[python-grpc-3]")),
+    Row("Shutdown", _SHUTDOWN, "<5 seconds", "the same, 50 components",
+        _m("test_down[python-grpc-50]")),
 )  # fmt: skip
 
 THROUGHPUT = Throughput(
