@@ -18,10 +18,8 @@ _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 
 
 def _timestamps(column: pa.Array) -> pa.Array:
-    # A batch holds a few distinct close times: format each once, not once per row.
-    encoded = column.dictionary_encode()
-    text = pc.strftime(encoded.dictionary, format="%Y-%m-%dT%H:%M:%S", locale="C")
-    return pc.binary_join_element_wise('"', text, 'Z"', "").take(encoded.indices)
+    text = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S", locale="C")
+    return pc.binary_join_element_wise('"', text, 'Z"', "")
 
 
 def _needs_escape(strings: pa.Array) -> bool:
@@ -56,12 +54,21 @@ def _scalar_values(column: pa.Array) -> pa.Array:
     raise TypeError(f"JSON Lines writer: unsupported column type {kind}")
 
 
+def _rendered(key: str, column: pa.Array) -> pa.Array:
+    if pa.types.is_string(column.type):
+        return _string_fragments(key, column)
+    return pc.binary_join_element_wise(key, _scalar_values(column), "")
+
+
 def _fragments(name: str, column: pa.Array, first: bool) -> pa.Array:
     key = ("{" if first else ",") + json.dumps(name) + ":"
-    if pa.types.is_string(column.type):
-        joined = _string_fragments(key, column)
+    # Most columns repeat a few values (assets, accounts, ledgers): render each distinct
+    # value once and gather; a column of mostly distinct values is rendered directly.
+    encoded = column.dictionary_encode()
+    if len(encoded.dictionary) * 2 <= len(column):
+        joined = _rendered(key, encoded.dictionary).take(encoded.indices)
     else:
-        joined = pc.binary_join_element_wise(key, _scalar_values(column), "")
+        joined = _rendered(key, column)
     return pc.fill_null(joined, pa.scalar(key + "null"))
 
 

@@ -74,7 +74,7 @@ class ArrowAnalyticsSink(Component):
         self.write_error = ""
         self.commits = 0
         self.latencies: deque[float] = deque(maxlen=10_000)
-        self._queue: queue.Queue[Item] = queue.Queue(maxsize=16)
+        self._queue: queue.Queue[Item] = queue.Queue(maxsize=4)
         self._lock = threading.Lock()
         self._metrics()
 
@@ -202,22 +202,23 @@ class ArrowAnalyticsSink(Component):
                 if self.stopping.wait(backoff.next_delay()):
                     return False
         self._recovered()
-        self._committed(before, after, span, table.num_rows)
+        self._committed(before, after, [item[1] for item in items], table.num_rows)
         return True
 
     def _committed(
-        self, before: Checkpoint, after: Checkpoint, span: LedgerSpan, rows: int
+        self, before: Checkpoint, after: Checkpoint, spans: list[LedgerSpan], rows: int
     ) -> None:
         if rows:
             self.flow.release(rows, None)
         self.events_written.inc(after.events_written - before.events_written)
         self.files_written.inc(after.files_written - before.files_written)
         self.last_ledger_gauge.set(after.last_ledger)
-        if span.generated_at:
-            latency = time.time() - span.generated_at
+        now = time.time()
+        latencies = [now - span.generated_at for span in spans if span.generated_at]
+        for latency in latencies:  # one per batch the source produced
             self.commit_latency.observe(latency)
-            with self._lock:
-                self.latencies.append(latency)
+        with self._lock:
+            self.latencies.extend(latencies)
         with self._lock:
             self.commits += 1
 

@@ -166,14 +166,17 @@ class SyntheticLedgers:
         spans = list(itertools.pairwise(tx_offsets))
         failed_counts = [sum(failed[a:b]) for a, b in spans]
         tx_counts = [b - a for a, b in spans]
-        previous = pc.subtract(sequences, pa.scalar(1, pa.uint64()))
-        previous_keys = h.child_keys(
-            pa.array([self._seed_key] * len(sequences), pa.uint64()), previous, 0
+        hashes = h.hex_digest(keys, _LEDGER_HASH)
+        first_parent = h.child_keys(
+            pa.array([self._seed_key], pa.uint64()),
+            pc.subtract(sequences[:1], pa.scalar(1, pa.uint64())),
+            0,
         )
+        previous_hashes = pa.concat_arrays([h.hex_digest(first_parent, _LEDGER_HASH), hashes[:-1]])
         columns = [
             sequences.cast(pa.uint32()),
-            h.hex_digest(keys, _LEDGER_HASH),
-            h.hex_digest(previous_keys, _LEDGER_HASH),
+            hashes,
+            previous_hashes,
             self._close_times(sequences),
             pa.array([self.config.protocol_version] * len(sequences), pa.uint32()),
             pa.array(tx_counts, pa.uint32()),

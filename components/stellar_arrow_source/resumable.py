@@ -9,7 +9,6 @@ ledger after the last one it received, so the caller sees every ledger exactly o
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,8 +31,6 @@ UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
     pa.ArrowException,
 )
 _WATCH_SECONDS = 0.2
-
-log = logging.getLogger("stellar.input")
 
 
 @dataclass
@@ -80,11 +77,12 @@ class ResumableInput:
         self.disconnects += 1
         if self.on_disconnect is not None:
             self.on_disconnect(error)
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        log.warning(
+        text = str(error).strip() or repr(error)
+        reason = text.splitlines()[0].split(". gRPC client debug context")[0]
+        self.component.log.warning(
             "input %s lost (%s): resuming from ledger %d",
-            self.input_name or "stream",
-            first_line,
+            self.input_name or next(iter(self.component.settings.inputs), "stream"),
+            reason,
             next_ledger,
         )
 

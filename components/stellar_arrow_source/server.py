@@ -67,7 +67,7 @@ class SourceConfig:
             start_ledger=options.integer(config, "start_ledger", 1, minimum=1),
             end_ledger=options.integer(config, "end_ledger", 0),
             ledgers_per_second=options.number(config, "ledgers_per_second", 0.0),
-            batch_size=options.integer(config, "batch_size", 100, minimum=1),
+            batch_size=options.integer(config, "batch_size", 500, minimum=1),
             parquet_path=options.text(config, "parquet_path", ""),
             genesis_time=genesis_time,
             close_interval_seconds=options.number(config, "close_interval_seconds", 5.0),

@@ -76,7 +76,7 @@ def test_no_pace_means_full_batches() -> None:
 
 
 def test_source_config_is_checked_with_the_key_in_the_message() -> None:
-    assert SourceConfig.parse({}).batch_size == 100
+    assert SourceConfig.parse({}).batch_size == 500
     parsed = SourceConfig.parse({"genesis_time": "2025-02-03T04:05:06Z", "end_ledger": "9"})
     assert parsed.genesis_time == datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert parsed.end_ledger == 9

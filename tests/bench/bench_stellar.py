@@ -1,0 +1,175 @@
+"""Stellar pipeline benchmarks (pytest-benchmark): run with
+
+    .venv/bin/pytest -m bench -p no:randomly tests/bench/bench_stellar.py
+
+- end-to-end events/s of source -> processor -> sink (three processes, real Flight on
+  loopback, Parquet + JSON Lines with fsync), from the sink's own checkpoint timestamps
+  after a warm-up, beside the raw ceiling measured in the same run: a pyarrow.flight
+  DoGet of the very event batches the processor produces, served from memory by a
+  process that does nothing else; their ratio;
+- latency from the source producing a ledger to the sink committing its events (p50/p99)
+  at a steady pace below saturation, with the default 1 s flush and with no flush delay;
+- peak RSS and CPU seconds of each component.
+
+STELLAR_BENCH_LEDGERS (default 20000) sets the size of the throughput run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
+from stellar_arrow_source.local_pipeline import LocalPipeline, free_port
+from ttp_arrow_processor.extract import extract_events
+
+LEDGERS = int(os.environ.get("STELLAR_BENCH_LEDGERS", "20000"))
+BATCH = 500
+SEED = 1
+
+CEILING_SERVER = """
+import sys
+import pyarrow as pa, pyarrow.flight as flight
+table = pa.ipc.open_file(sys.argv[1]).read_all()
+class Server(flight.FlightServerBase):
+    def do_get(self, context, ticket):
+        return flight.RecordBatchStream(table)
+server = Server(f"grpc://127.0.0.1:{sys.argv[2]}")
+print("ready", flush=True)
+server.serve()
+"""
+
+
+@pytest.fixture(scope="module")
+def results() -> Iterator[dict[str, Any]]:
+    figures: dict[str, Any] = {}
+    yield figures
+    print("\n" + json.dumps(figures, indent=2, default=str))
+
+
+def event_batches() -> list[pa.RecordBatch]:
+    generator = SyntheticLedgers(GeneratorConfig(seed=SEED))
+    return [extract_events(b)[0] for b in generator.iter_batches(1, LEDGERS, BATCH)]
+
+
+def test_raw_flight_ceiling(benchmark: Any, tmp_path: Path, results: dict[str, Any]) -> None:
+    table = pa.Table.from_batches(event_batches())
+    path = tmp_path / "events.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", CEILING_SERVER, str(path), str(port)], stdout=subprocess.PIPE
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().startswith(b"ready")
+        client = flight.FlightClient(f"grpc://127.0.0.1:{port}")
+
+        def read_all() -> int:
+            reader = client.do_get(flight.Ticket(b"all"))
+            rows = 0
+            while True:
+                try:
+                    rows += reader.read_chunk().data.num_rows
+                except StopIteration:
+                    return rows
+
+        rows = benchmark.pedantic(read_all, rounds=5, iterations=1, warmup_rounds=1)
+        assert rows == table.num_rows
+        seconds = benchmark.stats.stats.median
+        results["ceiling_events_per_second"] = round(rows / seconds)
+        results["ceiling_megabytes_per_second"] = round(table.nbytes / seconds / 2**20)
+        results["events"] = rows
+        benchmark.extra_info.update(results)
+        client.close()
+    finally:
+        server.kill()
+        server.wait()
+
+
+def sample_until(
+    pipeline: LocalPipeline, done: Callable[[dict[str, Any]], bool], timeout: float
+) -> tuple[list[tuple[float, int, int]], dict[str, int], dict[str, float]]:
+    """Poll the checkpoint and the processes until `done`: (samples, peak RSS, CPU s)."""
+    checkpoint = pipeline.workdir / "out" / "_checkpoint.json"
+    samples: list[tuple[float, int, int]] = []
+    rss: dict[str, int] = {}
+    cpu: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in pipeline.processes.items():
+            info = psutil.Process(process.pid)
+            rss[name] = max(rss.get(name, 0), info.memory_info().rss)
+            times = info.cpu_times()
+            cpu[name] = times.user + times.system
+        try:
+            state = json.loads(checkpoint.read_text())
+        except (FileNotFoundError, ValueError):
+            state = None
+        if state:
+            samples.append((state["updated_at"], state["last_ledger"], state["events_written"]))
+            if done(state):
+                return samples, rss, cpu
+        time.sleep(0.05)
+    raise TimeoutError(f"the pipeline did not finish within {timeout}s")
+
+
+def test_pipeline_throughput(benchmark: Any, tmp_path: Path, results: dict[str, Any]) -> None:
+    def run() -> dict[str, Any]:
+        source = {"seed": SEED, "end_ledger": LEDGERS, "batch_size": BATCH}
+        with LocalPipeline(tmp_path, source=source, sink={"output_dir": "out"}) as pipeline:
+            pipeline.start_all()
+            samples, rss, cpu = sample_until(
+                pipeline, lambda state: state["last_ledger"] >= LEDGERS, 900
+            )
+        warm = next(s for s in samples if s[1] >= LEDGERS // 10)
+        last = samples[-1]
+        return {
+            "pipeline_events_per_second": round((last[2] - warm[2]) / (last[0] - warm[0])),
+            "pipeline_ledgers_per_second": round((last[1] - warm[1]) / (last[0] - warm[0])),
+            "pipeline_events": last[2],
+            "peak_rss_mib": {name: round(value / 2**20) for name, value in rss.items()},
+            "cpu_seconds": {name: round(value, 2) for name, value in cpu.items()},
+        }
+
+    figures = benchmark.pedantic(run, rounds=1, iterations=1)
+    results.update(figures)
+    if "ceiling_events_per_second" in results:
+        ratio = figures["pipeline_events_per_second"] / results["ceiling_events_per_second"]
+        results["pipeline_to_ceiling_ratio"] = round(ratio, 4)
+    benchmark.extra_info.update(results)
+
+
+@pytest.mark.parametrize("flush_seconds", [1.0, 0.0])
+def test_generation_to_commit_latency(
+    benchmark: Any, tmp_path: Path, results: dict[str, Any], flush_seconds: float
+) -> None:
+    rate, seconds = 200, 15
+    last_ledger = rate * seconds
+
+    def run() -> dict[str, Any]:
+        source = {"seed": SEED, "end_ledger": last_ledger, "ledgers_per_second": rate}
+        sink = {"output_dir": "out", "flush_interval_seconds": flush_seconds}
+        with LocalPipeline(tmp_path, source=source, sink=sink) as pipeline:
+            pipeline.start_all()
+            sample_until(pipeline, lambda state: state["last_ledger"] >= last_ledger, 300)
+            stats = pipeline.action("sink", "get_stats")
+        return {
+            "p50_seconds": round(stats["latency_p50_seconds"], 4),
+            "p99_seconds": round(stats["latency_p99_seconds"], 4),
+            "commits": stats["commits"],
+        }
+
+    figures = benchmark.pedantic(run, rounds=1, iterations=1)
+    results[f"latency_at_{rate}_ledgers_per_second_flush_{flush_seconds}s"] = figures
+    benchmark.extra_info.update(figures)
