@@ -164,6 +164,6 @@ ROWS: tuple[Row, ...] = (
 )  # fmt: skip
 
 THROUGHPUT = Throughput(
-    pipeline=Measure("test_pipeline_end_to_end_throughput", "events_per_second", "/s", "events"),
-    ceiling=Measure("test_flight_doget_ceiling", "events_per_second", "/s", "events"),
+    pipeline=Measure("test_pipeline_throughput", "pipeline_events_per_second", "/s", "events"),
+    ceiling=Measure("test_raw_flight_ceiling", "ceiling_events_per_second", "/s", "events"),
 )

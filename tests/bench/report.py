@@ -149,8 +149,8 @@ def build_report(
         "# Benchmarks",
         "",
         "Written by `python tests/bench/report.py` (`make bench`) from one run of",
-        "`pytest -m bench tests/bench`: every measured figure is that run's median (or a value",
-        "the benchmark derived from it, `extra_info`), the claims are quotes of the flowctl",
+        "`pytest -m bench tests/bench`: every measured figure is that run's median, or a value",
+        "the benchmark recorded in its `extra_info`; the claims are quotes of the flowctl",
         "phase 6 handoff (tests/bench/claims.py maps one to the other). Do not edit by hand.",
         "",
         *(f"- **{name}**: {value}" for name, value in facts.items()),
@@ -249,7 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return status or 1
             data = json.loads(json_path.read_text())
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(build_report(data, machine_facts(data), pytest_status=status))
+    facts = machine_facts(data)
+    if status is not None:
+        # The machine may be shared: say how busy it was, since medians move with it.
+        facts["Load average after the run"] = "{:.2f} / {:.2f} / {:.2f} (1 / 5 / 15 min)".format(
+            *os.getloadavg()
+        )
+    args.output.write_text(build_report(data, facts, pytest_status=status))
     missing = [row for row in ROWS if measured(data, row.measure)[0] is None]
     print(f"wrote {args.output} ({len(ROWS) - len(missing)} of {len(ROWS)} claims measured)")
     for row in missing:
