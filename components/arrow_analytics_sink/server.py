@@ -167,11 +167,12 @@ class ArrowAnalyticsSink(Component):
             pacer.pace(max(events.num_rows, 1))
 
     def _gather(self, first: Item) -> list[Item]:
-        """Items to commit together: until max_batch_events, or flush_interval_seconds
-        after the first arrived (so a slow stream does not write a file per ledger)."""
+        """Items to commit together: until max_batch_events, flush_interval_seconds after
+        the first arrived (so a slow stream does not write a file per ledger), or the load
+        reaching activate_at."""
         items, events = [first], first[0].num_rows
         deadline = time.monotonic() + self.flush_seconds
-        while events < self.max_batch_events and not self.stopping.is_set():
+        while events < self.max_batch_events and not self._holding_enough():
             remaining = deadline - time.monotonic()
             try:
                 if remaining > 0:
@@ -183,6 +184,12 @@ class ArrowAnalyticsSink(Component):
             items.append(item)
             events += item[0].num_rows
         return items
+
+    def _holding_enough(self) -> bool:
+        """Commit now: stopping, or holding so much that the reader waits for room
+        (the flush interval must not stall a sink whose max_inflight is small)."""
+        flow = self.flow
+        return self.stopping.is_set() or flow.load >= flow.thresholds.activate_at
 
     def _commit(self, items: list[Item]) -> bool:
         """Commit the items as one batch, retrying until it works; False when stopping."""

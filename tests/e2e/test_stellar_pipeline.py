@@ -52,13 +52,19 @@ spec:
       command: [python, -m, arrow_analytics_sink]
       endpoint: "127.0.0.1:{sink_port}"
       inputs: [{processor}]
-      max_inflight: 1000000
+      max_inflight: {sink_max_inflight}
       config: {{output_dir: out, flush_interval_seconds: 0.5}}
       restart: {{backoff: 200ms}}
 """
 
 
-def write_spec(directory: Path, *, ledgers_per_second: float) -> Path:
+def write_spec(
+    directory: Path,
+    *,
+    ledgers_per_second: float,
+    last_ledger: int = LAST_LEDGER,
+    sink_max_inflight: int = 1_000_000,
+) -> Path:
     spec = directory / "pipeline.yaml"
     spec.write_text(
         SPEC.format(
@@ -70,8 +76,9 @@ def write_spec(directory: Path, *, ledgers_per_second: float) -> Path:
             processor_port=free_port(),
             sink_port=free_port(),
             seed=SEED,
-            last=LAST_LEDGER,
+            last=last_ledger,
             rate=ledgers_per_second,
+            sink_max_inflight=sink_max_inflight,
         )
     )
     return spec
@@ -84,11 +91,11 @@ def flowrun(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Callable[[float], Path]]:
+def running(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     started: list[Path] = []
 
-    def up(ledgers_per_second: float) -> Path:
-        spec = write_spec(tmp_path, ledgers_per_second=ledgers_per_second)
+    def up(ledgers_per_second: float, **options: int) -> Path:
+        spec = write_spec(tmp_path, ledgers_per_second=ledgers_per_second, **options)
         started.append(spec)
         result = flowrun("up", "-d", str(spec))
         assert result.returncode == 0, result.stdout + result.stderr
@@ -150,7 +157,7 @@ def kill_and_wait_for_restart(spec: Path, name: str) -> None:
     wait_for(restarted, 60, f"{name} to be restarted by the runner")
 
 
-def test_ledgers_1_to_2000_reach_the_sink_exactly(running: Callable[[float], Path]) -> None:
+def test_ledgers_1_to_2000_reach_the_sink_exactly(running: Callable[..., Path]) -> None:
     spec = running(0)
     wait_for(lambda: last_ledger(spec) == LAST_LEDGER, 300, "the checkpoint to reach 2000")
     logs = flowrun("logs", str(spec), SINK)
@@ -159,7 +166,7 @@ def test_ledgers_1_to_2000_reach_the_sink_exactly(running: Callable[[float], Pat
 
 
 def test_killing_the_processor_twice_and_the_sink_once_changes_nothing(
-    running: Callable[[float], Path],
+    running: Callable[..., Path],
 ) -> None:
     spec = running(100)  # 20 s of ledgers: the kills land mid-run
     for victim, at in [(PROCESSOR, 300), (PROCESSOR, 800), (SINK, 1300)]:
@@ -170,3 +177,20 @@ def test_killing_the_processor_twice_and_the_sink_once_changes_nothing(
     assert component_status(spec, PROCESSOR)["restarts"] == 2
     assert component_status(spec, SINK)["restarts"] == 1
     assert_exact_output(spec.parent / "out")
+
+
+def test_an_overloaded_sink_throttles_the_source_through_the_controller(
+    running: Callable[..., Path],
+) -> None:
+    # The sink holds ~0.5 s of events until it commits: far more than 20 in flight.
+    spec = running(50, last_ledger=0, sink_max_inflight=20)
+    wait_for(
+        lambda: component_status(spec, SOURCE)["throttle_rate"] < 1.0,
+        120,
+        "the controller to throttle the source",
+    )
+    wait_for(
+        lambda: "backpressure ON" in flowrun("logs", str(spec), SINK).stdout,
+        120,
+        "the sink's progress line to report the backpressure",
+    )

@@ -115,6 +115,10 @@ def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
     with running(source, processor, sink):
         wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] == 600)
         stats = action(sink.endpoint, "get_stats")
+        metrics = {
+            c.settings.component_id: c.monitor.exposition().decode()
+            for c in (source, processor, sink)
+        }
     expected = expected_events(1, 600)
     output = read_parquet_events(tmp_path / "out")
     assert output.equals(expected)
@@ -123,6 +127,23 @@ def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
     )
     assert stats["events_written"] == expected.num_rows
     assert stats["latency_p50_seconds"] is not None
+    assert metric(metrics["source"], "stellar_source_ledgers_processed_total") == 600
+    assert metric(metrics["processor"], "ttp_processor_events_extracted_total") == (
+        expected.num_rows
+    )
+    unknown = 'ttp_processor_unknown_operations_total{operation_type="manage_data"}'
+    assert metric(metrics["processor"], unknown) > 0
+    assert metric(metrics["sink"], "analytics_sink_events_written_total") == expected.num_rows
+    assert metric(metrics["sink"], "analytics_sink_files_written_total") == stats["files_written"]
+    assert metric(metrics["sink"], "analytics_sink_last_ledger") == 600
+
+
+def metric(exposition: str, name: str) -> float:
+    """The value of one sample in a Prometheus text exposition."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample {name} in the exposition")
 
 
 def test_the_processor_serves_from_the_ledger_asked(tmp_path: Path) -> None:
