@@ -9,6 +9,7 @@ import queue
 import signal
 import subprocess
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,12 @@ def test_detached_pipeline_is_operated_from_other_processes(
 
     health = pipeline.flowrun("health", str(pipeline.spec), "--json")
     assert health.returncode == 0 and json.loads(health.stdout)["status"] == "healthy"
+    metrics_url = f"http://127.0.0.1:{status['runner']['metrics_port']}/metrics"
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        metrics = response.read().decode()
+    assert 'flowrun_component_up{component="src"} 1.0' in metrics
+    assert 'flowrun_component_restarts_total{component="sink"} 0.0' in metrics
+    assert "flowctl_service_load_ratio" in metrics  # the embedded controller's, same endpoint
 
     pids = [status["runner"]["pid"], *(c["pid"] for c in status["components"])]
     down = pipeline.down()

@@ -116,7 +116,7 @@ def test_down_stops_downstream_first_and_kills_what_ignores_sigterm(
         and "killed after stop_grace: middle" in result.stdout
     )
     assert not any(alive(pid) for pid in pids)
-    log = (pipeline.state_dir / "logs" / "runner.log").read_text()
+    log = (pipeline.state_dir / "runner.log").read_text()
     order = [
         log.index(f"{name}: {how}")
         for name, how in (
@@ -140,6 +140,7 @@ def test_bad_components_get_clear_messages_and_the_rest_runs_on(
         {
             "ok": component(),
             "missing": component(command=["no-such-program-xyz", "--flag"]),
+            "lost": component(working_dir="no/such/dir"),
             "quitter": component(
                 config={"exit_after": 0, "exit_code": 2},
                 restart={"policy": "on-failure", "max_restarts": 1, "backoff": "100ms"},
@@ -165,6 +166,10 @@ def test_bad_components_get_clear_messages_and_the_rest_runs_on(
     assert (
         "component 'missing': command 'no-such-program-xyz' not found on PATH"
         in missing["last_error"]
+    )
+    lost = pipeline.wait_component("lost", lambda c: c["state"] == "failed")
+    assert (
+        f"component 'lost': working_dir {tmp_path}/no/such/dir does not exist" in lost["last_error"]
     )
     quitter = pipeline.wait_component("quitter", lambda c: c["state"] == "failed")
     assert "exited with code 2 before it was ready" in quitter["last_error"]

@@ -119,7 +119,7 @@ def test_a_component_that_stops_heartbeating_is_restarted(
 
     assert restarted["pid"] != first_pid
     wait_for(lambda: not alive(first_pid), timeout=10, what="the silent process was stopped")
-    runner_log = (pipeline.state_dir / "logs" / "runner.log").read_text()
+    runner_log = (pipeline.state_dir / "runner.log").read_text()
     assert "silent: no heartbeat for" in runner_log and "while its process runs" in runner_log
 
 

@@ -23,7 +23,7 @@ from flowrun.runtime.process import ChildProcess, resolve_command, spawn
 from flowrun.runtime.readiness import describe_exit, heartbeat_lost, is_ready, readiness_criterion
 from flowrun.spec.model import ComponentSpec, PipelineBody
 
-READY_POLL_SECONDS = 0.05
+READY_POLL_SECONDS = 0.02
 MAX_WATCH_TICK_SECONDS = 1.0
 
 
@@ -162,6 +162,11 @@ class Component:
     async def _launch(self) -> ChildProcess:
         environ = self._host.environ_for(self.name)
         cwd = self._host.spec_dir / (self.spec.working_dir or ".")
+        if not cwd.is_dir():
+            raise ComponentLaunchError(
+                f"component '{self.name}': working_dir {cwd} does not exist "
+                "(a relative working_dir is taken from the spec's folder)"
+            )
         argv = resolve_command(self.name, self.spec.command, cwd, environ.get("PATH", os.defpath))
         output = self._host.output_for(self.name)
         child = await spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,7 +23,10 @@ from flowrun.spec.model import ControllerMode, PipelineBody
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from flowrun.controller import ServiceView
+
 EXTERNAL_RPC_TIMEOUT_SECONDS = 2.0
+VIEWS_MAX_AGE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class EmbeddedControlPlane:
             registry=registry,
         )
         self.endpoint: str | None = None
+        self._by_component: dict[str, ServiceView] = {}
+        self._views_at = float("-inf")
 
     async def start(self) -> None:
         self.endpoint = await self._controller.start()
@@ -109,10 +115,9 @@ class EmbeddedControlPlane:
         await self._controller.stop()
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
-        views = [view for view in self._controller.services() if view.component_id == component_id]
-        if not views:
+        view = self._views().get(component_id)
+        if view is None:
             return None
-        view = max(views, key=lambda candidate: candidate.registered_at)
         return ServiceSnapshot(
             component_id=component_id,
             registered_at=view.registered_at,
@@ -125,6 +130,19 @@ class EmbeddedControlPlane:
     @property
     def backpressure_active(self) -> bool:
         return bool(self._controller.backpressure_active)
+
+    def _views(self) -> dict[str, ServiceView]:
+        """The newest view per component, shared by every caller for VIEWS_MAX_AGE_SECONDS:
+        fifty components polling for readiness read one snapshot, not fifty."""
+        now = time.monotonic()
+        if now - self._views_at > VIEWS_MAX_AGE_SECONDS:
+            newest: dict[str, ServiceView] = {}
+            for view in self._controller.services():
+                known = newest.get(view.component_id)
+                if known is None or view.registered_at >= known.registered_at:
+                    newest[view.component_id] = view
+            self._by_component, self._views_at = newest, now
+        return self._by_component
 
     async def update_policy(self, body: PipelineBody) -> None:
         await self._controller.update_policy(self._policy_of(body))

@@ -1,18 +1,18 @@
 """`flowrun up -d`: start the runner in the background and report how the start went.
 
-The runner is started as `python -m flowrun.runtime SPEC` in a session of its own (so
-closing the terminal does not stop it), with its output appended to the state
-directory's runner.log. This process polls its admin endpoint, prints each component's
-progress as it changes, and returns the final status once the start has settled: every
-component ready, failed, retrying or waiting for an input that is not.
+The runner is a fork of this process in a session of its own (so closing the terminal
+does not stop it), with its output appended to the state directory's runner.log. This
+process polls its admin endpoint, prints each component's progress as it changes, and
+returns the final status once the start has settled: every component ready, failed,
+retrying or waiting for an input that is not.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -54,35 +54,61 @@ def start_detached(
     if stale is not None:
         state.remove_info()
         say(f"removed the stale record of runner pid {stale.pid}, which is gone")
-    argv = [sys.executable, "-m", "flowrun.runtime", str(loaded.path)]
-    if loaded.profile:
-        argv += ["--profile", loaded.profile]
-    with open(state.runner_log, "ab") as log:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-        )
-    say(f"runner pid {process.pid} started; log: {state.runner_log}")
-    return _wait_until_settled(process, state, settle_timeout(loaded.spec.spec), say)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns here
+        os._exit(_become_runner(loaded, state))
+    say(f"runner pid {pid} started; log: {state.runner_log}")
+    return _wait_until_settled(pid, state, settle_timeout(loaded.spec.spec), say)
+
+
+def _become_runner(loaded: LoadedSpec, state: StateDir) -> int:
+    """In the forked child: a session of its own, output to runner.log, then run.
+
+    A fork rather than a new interpreter: the spec is loaded and validated already, and
+    the CLI has no thread yet, so the child starts from where the parent is, ~0.5 s sooner.
+    """
+    try:
+        os.setsid()
+        log = os.open(state.runner_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(devnull)
+        from flowrun.runtime.launch import run_runner
+
+        run_runner(loaded, state, foreground=False)
+    except FlowrunError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return error.exit_code
+    except BaseException as error:  # the child must never fall back into the parent's CLI
+        traceback.print_exc()
+        return 130 if isinstance(error, KeyboardInterrupt) else 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+def _exit_code(pid: int) -> int | None:
+    """The runner's exit code if it has exited (reaping it), else None."""
+    reaped, wait_status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(wait_status) if reaped else None
 
 
 def _wait_until_settled(
-    process: subprocess.Popen[bytes],
-    state: StateDir,
-    timeout_seconds: float,
-    say: Callable[[str], None],
+    pid: int, state: StateDir, timeout_seconds: float, say: Callable[[str], None]
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_seconds
     seen: dict[str, tuple[str, str]] = {}
     while True:
-        code = process.poll()
+        code = _exit_code(pid)
         if code is not None:
             raise RunnerError(_died_message(state, code))
-        status = _status_of(process.pid, state)
+        status = _status_of(pid, state)
         if status is not None:
             for line in change_lines(seen, status["components"]):
                 say(f"  {line}")
@@ -91,7 +117,7 @@ def _wait_until_settled(
         if time.monotonic() > deadline:
             raise RunnerError(
                 f"the pipeline did not settle within {timeout_seconds:g}s; the runner "
-                f"(pid {process.pid}) keeps running: see `flowrun status` and `flowrun logs`, "
+                f"(pid {pid}) keeps running: see `flowrun status` and `flowrun logs`, "
                 "stop it with `flowrun down`"
             )
         time.sleep(POLL_SECONDS)

@@ -91,7 +91,7 @@ def follow(
 
 
 def log_files(logs_dir: Path) -> dict[str, Path]:
-    """{component name: its current log file}, the runner's own log excluded."""
+    """{component name: its current log file}."""
     if not logs_dir.is_dir():
         return {}
-    return {path.stem: path for path in sorted(logs_dir.glob("*.log")) if path.name != "runner.log"}
+    return {path.stem: path for path in sorted(logs_dir.glob("*.log"))}

@@ -223,8 +223,9 @@ class EventLog:
         self._console = console
 
     def __call__(self, text: str) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        self._handle.write(f"{stamp} {text}\n")
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        self._handle.write(f"{stamp}.{int(now % 1 * 1000):03d} {text}\n")
         if self._console is not None:
             self._console.event(text)
 

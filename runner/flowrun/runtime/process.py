@@ -174,6 +174,8 @@ class ChildProcess:
             self._transport.close()
 
     async def _wait_group_empty(self, deadline: float) -> bool:
+        # The leader's exit is an event; only what it leaves behind needs polling.
+        await asyncio.wait([self.exited], timeout=max(0.0, deadline - time.monotonic()))
         while time.monotonic() < deadline:
             if self.returncode is not None and not self.group_alive():
                 return True
@@ -225,9 +227,8 @@ async def spawn(
             preexec_fn=preexec,
         )
     except FileNotFoundError as e:
-        missing = cwd if not cwd.is_dir() else argv[0]
         raise ComponentLaunchError(
-            f"component '{component}': {missing} not found ({e.strerror})"
+            f"component '{component}': {argv[0]} not found ({e.strerror})"
         ) from e
     except PermissionError as e:
         raise ComponentLaunchError(

@@ -6,7 +6,9 @@
   runner serving the spec (mode 0600: the token lets its reader stop the pipeline);
 - `runner.lock`: held (flock) by that runner for its whole life, so the kernel releases it
   when the runner dies however it dies: a free lock means `runner.json` is stale;
-- `logs/`: one file per component (rotated), `runner.log` of a detached runner.
+- `runner.log`: the runner's own lines (starts, exits, restarts), and the output of a
+  detached runner;
+- `logs/`: one file per component, `<name>.log`, rotated by size.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class StateDir:
 
     @property
     def runner_log(self) -> Path:
-        return self.logs_dir / "runner.log"
+        return self.root / "runner.log"
 
     def log_file(self, component: str) -> Path:
         return self.logs_dir / f"{component}.log"
