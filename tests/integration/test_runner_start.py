@@ -4,17 +4,22 @@ environment contract, readiness with and without a controller."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from fixtures.runner_harness import (
+    FLOWRUN,
     Pipeline,
     component,
+    free_port,
     read_events,
     track_pipelines,
+    wait_for,
     write_spec,
 )
 from flowctl.settings import ComponentSettings
+from flowrun.runtime.ports import port_in_use
 
 pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
@@ -143,3 +148,39 @@ def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
     assert status["controller"]["mode"] == "disabled"
     assert all(c["state"] == "running" and not c["registered"] for c in status["components"])
     assert json.loads(dump.read_text())["ENABLE_FLOWCTL"] == "false"
+
+
+def test_external_controller_mode_uses_a_controller_run_elsewhere(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    port = free_port()
+    controller = subprocess.Popen(
+        [*FLOWRUN, "controller", "--listen", f"127.0.0.1:{port}", "--heartbeat-ttl", "2s"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: port_in_use(f"127.0.0.1:{port}"), timeout=60, what="controller listening")
+        spec = write_spec(
+            tmp_path,
+            {"src": component(), "sink": component("sink", inputs=["src"])},
+            mode="external",
+        )
+        text = spec.read_text()
+        start = text.index("endpoint: 127.0.0.1:") + len("endpoint: 127.0.0.1:")
+        spec.write_text(text[:start] + str(port) + text[text.index("\n", start) :])
+        pipeline = Pipeline(spec)
+        pipelines.append(pipeline)
+
+        assert pipeline.up().returncode == 0
+
+        status = pipeline.status()
+        assert status["controller"] == {
+            "mode": "external",
+            "endpoint": f"127.0.0.1:{port}",
+            "reachable": True,
+        }
+        assert all(c["registered"] and c["healthy"] for c in status["components"])
+    finally:
+        controller.terminate()
+        controller.wait(timeout=30)

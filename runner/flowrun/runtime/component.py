@@ -121,6 +121,10 @@ class Component:
                 ended = await self._run_once()
                 if self._stopping or not await self._after(ended):
                     break
+        except Exception as e:  # a supervisor bug must show, and must not hang a shutdown
+            self.last_error = f"supervisor error: {type(e).__name__}: {e}"
+            self._host.event(f"{self.name}: {self.last_error}")
+            self._set(State.FAILED, "")
         finally:
             self._settle(False, self.last_error or "stopped before it was ready")
 
