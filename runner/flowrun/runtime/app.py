@@ -24,18 +24,13 @@ from flowrun.errors import ControllerError
 from flowrun.runtime.admin import AdminServer, Request, Response
 from flowrun.runtime.controlplane import ControlPlane, control_plane_for
 from flowrun.runtime.guardian import Guardian
-from flowrun.runtime.logs import Console, EventLog
+from flowrun.runtime.logs import Console, EventLog, forward_library_logs
 from flowrun.runtime.metrics import RunnerMetrics, serve_metrics
 from flowrun.runtime.ports import port_conflict
 from flowrun.runtime.progress import report_waits
 from flowrun.runtime.reloadstate import ReloadState
 from flowrun.runtime.state import RunnerInfo, StateDir
-from flowrun.runtime.status import (
-    component_status,
-    flow_control_status,
-    health_report,
-    uptime_since,
-)
+from flowrun.runtime.status import component_statuses, health_report, pipeline_status
 from flowrun.runtime.supervisor import ApplyResult, Supervisor
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
@@ -259,36 +254,21 @@ class Runner:
         return list(self.supervisor.components.values()) if self.supervisor is not None else []
 
     def _component_statuses(self) -> list[dict[str, Any]]:
-        supervisor = self.supervisor
-        if supervisor is None:
-            return []
-        order = [name for name in self.body.components if name in supervisor.components]
-        return [component_status(supervisor.components[name], self.control) for name in order]
+        return component_statuses(self.supervisor, self.body, self.control)
 
     def status(self) -> dict[str, Any]:
-        return {
-            "pipeline": self.loaded.spec.metadata.name,
-            "profile": self.loaded.profile,
-            "revision": self.loaded.revision,
-            "spec": str(self.loaded.path),
-            "runner": {
-                "pid": os.getpid(),
-                "phase": self.phase,
-                "started_at": self.started_at,
-                "uptime_seconds": round(uptime_since(self.started_at), 3),
-                "admin": self.admin.address,
-                "metrics_port": self.metrics_port,
-                "state_dir": str(self.state.root),
-            },
-            "controller": {
-                "mode": self.control.mode.value,
-                "endpoint": self.control.endpoint,
-                "reachable": self.control.reachable,
-            },
-            "flow_control": flow_control_status(self.body, self.control),
-            "components": self._component_statuses(),
-            "reload": self.reload_state.as_dict(),
+        """The status object of `flowrun status --json` (DESIGN.md section 4)."""
+        runner = {
+            "pid": os.getpid(),
+            "phase": self.phase,
+            "started_at": self.started_at,
+            "admin": self.admin.address,
+            "metrics_port": self.metrics_port,
+            "state_dir": str(self.state.root),
         }
+        return pipeline_status(
+            self.loaded, runner, self.control, self._component_statuses(), self.reload_state
+        )
 
     # -- the API of hot reload ----------------------------------------------------------------
     async def apply(self, loaded: LoadedSpec, *, restart: Collection[str] = ()) -> ApplyResult:
@@ -313,21 +293,3 @@ class Runner:
         await self._start_control_plane()
         self.supervisor = self._new_supervisor()
         await self.supervisor.start()
-
-
-class _ForwardToEvents(logging.Handler):
-    def __init__(self, events: Callable[[str], None]) -> None:
-        super().__init__(logging.INFO)
-        self._events = events
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._events(f"{record.name.rsplit('.', 1)[-1]}: {record.getMessage()}")
-
-
-def forward_library_logs(events: Callable[[str], None]) -> logging.Handler:
-    """Send flowrun's library log records (the embedded controller's) to the runner's log."""
-    handler = _ForwardToEvents(events)
-    root = logging.getLogger("flowrun")
-    root.setLevel(logging.INFO)
-    root.addHandler(handler)
-    return handler

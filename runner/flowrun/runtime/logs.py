@@ -9,11 +9,12 @@ pipe paused for a moment, so a flood costs the flooder time, not the runner or t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -231,3 +232,22 @@ class EventLog:
 
     def close(self) -> None:
         self._handle.close()
+
+
+class _ForwardToEvents(logging.Handler):
+    def __init__(self, events: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._events = events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._events(f"{record.name.rsplit('.', 1)[-1]}: {record.getMessage()}")
+
+
+def forward_library_logs(events: Callable[[str], None]) -> logging.Handler:
+    """Send flowrun's library log records (the embedded controller's) to the runner's log;
+    the caller removes the handler from the `flowrun` logger when done."""
+    handler = _ForwardToEvents(events)
+    root = logging.getLogger("flowrun")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    return handler

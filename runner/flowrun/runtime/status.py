@@ -4,12 +4,17 @@ and a table people can read at a glance."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowrun.runtime.board import State
 from flowrun.runtime.component import Component
 from flowrun.runtime.controlplane import ControlPlane
+from flowrun.runtime.reloadstate import ReloadState
 from flowrun.spec.model import ControllerMode, PipelineBody
+
+if TYPE_CHECKING:
+    from flowrun.runtime.supervisor import Supervisor
+    from flowrun.spec.loader import LoadedSpec
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 HEALTH_EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -39,6 +44,41 @@ def component_status(component: Component, control: ControlPlane) -> dict[str, A
         "last_error": component.last_error,
         "endpoint": component.spec.endpoint,
         "inputs": list(component.spec.inputs),
+    }
+
+
+def component_statuses(
+    supervisor: Supervisor | None, body: PipelineBody, control: ControlPlane
+) -> list[dict[str, Any]]:
+    """Every component, in the order of the spec."""
+    if supervisor is None:
+        return []
+    order = [name for name in body.components if name in supervisor.components]
+    return [component_status(supervisor.components[name], control) for name in order]
+
+
+def pipeline_status(
+    loaded: LoadedSpec,
+    runner: dict[str, Any],
+    control: ControlPlane,
+    components: list[dict[str, Any]],
+    reload: ReloadState,
+) -> dict[str, Any]:
+    body = loaded.spec.spec
+    return {
+        "pipeline": loaded.spec.metadata.name,
+        "profile": loaded.profile,
+        "revision": loaded.revision,
+        "spec": str(loaded.path),
+        "runner": {**runner, "uptime_seconds": round(uptime_since(runner["started_at"]), 3)},
+        "controller": {
+            "mode": control.mode.value,
+            "endpoint": control.endpoint,
+            "reachable": control.reachable,
+        },
+        "flow_control": flow_control_status(body, control),
+        "components": components,
+        "reload": reload.as_dict(),
     }
 
 
