@@ -9,6 +9,7 @@ import queue
 import signal
 import subprocess
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -106,6 +107,13 @@ def test_detached_pipeline_is_operated_from_other_processes(
     assert 'flowrun_component_up{component="src"} 1.0' in metrics
     assert 'flowrun_component_restarts_total{component="sink"} 0.0' in metrics
     assert "flowctl_service_load_ratio" in metrics  # the embedded controller's, same endpoint
+
+    runner_json = pipeline.state_dir / "runner.json"
+    assert runner_json.stat().st_mode & 0o777 == 0o600  # it holds the admin token
+    admin = json.loads(runner_json.read_text())["admin"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://{admin}/status", timeout=10)
+    assert refused.value.code == 401
 
     pids = [status["runner"]["pid"], *(c["pid"] for c in status["components"])]
     down = pipeline.down()
@@ -218,3 +226,25 @@ def test_foreground_up_prefixes_output_and_stops_on_ctrl_c(
     assert any(line.startswith("flowrun | src: ready in") for line in seen)
     assert not any("\x1b[" in line for line in seen)  # no colour when not on a terminal
     assert not any(alive(pid) for pid in pids)
+
+
+def test_a_runner_that_does_not_answer_is_reported_not_trusted(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    pipeline.up()
+    runner_pid = pipeline.status()["runner"]["pid"]
+    os.kill(runner_pid, signal.SIGSTOP)
+    try:
+        status = pipeline.flowrun("status", str(pipeline.spec))
+        down = pipeline.flowrun("down", str(pipeline.spec))
+    finally:
+        os.kill(runner_pid, signal.SIGCONT)
+
+    for result in (status, down):
+        assert result.returncode == 1
+        assert f"the runner (pid {runner_pid}) does not answer" in result.stderr
+        assert f"kill {runner_pid}" in result.stderr
+    assert pipeline.runner_info() is not None  # alive and holding its lock: not stale
+    assert pipeline.status()["runner"]["pid"] == runner_pid

@@ -18,7 +18,8 @@ from flowrun.errors import NotRunningError, RunnerError
 SPEC_ARGUMENT = click.argument(
     "spec", default="pipeline.yaml", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC"
 )
-DOWN_TIMEOUT_SECONDS = 900.0
+DOWN_TIMEOUT_SECONDS = 900.0  # stop_grace after stop_grace down a long chain
+PROBE_TIMEOUT_SECONDS = 5.0
 EXIT_WAIT_SECONDS = 15.0
 
 
@@ -32,7 +33,7 @@ def _fetch(spec: Path, path: str) -> Any:
     from flowrun.runtime import admin
 
     info = _state_of(spec).live_info(spec)
-    return admin.call(info, "GET", path)
+    return admin.call(info, "GET", path, timeout_seconds=PROBE_TIMEOUT_SECONDS)
 
 
 @click.command("up")
@@ -53,7 +54,15 @@ def up(spec: Path, profile: str | None, detach: bool) -> None:
     from flowrun.runtime.detach import start_detached
     from flowrun.runtime.status import render_table
 
-    status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
+    try:
+        status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
+    except KeyboardInterrupt:
+        click.echo(
+            f"stopped waiting; the pipeline goes on starting in the background "
+            f"(`flowrun status {spec}`, `flowrun down {spec}`)",
+            err=True,
+        )
+        sys.exit(130)
     click.echo(render_table(status))
     failing = [c["name"] for c in status["components"] if c["state"] != "running"]
     if failing:
@@ -77,6 +86,7 @@ def down(spec: Path) -> None:
     except NotRunningError as e:
         click.echo(f"nothing to stop: {e}", err=True)
         return
+    admin.call(info, "GET", "/status", timeout_seconds=PROBE_TIMEOUT_SECONDS)  # answers at all?
     report = admin.call(info, "POST", "/down", timeout_seconds=DOWN_TIMEOUT_SECONDS)
     if not wait_until_gone(info.pid, EXIT_WAIT_SECONDS):
         raise RunnerError(

@@ -213,6 +213,7 @@ class Supervisor:
             name for name in self.components if name in new and name in set(restart)
         ]
         result.started = [name for name in body.components if name not in old]
+        restarts = {name: self.components[name].restarts for name in result.restarted}
         await self.stop([*result.stopped, *result.restarted])
         for name in result.stopped:
             del self.components[name]
@@ -230,7 +231,7 @@ class Supervisor:
             if name in {*result.restarted, *result.started}
         ]
         for name in fresh:
-            self._launch(name)
+            self._launch(name).restarts = restarts.get(name, 0)  # the count survives a reload
         result.outcomes = {outcome.name: outcome for outcome in await self.settle(fresh)}
         self.board.notify()
         return result
@@ -244,7 +245,8 @@ class Supervisor:
             output.close()
         self._outputs.clear()
 
-    def _launch(self, name: str) -> None:
+    def _launch(self, name: str) -> Component:
         component = Component(name, self._body.components[name], self)
         self.components[name] = component
         component.start()
+        return component
