@@ -134,6 +134,7 @@ def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
         {
             "src": component("source", config=slow),
             "sink": component("sink", inputs=["src"], config={**slow, "dump_env": str(dump)}),
+            "anyport": component("sink", inputs=["src"]) | {"endpoint": "127.0.0.1:0"},
         },
         mode="disabled",
     )

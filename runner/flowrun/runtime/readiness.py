@@ -12,7 +12,7 @@ import signal
 import time
 
 from flowrun.runtime.controlplane import ControlPlane
-from flowrun.runtime.ports import accepts_connections
+from flowrun.runtime.ports import accepts_connections, split_endpoint
 from flowrun.spec.model import ComponentSpec, ControllerMode
 
 
@@ -20,12 +20,20 @@ def _uses_controller(control: ControlPlane) -> bool:
     return control.mode is not ControllerMode.DISABLED and control.reachable
 
 
+def _fixed_endpoint(spec: ComponentSpec) -> str | None:
+    """The endpoint to probe; none when absent or on port 0 (the component picks one)."""
+    if spec.endpoint and split_endpoint(spec.endpoint)[1] != 0:
+        return spec.endpoint
+    return None
+
+
 def readiness_criterion(spec: ComponentSpec, control: ControlPlane) -> str:
     if _uses_controller(control):
         return "registration with the controller"
-    if spec.endpoint:
-        return f"a connection on {spec.endpoint}"
-    return "nothing (no controller, no endpoint)"
+    endpoint = _fixed_endpoint(spec)
+    if endpoint:
+        return f"a connection on {endpoint}"
+    return "nothing (no controller, no fixed endpoint)"
 
 
 async def is_ready(
@@ -34,8 +42,9 @@ async def is_ready(
     if _uses_controller(control):
         snapshot = control.service(name)
         return snapshot is not None and snapshot.seen_since(started_at)
-    if spec.endpoint:
-        return await accepts_connections(spec.endpoint)
+    endpoint = _fixed_endpoint(spec)
+    if endpoint:
+        return await accepts_connections(endpoint)
     return True
 
 
