@@ -83,34 +83,6 @@ def _event_ids(ledgers: pa.Array, transactions: pa.Array, operations: pa.Array) 
     )
 
 
-def _fee_events(ledgers: pa.RecordBatch, txs: pa.StructArray, tx_ledger: pa.Array) -> pa.Table:
-    n = len(txs)
-    null_text = pa.nulls(n, pa.string())
-    return pa.table(
-        {
-            "ledger_sequence": ledgers.column("sequence").take(tx_ledger),
-            "transaction_hash": txs.field("hash"),
-            "transaction_index": _positions(ledgers.column("transactions"), tx_ledger),
-            "operation_index": pa.array([FEE_OPERATION_INDEX] * n, pa.int32()),
-            "timestamp": ledgers.column("close_time").take(tx_ledger),
-            "event_type": pa.array([FEE] * n, pa.string()),
-            "operation_type": null_text,
-            "asset_type": pa.array([NATIVE] * n, pa.string()),
-            "asset_code": pa.array([NATIVE_CODE] * n, pa.string()),
-            "asset_issuer": null_text,
-            "from_account": txs.field("source_account"),
-            "to_account": null_text,
-            "amount_raw": txs.field("fee_charged"),
-            "source_asset_type": null_text,
-            "source_asset_code": null_text,
-            "source_asset_issuer": null_text,
-            "source_amount_raw": pa.nulls(n, pa.int64()),
-            "successful": txs.field("successful"),
-            "fee_charged": txs.field("fee_charged"),
-        }
-    )
-
-
 def _transfer_types(ops: pa.StructArray, sender: pa.Array) -> pa.Array:
     issuer = ops.field("asset_issuer")
     mint = pc.fill_null(pc.equal(sender, issuer), False)
@@ -118,84 +90,81 @@ def _transfer_types(ops: pa.StructArray, sender: pa.Array) -> pa.Array:
     return pc.if_else(mint, pa.scalar(MINT), pc.if_else(burn, pa.scalar(BURN), pa.scalar(TRANSFER)))
 
 
-def _operation_events(
-    fee_events: pa.Table, txs: pa.StructArray, keep: pa.Array, op_tx: pa.Array
-) -> pa.Table:
-    ops_lists = txs.field("operations")
-    ops = ops_lists.flatten()
-    sender = pc.coalesce(ops.field("source_account"), txs.field("source_account").take(op_tx))
-    columns = {
-        "ledger_sequence": fee_events.column("ledger_sequence").take(op_tx),
-        "transaction_hash": txs.field("hash").take(op_tx),
-        "transaction_index": fee_events.column("transaction_index").take(op_tx),
-        "operation_index": _positions(ops_lists, op_tx),
-        "timestamp": fee_events.column("timestamp").take(op_tx),
-        "event_type": _transfer_types(ops, sender),
-        "operation_type": ops.field("type"),
-        "asset_type": ops.field("asset_type"),
-        "asset_code": ops.field("asset_code"),
-        "asset_issuer": ops.field("asset_issuer"),
-        "from_account": sender,
-        "to_account": ops.field("destination"),
-        "amount_raw": ops.field("amount"),
-        "source_asset_type": ops.field("source_asset_type"),
-        "source_asset_code": ops.field("source_asset_code"),
-        "source_asset_issuer": ops.field("source_asset_issuer"),
-        "source_amount_raw": ops.field("source_amount"),
-        "successful": txs.field("successful").take(op_tx),
-        "fee_charged": txs.field("fee_charged").take(op_tx),
-    }
-    return pa.table(columns).filter(keep)
+def _event_order(n_tx: int, kept_ops: pa.Array, kept_tx: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Per event, in output order: its transaction and its operation (null for a fee).
+
+    Only integer arrays are sorted here; every event column is then gathered once from
+    the transaction and operation arrays in this order.
+    """
+    fee_tx = pa.array(range(n_tx), pa.int64())
+    shift = pa.scalar(1 << 32, pa.int64())
+    fee_keys = pc.multiply(fee_tx, shift)
+    op_keys = pc.add(pc.multiply(kept_tx.cast(pa.int64()), shift), pc.add(kept_ops, 1))
+    order = pc.sort_indices(pa.concat_arrays([fee_keys, op_keys]))
+    tx = pa.concat_arrays([fee_tx, kept_tx.cast(pa.int64())]).take(order)
+    op = pa.concat_arrays([pa.nulls(n_tx, pa.int64()), kept_ops]).take(order)
+    return tx, op
 
 
-def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStats]:
-    """All token transfer events of a batch of whole ledgers, and what was seen."""
+def _gather(ledgers: pa.RecordBatch, txs: pa.StructArray, keep: pa.Array) -> dict[str, pa.Array]:
+    """Every event column but event_id and amount_str."""
     tx_lists = ledgers.column("transactions")
-    txs = tx_lists.flatten()
     tx_ledger = pc.list_parent_indices(tx_lists)
     ops_lists = txs.field("operations")
     op_tx = pc.list_parent_indices(ops_lists)
     ops = ops_lists.flatten()
-    op_types = ops.field("type")
+    kept_ops = pc.indices_nonzero(keep).cast(pa.int64())
+    tx, op = _event_order(len(txs), kept_ops, op_tx.take(kept_ops))
+    ledger = tx_ledger.take(tx)
+    tx_source = txs.field("source_account")
+    sender = pc.coalesce(ops.field("source_account"), tx_source.take(op_tx))
+    fee = txs.field("fee_charged").take(tx)
+    return {
+        "ledger_sequence": ledgers.column("sequence").take(ledger),
+        "transaction_hash": txs.field("hash").take(tx),
+        "transaction_index": _positions(tx_lists, tx_ledger).take(tx),
+        "operation_index": pc.fill_null(_positions(ops_lists, op_tx).take(op), FEE_OPERATION_INDEX),
+        "timestamp": ledgers.column("close_time").take(ledger),
+        "event_type": pc.fill_null(_transfer_types(ops, sender).take(op), FEE),
+        "operation_type": ops.field("type").take(op),
+        "asset_type": pc.fill_null(ops.field("asset_type").take(op), NATIVE),
+        "asset_code": pc.fill_null(ops.field("asset_code").take(op), NATIVE_CODE),
+        "asset_issuer": ops.field("asset_issuer").take(op),
+        "from_account": pc.coalesce(sender.take(op), tx_source.take(tx)),
+        "to_account": ops.field("destination").take(op),
+        "amount_raw": pc.coalesce(ops.field("amount").take(op), fee),
+        "source_asset_type": ops.field("source_asset_type").take(op),
+        "source_asset_code": ops.field("source_asset_code").take(op),
+        "source_asset_issuer": ops.field("source_asset_issuer").take(op),
+        "source_amount_raw": ops.field("source_amount").take(op),
+        "successful": txs.field("successful").take(tx),
+        "fee_charged": fee,
+    }
 
+
+def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStats]:
+    """All token transfer events of a batch of whole ledgers, and what was seen."""
+    txs = ledgers.column("transactions").flatten()
+    ops_lists = txs.field("operations")
+    ops = ops_lists.flatten()
+    op_types = ops.field("type")
     known = pc.is_in(op_types, value_set=_KNOWN_TYPES)
-    succeeded = txs.field("successful").take(op_tx)
+    succeeded = txs.field("successful").take(pc.list_parent_indices(ops_lists))
     complete = pc.and_(pc.is_valid(ops.field("destination")), pc.is_valid(ops.field("amount")))
     complete = pc.and_(complete, pc.is_valid(ops.field("asset_code")))
     keep = pc.and_(pc.and_(known, succeeded), complete)
-
-    fees = _fee_events(ledgers, txs, tx_ledger)
-    transfers = _operation_events(fees, txs, keep, op_tx)
-    events = pa.concat_tables([fees, transfers])
-    order = pc.sort_indices(
-        events,
-        [
-            ("ledger_sequence", "ascending"),
-            ("transaction_index", "ascending"),
-            ("operation_index", "ascending"),
-        ],
+    columns = _gather(ledgers, txs, keep)
+    columns["event_id"] = _event_ids(
+        columns["ledger_sequence"], columns["transaction_index"], columns["operation_index"]
     )
-    events = events.take(order)
-    stats = _stats(ledgers, txs, op_types, known, succeeded, keep, len(fees), len(transfers))
-    return _finish(events), stats
-
-
-def _finish(events: pa.Table) -> pa.RecordBatch:
-    ids = _event_ids(
-        events.column("ledger_sequence"),
-        events.column("transaction_index"),
-        events.column("operation_index"),
+    columns["amount_str"] = _amount_strings(columns["amount_raw"])
+    events = pa.RecordBatch.from_arrays(
+        [columns[field.name].cast(field.type) for field in TTP_EVENT_SCHEMA],
+        schema=TTP_EVENT_SCHEMA,
     )
-    amounts = _amount_strings(events.column("amount_raw"))
-    computed = {"event_id": ids, "amount_str": amounts}
-    table = pa.table(
-        {
-            name: computed[name] if name in computed else events.column(name)
-            for name in TTP_EVENT_SCHEMA.names
-        }
-    ).cast(TTP_EVENT_SCHEMA)
-    arrays = [column.combine_chunks() for column in table.columns]
-    return pa.RecordBatch.from_arrays(arrays, schema=TTP_EVENT_SCHEMA)
+    transfers = pc.sum(keep).as_py() or 0
+    stats = _stats(ledgers, txs, op_types, known, succeeded, keep, len(txs), transfers)
+    return events, stats
 
 
 def _stats(
