@@ -130,7 +130,7 @@ def throughput_table(data: Mapping[str, Any], throughput: Throughput) -> Iterato
         source = f"extra_info[{measure.key!r}]" if measure.key else "median"
         yield f"| {label} | {cell(shown)} | `{measure.bench}` {source} |"
     if pipeline is not None and ceiling is not None:
-        ratio = f"{pipeline.value / ceiling.value:.0%}"
+        ratio = f"{pipeline.value / ceiling.value:.1%}"
     else:
         ratio = NOT_MEASURED
     yield f"| Pipeline / ceiling | {ratio} | the two rows above |"

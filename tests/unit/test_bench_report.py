@@ -167,7 +167,7 @@ def test_throughput_against_the_ceiling_and_their_ratio() -> None:
     lines = throughput_lines(report.build_report(data, {}, rows=[], throughput=THROUGHPUT))
     assert lines["Pipeline: source → processor → sink"][0] == "50,000"
     assert lines["Raw Arrow Flight `DoGet`, same batches, no processing"][0] == "200,000"
-    assert lines["Pipeline / ceiling"][0] == "25%"
+    assert lines["Pipeline / ceiling"][0] == "25.0%"
 
 
 def test_no_ratio_without_the_ceiling() -> None:
