@@ -22,7 +22,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,7 +31,6 @@ from flowctl.backoff import Backoff
 from flowctl.component import Action, Component
 from flowctl.health import Check
 from flowctl.settings import ComponentSettings
-from prometheus_client import Counter, Gauge, Histogram
 from stellar_arrow_source import options
 from stellar_arrow_source.resumable import ResumableInput, call_input_action
 from stellar_arrow_source.wire import LedgerSpan
@@ -40,10 +38,10 @@ from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
 from ttp_arrow_processor.server import EVENT_STREAM
 
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
+from arrow_analytics_sink.metrics import SinkMetrics
 from arrow_analytics_sink.progress import ProgressMeter
 from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
 
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 Item = tuple[pa.RecordBatch, LedgerSpan]
 
 
@@ -72,37 +70,9 @@ class ArrowAnalyticsSink(Component):
         )
         self.input_stream = options.text(config, "input_stream", EVENT_STREAM)
         self.write_error = ""
-        self.commits = 0
-        self.latencies: deque[float] = deque(maxlen=10_000)
+        self.measured = SinkMetrics(self.monitor.registry)
         self._queue: queue.Queue[Item] = queue.Queue(maxsize=4)
         self._lock = threading.Lock()
-        self._metrics()
-
-    def _metrics(self) -> None:
-        registry = self.monitor.registry
-        self.events_written = Counter(
-            "analytics_sink_events_written", "Events committed to the output", registry=registry
-        )
-        self.files_written = Counter(
-            "analytics_sink_files_written", "Data files committed", registry=registry
-        )
-        self.write_errors = Counter(
-            "analytics_sink_write_errors", "Failed attempts to commit a batch", registry=registry
-        )
-        self.last_ledger_gauge = Gauge(
-            "analytics_sink_last_ledger", "Checkpoint: last ledger committed", registry=registry
-        )
-        self.lag_gauge = Gauge(
-            "analytics_sink_lag_ledgers",
-            "Source's current ledger minus the checkpoint",
-            registry=registry,
-        )
-        self.commit_latency = Histogram(
-            "analytics_sink_commit_latency_seconds",
-            "From the source producing a ledger to its events being committed",
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
 
     # -- the work loop ---------------------------------------------------------------
 
@@ -138,7 +108,7 @@ class ArrowAnalyticsSink(Component):
                 continue
             self._recovered()
             cp = recovery.checkpoint
-            self.last_ledger_gauge.set(cp.last_ledger)
+            self.measured.last_ledger.set(cp.last_ledger)
             self.log.info(
                 "output %s: checkpoint at ledger %d (%d events, %d files); removed %d temp and "
                 "%d uncommitted files",
@@ -204,30 +174,15 @@ class ArrowAnalyticsSink(Component):
                 after = self.writer.commit(table, span.first_ledger, span.last_ledger)
                 break
             except SinkWriteError as e:
-                self.write_errors.inc()
+                self.measured.write_errors.inc()
                 self._failed(str(e))
                 if self.stopping.wait(backoff.next_delay()):
                     return False
         self._recovered()
-        self._committed(before, after, [item[1] for item in items], table.num_rows)
+        if table.num_rows:
+            self.flow.release(table.num_rows, None)
+        self.measured.committed(before, after, [span for _, span in items])
         return True
-
-    def _committed(
-        self, before: Checkpoint, after: Checkpoint, spans: list[LedgerSpan], rows: int
-    ) -> None:
-        if rows:
-            self.flow.release(rows, None)
-        self.events_written.inc(after.events_written - before.events_written)
-        self.files_written.inc(after.files_written - before.files_written)
-        self.last_ledger_gauge.set(after.last_ledger)
-        now = time.time()
-        latencies = [now - span.generated_at for span in spans if span.generated_at]
-        for latency in latencies:  # one per batch the source produced
-            self.commit_latency.observe(latency)
-        with self._lock:
-            self.latencies.extend(latencies)
-        with self._lock:
-            self.commits += 1
 
     def _failed(self, message: str) -> None:
         with self._lock:
@@ -254,7 +209,7 @@ class ArrowAnalyticsSink(Component):
         while not self.stopping.wait(self.progress_seconds):
             progress = meter.measure()
             if progress.lag is not None:
-                self.lag_gauge.set(progress.lag)
+                self.measured.lag.set(progress.lag)
             self.log.info("%s", progress.line())
 
     # -- status ----------------------------------------------------------------------
@@ -263,18 +218,18 @@ class ArrowAnalyticsSink(Component):
         """Events, files and last ledger in the output (they survive restarts)."""
         cp = self.writer.checkpoint
         with self._lock:
-            samples = sorted(self.latencies)
-            error, commits = self.write_error, self.commits
+            error = self.write_error
+        p50, p99 = self.measured.latency_quantiles(0.50, 0.99)
         return {
             "events_written": cp.events_written,
             "files_written": cp.files_written,
             "last_ledger": cp.last_ledger,
             "checkpoint_updated_at": cp.updated_at,
             "output_dir": str(self.output_dir),
-            "commits": commits,
+            "commits": self.measured.commits,
             "write_error": error,
-            "latency_p50_seconds": _quantile(samples, 0.50),
-            "latency_p99_seconds": _quantile(samples, 0.99),
+            "latency_p50_seconds": p50,
+            "latency_p99_seconds": p99,
         }
 
     def actions(self) -> Mapping[str, Action]:
@@ -294,9 +249,3 @@ class ArrowAnalyticsSink(Component):
 
     def metrics(self) -> Mapping[str, float]:
         return {"last_ledger": float(self.writer.checkpoint.last_ledger)}
-
-
-def _quantile(samples: list[float], q: float) -> float | None:
-    if not samples:
-        return None
-    return samples[min(len(samples) - 1, int(q * len(samples)))]
