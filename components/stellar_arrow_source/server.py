@@ -141,7 +141,7 @@ class StellarArrowSource(Component):
         if ticket.stream not in (LEDGER_STREAM, DEFAULT_STREAM):
             raise TicketError(f"unknown stream {ticket.stream!r}; this source serves 'ledgers'")
         sequence = max(ticket.start, self.first_ledger)
-        pace = LedgerPace(self.source.ledgers_per_second)
+        pace = LedgerPace(self.source.ledgers_per_second, factor=lambda: self.flow.throttle_rate)
         while not self.stopping.is_set():
             room = self.source.batch_size
             if self.last_ledger is not None:

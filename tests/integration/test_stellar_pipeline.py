@@ -191,8 +191,9 @@ def test_the_pace_slows_the_source() -> None:
             received += reader.read_chunk().data.num_rows
         elapsed = time.monotonic() - started
         client.close()
-    assert received == 30
-    assert elapsed >= 29 / 20 * 0.95  # ledger 30 is due 29/20 s after the first
+    # Ledger k of a stream is due (k - 1) / 20 s after the first, never earlier (after a
+    # stall the ledgers due come in one batch, so more than 30 may have arrived).
+    assert elapsed >= (received - 1) / 20 * 0.95
 
 
 def test_a_throttle_directive_slows_the_source() -> None:
@@ -210,8 +211,8 @@ def test_a_throttle_directive_slows_the_source() -> None:
         elapsed = time.monotonic() - started
         current = action(source.endpoint, "get_current_ledger")
         client.close()
-    # Unthrottled: 29/100 s. At rate 0.2 every 10 ms of pace becomes at least 50 ms.
-    assert elapsed >= 29 * 0.01 / 0.2 * 0.9
+    # Unthrottled: 29/100 s. At rate 0.2 the pace is 20 ledgers/s.
+    assert elapsed >= 29 / 20 * 0.95
     assert current["throttle_rate"] == 0.2 and current["backpressure_active"] is True
 
 

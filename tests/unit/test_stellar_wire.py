@@ -71,6 +71,17 @@ def test_a_stalled_consumer_gets_one_batch_not_the_backlog() -> None:
     assert pace.take(5, fake) == 1
 
 
+def test_a_throttle_slows_the_pace_itself() -> None:
+    fake = FakeTime()
+    rate = [1.0]
+    pace = LedgerPace(10.0, factor=lambda: rate[0], clock=fake.clock)
+    pace.take(5, fake)
+    rate[0] = 0.25  # told to run at a quarter of full speed: 2.5 ledgers/s
+    for _ in range(5):
+        assert pace.take(5, fake) == 1
+    assert fake.now == pytest.approx(100.1 + 4 * 0.4)
+
+
 def test_no_pace_means_full_batches() -> None:
     assert LedgerPace(0).take(100, threading.Event()) == 100
 
