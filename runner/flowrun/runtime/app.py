@@ -20,7 +20,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from flowrun.errors import ControllerError
+from flowrun.errors import ControllerError, RunnerError
 from flowrun.runtime.admin import AdminServer, Request, Response
 from flowrun.runtime.controlplane import ControlPlane, control_plane_for
 from flowrun.runtime.guardian import Guardian
@@ -29,13 +29,13 @@ from flowrun.runtime.metrics import RunnerMetrics, serve_metrics
 from flowrun.runtime.ports import port_conflict
 from flowrun.runtime.progress import report_waits
 from flowrun.runtime.reloadstate import ReloadState
+from flowrun.runtime.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.runtime.state import RunnerInfo, StateDir
 from flowrun.runtime.status import component_statuses, health_report, pipeline_status
 from flowrun.runtime.supervisor import ApplyResult, Supervisor
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
 
-SHUTDOWN, INTERRUPT, RELOAD = "shutdown", "interrupt", "reload"
 ReloadHandler = Callable[["Runner", str], Awaitable[None]]
 
 
@@ -48,6 +48,11 @@ class Runner:
         self.started_at = time.time()
         self.reload_state = ReloadState()
         self.reload_handler: ReloadHandler | None = None
+        # Coroutines run beside the pipeline from start to shutdown (a spec watcher...).
+        self.background_jobs: list[Callable[[Runner], Awaitable[None]]] = []
+        # Held by every change of the running pipeline, so a reload and a shutdown never overlap.
+        self.changes = asyncio.Lock()
+        self._restore_signals: Callable[[], None] = lambda: None
         self.admin = AdminServer(secrets.token_urlsafe(24))
         self.registry = CollectorRegistry()
         self.metrics_port: int | None = None
@@ -77,13 +82,17 @@ class Runner:
         try:
             self._events = EventLog(self.state.runner_log, self.console)
             forwarding = forward_library_logs(self._events)
-            self._install_signal_handlers()
+            self._restore_signals = queue_signals(self.request)
             self._guardian = Guardian.start(self.state.runner_log)
             try:
                 await self._start_services()
                 startup = asyncio.ensure_future(self._startup())
+                jobs = [asyncio.ensure_future(job(self)) for job in self.background_jobs]
+                for job_task in jobs:
+                    job_task.add_done_callback(self._report_job_end)
                 await self._serve_requests()
-                startup.cancel()
+                for task in (startup, *jobs):
+                    task.cancel()
                 await self._shutdown()
             finally:
                 await self._close_services()
@@ -93,6 +102,10 @@ class Runner:
             if self._events is not None:
                 logging.getLogger("flowrun").removeHandler(forwarding)
                 self._events.close()
+
+    def _report_job_end(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.event(f"background job failed: {task.exception()!r}")
 
     async def _start_services(self) -> None:
         body = self.body
@@ -183,6 +196,10 @@ class Runner:
         await self.reload_handler(self, trigger)
 
     async def _shutdown(self) -> None:
+        async with self.changes:
+            await self._stop_everything()
+
+    async def _stop_everything(self) -> None:
         self.phase = "stopping"
         forcer = asyncio.ensure_future(self._kill_on_second_interrupt())
         report: dict[str, Any] = {}
@@ -219,19 +236,7 @@ class Runner:
             self._metrics_server.shutdown()
         if self._guardian is not None:
             self._guardian.close()
-        self._remove_signal_handlers()
-
-    # -- signals ---------------------------------------------------------------------------
-    def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self.request, INTERRUPT)
-        loop.add_signal_handler(signal.SIGTERM, self.request, SHUTDOWN)
-        loop.add_signal_handler(signal.SIGHUP, self.request, RELOAD)
-
-    def _remove_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
+        self._restore_signals()
 
     # -- admin ------------------------------------------------------------------------------
     def _register_routes(self) -> None:
@@ -275,21 +280,30 @@ class Runner:
         """Move the running pipeline to `loaded`: push the live policy to the controller (and
         through it to every component), then let the supervisor restart, start and stop
         components. Changes of controller mode or endpoint need `restart_pipeline`."""
-        assert self.supervisor is not None
-        await self.control.update_policy(loaded.spec.spec)
-        self.loaded = loaded
-        if self.console is not None:
-            self.console.set_names(list(loaded.spec.spec.components))
-        return await self.supervisor.apply(loaded.spec.spec, restart=restart)
+        async with self.changes:
+            supervisor = self._accepting_changes()
+            await self.control.update_policy(loaded.spec.spec)
+            self.loaded = loaded
+            if self.console is not None:
+                self.console.set_names(list(loaded.spec.spec.components))
+            return await supervisor.apply(loaded.spec.spec, restart=restart)
 
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
-        """Full ordered restart on a new spec: components down, controller replaced, all up."""
-        if self.supervisor is not None:
-            await self.supervisor.stop_all()
-            self.supervisor.close()
-        await self.control.stop()
-        self.loaded = loaded
-        self.control = control_plane_for(self.body, self.registry)
-        await self._start_control_plane()
-        self.supervisor = self._new_supervisor()
-        await self.supervisor.start()
+        """Full ordered restart on a new spec: components down, controller replaced, all up.
+        A ControllerError (the new endpoint is taken) leaves no component running: roll back
+        by calling this again with the previous spec."""
+        async with self.changes:
+            supervisor = self._accepting_changes()
+            await supervisor.stop_all()
+            supervisor.close()
+            await self.control.stop()
+            self.loaded = loaded
+            self.control = control_plane_for(self.body, self.registry)
+            await self._start_control_plane()
+            self.supervisor = self._new_supervisor()
+            await self.supervisor.start()
+
+    def _accepting_changes(self) -> Supervisor:
+        if self.phase == "stopping" or self.supervisor is None:
+            raise RunnerError("the pipeline is stopping (or not started): no change applies now")
+        return self.supervisor

@@ -202,7 +202,9 @@ class Component:
     async def _watch(self, child: ChildProcess) -> Ended:
         tick = min(MAX_WATCH_TICK_SECONDS, self._host.body().controller.heartbeat_interval)
         while True:
-            await asyncio.wait(self._exit_or_wake(child), timeout=tick)
+            # On the tick's boundary, so every component checks in the same loop pass and
+            # they share one snapshot of the controller instead of taking one each.
+            await asyncio.wait(self._exit_or_wake(child), timeout=tick - time.monotonic() % tick)
             if child.returncode is not None:
                 return await self._ended(child, before_ready=False)
             if self._stopping:
