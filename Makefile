@@ -29,7 +29,7 @@ test: $(STAMP) lint type
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/pytest -q -m bench -p no:randomly tests/bench
+	$(BIN)/python tests/bench/report.py
 
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py
