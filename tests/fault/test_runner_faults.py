@@ -216,3 +216,25 @@ def test_a_taken_controller_port_is_reported_and_nothing_is_left(
     assert f"already in use by pid {os.getpid()}" in result.stderr
     assert pipeline.runner_info() is None
     assert not (pipeline.state_dir / "logs" / "src.log").exists()
+
+
+def test_a_flood_into_a_terminal_nobody_reads_stalls_neither_runner_nor_shutdown(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    spec = write_spec(tmp_path, {"flooder": component(config={"flood": True}), "ok": component()})
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    runner = pipeline.foreground()  # its stdout is a pipe this test never reads
+    try:
+        wait_for(pipeline.runner_info, timeout=60, what="runner.json written")
+        running = pipeline.wait_component("ok", lambda c: c["state"] == "running", timeout=60)
+        flood_log = pipeline.state_dir / "logs" / "flooder.log"
+        wait_for(lambda: flood_log.stat().st_size > 1024 * 1024, timeout=60, what="1 MiB flooded")
+        assert pipeline.component("ok")["pid"] == running["pid"]  # the runner still answers
+
+        runner.send_signal(signal.SIGINT)
+
+        assert runner.wait(timeout=60) == 0
+    finally:
+        runner.kill()
+    assert not alive(running["pid"])

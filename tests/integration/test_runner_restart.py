@@ -153,3 +153,33 @@ def test_crashes_further_apart_than_the_window_never_exhaust_max_restarts(
     survivor = pipeline.wait_component("periodic", lambda c: c["restarts"] >= 3, timeout=60)
 
     assert survivor["state"] in ("running", "starting", "backoff")
+
+
+def test_a_component_that_never_gets_ready_is_reported_with_the_end_of_its_log(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    spec = write_spec(
+        tmp_path,
+        {
+            "sleepy": component(
+                config={"start_delay": 60}, start_timeout="1s", restart=_restart("never")
+            ),
+            "after": component("sink", inputs=["sleepy"]),
+        },
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    result = pipeline.up()
+
+    assert result.returncode == 1
+    sleepy = pipeline.component("sleepy")
+    assert sleepy["state"] == "failed" and sleepy["pid"] is None
+    assert (
+        "not ready after 1s (start_timeout): no registration with the controller"
+        in sleepy["last_error"]
+    )
+    assert "last lines of its log:\n    component sleepy pid" in sleepy["last_error"]
+    after = pipeline.component("after")
+    assert after["state"] == "starting" and after["waiting_for"] == "inputs: sleepy"
+    assert "after: starting: inputs: sleepy" in result.stderr

@@ -134,12 +134,32 @@ class Console:
             self._dropped[name] = dropped + count
 
     def _write_forever(self) -> None:
+        fd = _file_descriptor(self._stream)
         while (block := self._queue.get()) is not None:
             try:
-                self._stream.write(block)
-                self._stream.flush()
+                if fd is None:
+                    self._stream.write(block)
+                    self._stream.flush()
+                else:
+                    _write_all(fd, block.encode(errors="replace"))
             except (OSError, ValueError):
                 continue  # a closed terminal must not kill the runner
+
+
+def _file_descriptor(stream: TextIO) -> int | None:
+    """Straight to the descriptor when there is one: a terminal nobody reads then blocks this
+    thread alone, never a lock the interpreter needs to flush and exit."""
+    try:
+        stream.flush()
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class OutputStream:
