@@ -1,0 +1,23 @@
+"""Hot reload: edit the spec, and the running pipeline follows.
+
+`install_hot_reload(runner)` is the one call a runner makes at startup. The pieces:
+`diff` (changed fields and their `x-reload` class), `plan` (what a reload would do),
+`render` (plans and outcomes as text, from JSON), `watcher` (editor-proof file watching),
+`apply` (applying a plan, rolling back what did not come up) and `reloader` (the
+coordinator). Imports are deferred: `flowrun plan` only needs `render`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowrun.reload.reloader import Reloader
+    from flowrun.runtime.app import Runner
+
+
+def install_hot_reload(runner: Runner, *, watch: bool = True) -> Reloader:
+    """Reload on spec edits (when `watch`), SIGHUP and `flowrun reload`; serve `flowrun plan`."""
+    from flowrun.reload.install import install
+
+    return install(runner, watch=watch)

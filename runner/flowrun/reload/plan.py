@@ -1,0 +1,223 @@
+"""The plan of a reload: what moving the running spec to a new one does, before doing it.
+
+Pure: two specs in, a Plan out. Live fields are applied in place; a component restarts
+exactly when the process it would be started with differs (command, working directory
+or environment, as `flowrun.runtime.environment` builds it), so an upstream whose
+endpoint moves restarts its dependents only because their FLOWRUN_INPUTS changes;
+a pipeline-class change (controller endpoint or mode...) means a full, ordered restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowrun.errors import PolicyError
+from flowrun.reload.diff import FieldChange, diff_specs, transplant, with_live_values_of
+from flowrun.runtime.environment import component_environ, component_settings
+from flowrun.runtime.supervisor import topological_order
+from flowrun.spec.model import COMPONENT, LIVE, PIPELINE, PipelineBody, PipelineSpec
+
+# Where a live change takes effect (derived per change, see `_applies`).
+VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
+VIA_RUNNER = "runner"  # the runner's own behaviour (restart policy, status...)
+AT_NEXT_START = "next start"  # in the environment only: each component at its next start
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    change: FieldChange
+    applies: str
+
+
+@dataclass(frozen=True)
+class ComponentRestart:
+    """A component whose process changes; `fields` are its own edits, `environment` the
+    variables that differ (an upstream's move shows only there)."""
+
+    name: str
+    fields: tuple[FieldChange, ...]
+    environment: tuple[str, ...]
+    command: bool
+    working_dir: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    old_revision: str
+    new_revision: str
+    live: tuple[LiveChange, ...] = ()
+    restart: tuple[ComponentRestart, ...] = ()
+    start: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+    reconfigure: tuple[FieldChange, ...] = ()
+    """Component fields that changed without changing the process (no restart needed)."""
+    full_restart: tuple[FieldChange, ...] = field(default=())
+    """Pipeline-class changes: any one means the whole pipeline restarts, in order."""
+
+    @property
+    def needs_full_restart(self) -> bool:
+        return bool(self.full_restart)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.live
+            or self.restart
+            or self.start
+            or self.stop
+            or self.reconfigure
+            or self.full_restart
+        )
+
+    @property
+    def restart_names(self) -> list[str]:
+        return [item.name for item in self.restart]
+
+    @property
+    def full_restart_reason(self) -> str:
+        return "; ".join(f"{c.path} changed" for c in self.full_restart)
+
+
+@dataclass(frozen=True)
+class SpecPair:
+    """What a plan compares: two effective specs, their revisions and the spec's folder."""
+
+    old: PipelineSpec
+    new: PipelineSpec
+    old_revision: str
+    new_revision: str
+    spec_dir: Path
+
+
+def build_plan(pair: SpecPair) -> Plan:
+    changes = diff_specs(pair.old, pair.new)
+    old_body, new_body = pair.old.spec, pair.new.spec
+    common = [name for name in new_body.components if name in old_body.components]
+    restarts = _restarts(pair, changes, common)
+    restarting = {item.name for item in restarts}
+    return Plan(
+        old_revision=pair.old_revision,
+        new_revision=pair.new_revision,
+        live=tuple(
+            LiveChange(change, _applies(change, pair))
+            for change in changes
+            if change.reload == LIVE
+        ),
+        restart=restarts,
+        start=tuple(
+            name
+            for name in topological_order(new_body.components)
+            if name not in old_body.components
+        ),
+        stop=tuple(name for name in old_body.components if name not in new_body.components),
+        reconfigure=tuple(
+            change
+            for change in changes
+            if change.reload == COMPONENT
+            and change.component not in restarting
+            and change.component in common
+        ),
+        full_restart=tuple(change for change in changes if change.reload == PIPELINE),
+    )
+
+
+def _restarts(
+    pair: SpecPair, changes: list[FieldChange], common: list[str]
+) -> tuple[ComponentRestart, ...]:
+    old_body = pair.old.spec
+    # Live edits reach running processes without a restart: compare the processes as they
+    # would be started if only the other edits were made.
+    started_as = with_live_values_of(pair.new.spec, old_body)
+    restarts = []
+    for name in topological_order({n: pair.new.spec.components[n] for n in common}):
+        before = process_definition(name, old_body, pair.spec_dir)
+        after = process_definition(name, started_as, pair.spec_dir)
+        if before == after:
+            continue
+        restarts.append(
+            ComponentRestart(
+                name=name,
+                fields=tuple(c for c in changes if c.component == name and c.reload == COMPONENT),
+                environment=tuple(
+                    sorted(
+                        key
+                        for key in {*before["env"], *after["env"]}
+                        if before["env"].get(key) != after["env"].get(key)
+                    )
+                ),
+                command=before["command"] != after["command"],
+                working_dir=before["working_dir"] != after["working_dir"],
+            )
+        )
+    return tuple(restarts)
+
+
+def process_definition(name: str, body: PipelineBody, spec_dir: Path) -> dict[str, Any]:
+    """What the supervisor would start for `name`: command, working directory, environment
+    (the runner's own environment left out: it is the same on both sides of a reload)."""
+    spec = body.components[name]
+    settings = component_settings(
+        name, body, controller_endpoint=None, spec_dir=spec_dir, runner_pid=0
+    )
+    return {
+        "command": list(spec.command),
+        "working_dir": spec.working_dir,
+        "env": component_environ(settings, spec, {}),
+    }
+
+
+def _applies(change: FieldChange, pair: SpecPair) -> str:
+    """Where a live change takes effect: in the controller's policy, in the environment of
+    components only (so at their next start), or in the runner alone."""
+    from flowrun.controller.policy import Policy
+
+    old_body = pair.old.spec
+    edited: PipelineBody = transplant(pair.old, pair.new, change.loc).spec
+    try:
+        if Policy.from_spec(edited) != Policy.from_spec(old_body):
+            return VIA_CONTROLLER
+    except PolicyError:
+        return VIA_CONTROLLER  # only policy fields make a policy invalid
+    names = [name for name in old_body.components if name in edited.components]
+    if any(_environ_of(name, old_body, pair) != _environ_of(name, edited, pair) for name in names):
+        return AT_NEXT_START
+    return VIA_RUNNER
+
+
+def _environ_of(name: str, body: PipelineBody, pair: SpecPair) -> Mapping[str, str]:
+    env: Mapping[str, str] = process_definition(name, body, pair.spec_dir)["env"]
+    return env
+
+
+def change_json(change: FieldChange) -> dict[str, Any]:
+    return {"path": change.path, "old": change.old, "new": change.new, "kind": change.kind}
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON: what `flowrun plan --json` prints and `render_plan` reads."""
+    return {
+        "revision": {"from": plan.old_revision, "to": plan.new_revision},
+        "empty": plan.empty,
+        "full_restart": {
+            "needed": plan.needs_full_restart,
+            "reason": plan.full_restart_reason,
+            "changes": [change_json(c) for c in plan.full_restart],
+        },
+        "live": [{**change_json(item.change), "applies": item.applies} for item in plan.live],
+        "restart": [
+            {
+                "name": item.name,
+                "changes": [change_json(c) for c in item.fields],
+                "environment": list(item.environment),
+                "command": item.command,
+                "working_dir": item.working_dir,
+            }
+            for item in plan.restart
+        ],
+        "start": list(plan.start),
+        "stop": list(plan.stop),
+        "reconfigure": [change_json(c) for c in plan.reconfigure],
+    }

@@ -1,0 +1,169 @@
+"""Watching the spec (and the .env beside it) the way editors and deployments save them.
+
+Watching a file misses most saves: vim and IDEs write a temporary file and rename it over
+the spec, some tools delete and recreate it, and Kubernetes swaps a `..data` symlink to a
+new timestamped folder. So the watcher watches the *folders*: the one naming each file,
+and every folder a symlink on the way points into, and reacts to events on the files'
+names and on the symlinks leading to them. A burst of saves is settled into one check,
+and the check compares the files' content: a touch, or a save of the same bytes, does
+nothing. A deleted spec is waited for (deploys recreate it); it is not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("flowrun.reload")
+
+MAX_SYMLINK_HOPS = 40
+SETTLE_MILLISECONDS = 100  # quiet time that ends a burst of saves
+MAX_SETTLE_MILLISECONDS = 1_600  # a burst that never pauses is still checked this often
+RETRY_SECONDS = 1.0  # while no watched folder exists, or the watch broke
+
+
+@dataclass(frozen=True)
+class WatchTargets:
+    """The folders to watch, and the paths in them whose events matter."""
+
+    directories: frozenset[Path]
+    relevant: frozenset[str]
+
+    def matters(self, path: str) -> bool:
+        """An event on one of the paths, or on a folder (a `..data` symlink) leading to one."""
+        if path in self.relevant:
+            return True
+        prefix = path.rstrip(os.sep) + os.sep
+        return any(candidate.startswith(prefix) for candidate in self.relevant)
+
+    def event_filter(self, _change: object, path: str) -> bool:
+        """watchfiles' `watch_filter`."""
+        return self.matters(path)
+
+
+def watch_targets(files: Iterable[Path]) -> WatchTargets:
+    directories: set[Path] = set()
+    relevant: set[str] = set()
+    for file in files:
+        for hop in symlink_chain(Path(os.path.abspath(file))):
+            relevant.add(str(hop))
+            directories.add(hop.parent)
+            real = Path(os.path.realpath(hop))
+            relevant.add(str(real))
+            directories.add(real.parent)
+    resolved = {Path(os.path.realpath(folder)) for folder in directories}
+    return WatchTargets(frozenset(resolved), frozenset(relevant))
+
+
+def symlink_chain(path: Path) -> list[Path]:
+    """`path`, then every path its symlinks lead to, in order (each as named, not resolved)."""
+    chain = [path]
+    current = path
+    for _ in range(MAX_SYMLINK_HOPS):
+        try:
+            target = os.readlink(current)
+        except OSError:  # not a symlink, or gone
+            break
+        current = Path(os.path.normpath(current.parent / target))
+        chain.append(current)
+    return chain
+
+
+def fingerprint(files: Sequence[Path]) -> str:
+    """sha256 of the files' contents (a missing file counts as missing)."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            digest.update(b"\0missing\0")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class SpecWatcher:
+    """Calls `on_change()` once per settled burst of edits that changed the files' content.
+
+    `files[0]` is the spec; while it is missing the watcher waits. `accept(fingerprint)`
+    tells it which content is current (the reloader loaded it), so a SIGHUP or
+    `flowrun reload` of the same content does not reload again when a touch follows.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        on_change: Callable[[], Awaitable[None]],
+        *,
+        settle_milliseconds: int = SETTLE_MILLISECONDS,
+    ) -> None:
+        self.files = list(files)
+        self._on_change = on_change
+        self._settle_milliseconds = settle_milliseconds
+        self.baseline = fingerprint(self.files)
+        self._stop = asyncio.Event()
+        self._spec_missing = False
+        self.ready = asyncio.Event()
+        """Set once the folders are watched (tests and benchmarks wait for it)."""
+
+    def accept(self, current: str) -> None:
+        self.baseline = current
+
+    async def run(self) -> None:
+        """Watch until cancelled; the watch itself ends within a settle step of that."""
+        task = asyncio.ensure_future(self._watch_forever())
+        try:
+            await asyncio.shield(task)
+        finally:
+            self._stop.set()
+
+    async def check(self) -> None:
+        """Compare the content with the baseline; call on_change when it differs."""
+        if not self.files[0].exists():
+            if not self._spec_missing:
+                log.warning("%s is gone; waiting for it to come back", self.files[0])
+            self._spec_missing = True
+            return
+        self._spec_missing = False
+        if fingerprint(self.files) != self.baseline:
+            await self._on_change()
+
+    async def _watch_forever(self) -> None:
+        from watchfiles import awatch
+
+        while not self._stop.is_set():
+            targets = watch_targets(self.files)
+            folders = sorted(str(folder) for folder in targets.directories if folder.is_dir())
+            if not folders:
+                await self._pause()
+                continue
+            watch = awatch(
+                *folders,
+                watch_filter=targets.event_filter,
+                step=self._settle_milliseconds,
+                debounce=MAX_SETTLE_MILLISECONDS,
+                recursive=False,
+                stop_event=self._stop,
+                ignore_permission_denied=True,
+            )
+            try:
+                async with contextlib.aclosing(watch) as batches:
+                    self.ready.set()
+                    async for _batch in batches:
+                        await self.check()
+                        if watch_targets(self.files) != targets:
+                            break  # a symlink now points elsewhere: watch the new folders
+            except (OSError, RuntimeError) as e:  # a watched folder vanished under us
+                log.warning("watching %s failed (%s); watching again", ", ".join(folders), e)
+                await self._pause()
+            await self.check()  # what changed while the watch was being replaced
+
+    async def _pause(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), RETRY_SECONDS)
