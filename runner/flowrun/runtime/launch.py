@@ -7,6 +7,7 @@ import contextlib
 import sys
 import warnings
 
+from flowrun.reload import install_hot_reload
 from flowrun.runtime.app import Runner
 from flowrun.runtime.logs import Console, colour_wanted
 from flowrun.runtime.state import StateDir
@@ -36,6 +37,7 @@ def run_runner(loaded: LoadedSpec, state: StateDir, *, foreground: bool) -> None
 
     async def main() -> None:
         runner = Runner(loaded, state=state, console=console)
+        install_hot_reload(runner)
         await runner.run()
 
     try:
