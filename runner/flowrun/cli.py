@@ -22,7 +22,8 @@ for command in COMMANDS:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns a command's ctx.exit(code) instead of raising.
+        code = cli.main(standalone_mode=False)
     except FlowrunError as error:
         # Spec issues already read FILE:LINE:COL: ..., the form editors jump to.
         click.echo(str(error) if isinstance(error, SpecError) else f"error: {error}", err=True)
@@ -35,3 +36,4 @@ def main() -> None:
     except (click.Abort, KeyboardInterrupt):
         click.echo("aborted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
