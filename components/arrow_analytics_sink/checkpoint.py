@@ -45,6 +45,15 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def fsync_file(path: Path) -> None:
+    """Flush a closed file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomically(path: Path, data: bytes | memoryview, *, durable: bool) -> None:
     """Write to a hidden temp file beside `path`, then rename it over `path`."""
     temp = path.with_name(f".{path.name}.tmp")

@@ -17,9 +17,18 @@ import pyarrow.compute as pc
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 
 
+def _text(value: str) -> pa.Scalar:
+    # A typed scalar: pyarrow infers the type of a bare Python str at ~0.1 ms per call.
+    return pa.scalar(value, pa.string())
+
+
+_EMPTY, _QUOTE, _TRUE, _FALSE_TEXT = _text(""), _text('"'), _text("true"), _text("false")
+_TIME_END, _LINE_END = _text('Z"'), _text("}\n")
+
+
 def _timestamps(column: pa.Array) -> pa.Array:
     text = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S", locale="C")
-    return pc.binary_join_element_wise('"', text, 'Z"', "")
+    return pc.binary_join_element_wise(_QUOTE, text, _TIME_END, _EMPTY)
 
 
 def _needs_escape(strings: pa.Array) -> bool:
@@ -39,14 +48,14 @@ def _string_fragments(key: str, strings: pa.Array) -> pa.Array:
             [None if v is None else key + json.dumps(v) for v in strings.to_pylist()],
             pa.string(),
         )
-    return pc.binary_join_element_wise(key + '"', strings, '"', "")
+    return pc.binary_join_element_wise(_text(key + '"'), strings, _QUOTE, _EMPTY)
 
 
 def _scalar_values(column: pa.Array) -> pa.Array:
     """JSON text of each non-string value; null where the value is null."""
     kind = column.type
     if pa.types.is_boolean(kind):
-        return pc.if_else(column, pa.scalar("true"), pa.scalar("false"))
+        return pc.if_else(column, _TRUE, _FALSE_TEXT)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         return column.cast(pa.string())
     if pa.types.is_timestamp(kind):
@@ -57,7 +66,7 @@ def _scalar_values(column: pa.Array) -> pa.Array:
 def _rendered(key: str, column: pa.Array) -> pa.Array:
     if pa.types.is_string(column.type):
         return _string_fragments(key, column)
-    return pc.binary_join_element_wise(key, _scalar_values(column), "")
+    return pc.binary_join_element_wise(_text(key), _scalar_values(column), _EMPTY)
 
 
 def _fragments(name: str, column: pa.Array, first: bool) -> pa.Array:
@@ -69,7 +78,7 @@ def _fragments(name: str, column: pa.Array, first: bool) -> pa.Array:
         joined = _rendered(key, encoded.dictionary).take(encoded.indices)
     else:
         joined = _rendered(key, column)
-    return pc.fill_null(joined, pa.scalar(key + "null"))
+    return pc.fill_null(joined, _text(key + "null"))
 
 
 def _value_bytes(lines: pa.Array) -> memoryview:
@@ -90,5 +99,5 @@ def jsonl_bytes(table: pa.Table) -> memoryview:
         _fragments(name, table.column(index).combine_chunks(), index == 0)
         for index, name in enumerate(table.schema.names)
     ]
-    parts.append(pa.scalar("}\n"))
-    return _value_bytes(pc.binary_join_element_wise(*parts, ""))
+    parts.append(_LINE_END)
+    return _value_bytes(pc.binary_join_element_wise(*parts, _EMPTY))

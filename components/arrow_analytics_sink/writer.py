@@ -28,12 +28,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointStore, fsync_directory
+from arrow_analytics_sink.checkpoint import (
+    Checkpoint,
+    CheckpointStore,
+    fsync_directory,
+    fsync_file,
+)
 from arrow_analytics_sink.jsonl import jsonl_bytes
 
 PARQUET = "parquet"
 JSONL = "jsonl"
 FORMATS = (PARQUET, JSONL)
+JSONL_SLICE_ROWS = 16_384
 _DATA_FILE = re.compile(r"^part-(\d+)-(\d+)\.(parquet|jsonl)$")
 log = logging.getLogger(__name__)
 
@@ -53,12 +59,13 @@ def data_file_name(first_ledger: int, last_ledger: int, fmt: str) -> str:
     return f"part-{first_ledger:010d}-{last_ledger:010d}.{fmt}"
 
 
-def _encode(table: pa.Table, fmt: str) -> pa.Buffer | memoryview:
-    if fmt == JSONL:
-        return jsonl_bytes(table)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="snappy")
-    return sink.getvalue()
+def _write(part: pa.Table, fmt: str, handle: pa.NativeFile) -> None:
+    if fmt == PARQUET:
+        pq.write_table(part, handle, compression="snappy")
+        return
+    # Slices keep the rendered text small next to the batch itself.
+    for start in range(0, part.num_rows, JSONL_SLICE_ROWS):
+        handle.write(jsonl_bytes(part.slice(start, JSONL_SLICE_ROWS)))
 
 
 class EventWriter:
@@ -140,11 +147,10 @@ class EventWriter:
         path = directory / data_file_name(first_ledger, last_ledger, fmt)
         temp = path.with_name(f".{path.name}.tmp")
         try:
-            with open(temp, "wb") as handle:
-                handle.write(_encode(part, fmt))
-                if self.durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
+            with pa.OSFile(str(temp), "wb") as handle:
+                _write(part, fmt, handle)
+            if self.durable:
+                fsync_file(temp)
         except BaseException:
             self._discard([temp])
             raise
@@ -168,4 +174,4 @@ def _by_date(events: pa.Table) -> list[tuple[str, pa.Table]]:
     if len(dates) == 1:
         return [(dates[0], events)]
     labels = pc.strftime(days, format="%Y-%m-%d")
-    return [(date, events.filter(pc.equal(labels, date))) for date in dates]
+    return [(date, events.filter(pc.equal(labels, pa.scalar(date, pa.string())))) for date in dates]

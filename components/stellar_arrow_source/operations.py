@@ -104,7 +104,9 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
 
     amount = _amounts(keys, _DIGITS, _AMOUNT)
     amount = pc.if_else(
-        pc.equal(type_index, _u64(3)), pc.add(amount, pa.scalar(STROOPS_PER_UNIT)), amount
+        pc.equal(type_index, _u64(3)),
+        pc.add(amount, pa.scalar(STROOPS_PER_UNIT, pa.int64())),
+        amount,
     )
     source_asset = assets.weighted_index.take(h.below(keys, _SOURCE_ASSET, 100))
     return OperationColumns(
