@@ -156,8 +156,10 @@ class Reloader:
             "plan": plan_json(plan) if plan is not None else None,
         }
         self._record(outcome, changed=self.runner.loaded.revision != old.revision)
-        for line in render_outcome(outcome).splitlines():
-            self.runner.event(f"reload ({trigger}): {line.strip()}")
+        head, *rest = render_outcome(outcome).splitlines()
+        self.runner.event(head)
+        for line in rest:
+            self.runner.event(f"reload: {line.strip()}")
         return outcome
 
     def _record(self, outcome: dict[str, Any], *, changed: bool) -> None:

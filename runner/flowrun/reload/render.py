@@ -85,7 +85,8 @@ def render_outcome(outcome: dict[str, Any]) -> str:
         "failed": f"reload failed: revision {outcome.get('revision')} runs "
         f"(generation {outcome.get('generation')})",
     }.get(status, f"reload {status}")
-    lines = [head]
+    trigger = outcome.get("trigger")
+    lines = [head.replace(":", f" ({trigger}):", 1) if trigger else head]
     if outcome.get("full_restart"):
         lines.append(f"  full restart: {outcome['full_restart']}")
     for key, label in (

@@ -108,7 +108,7 @@ class SpecWatcher:
         self._settle_milliseconds = settle_milliseconds
         self.baseline = fingerprint(self.files)
         self._stop = asyncio.Event()
-        self._spec_missing = False
+        self.missing = False
         self.ready = asyncio.Event()
         """Set once the folders are watched (tests and benchmarks wait for it)."""
 
@@ -126,11 +126,11 @@ class SpecWatcher:
     async def check(self) -> None:
         """Compare the content with the baseline; call on_change when it differs."""
         if not self.files[0].exists():
-            if not self._spec_missing:
+            if not self.missing:
                 log.warning("%s is gone; waiting for it to come back", self.files[0])
-            self._spec_missing = True
+            self.missing = True
             return
-        self._spec_missing = False
+        self.missing = False
         if fingerprint(self.files) != self.baseline:
             await self._on_change()
 

@@ -1,0 +1,179 @@
+"""The spec watcher on a real filesystem with real watchfiles: every way editors and
+deployments save is seen, a burst is one change, a touch is none.
+
+"Exactly one" is shown without waiting for nothing to happen: after the pattern under test
+a sentinel edit follows, and the calls seen must be the pattern's and the sentinel's only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from flowrun.reload.watcher import SpecWatcher, fingerprint
+
+Save = Callable[[Path, str], None]
+TIMEOUT_SECONDS = 20.0
+
+
+def in_place(path: Path, text: str) -> None:
+    with open(path, "r+") as handle:  # same inode, truncated and rewritten
+        handle.truncate(0)
+        handle.write(text)
+
+
+def temp_then_rename(path: Path, text: str) -> None:  # vim (backupcopy=no), IDEs
+    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def delete_and_recreate(path: Path, text: str) -> None:
+    path.unlink()
+    path.write_text(text)
+
+
+def kubernetes_swap(path: Path, text: str) -> None:
+    """What the kubelet does to a ConfigMap volume: a new timestamped folder, a new `..data`
+    symlink renamed over the old one, the old folder removed."""
+    root = path.parent
+    old = root / os.readlink(root / "..data")
+    fresh = root / f"..{time.monotonic_ns()}"
+    fresh.mkdir()
+    (fresh / path.name).write_text(text)
+    (root / "..data_tmp").symlink_to(fresh.name)
+    os.replace(root / "..data_tmp", root / "..data")
+    for item in old.iterdir():
+        item.unlink()
+    old.rmdir()
+
+
+def _kubernetes_layout(root: Path, text: str) -> Path:
+    stamped = root / "..first"
+    stamped.mkdir()
+    (stamped / "pipeline.yaml").write_text(text)
+    (root / "..data").symlink_to("..first")
+    spec = root / "pipeline.yaml"
+    spec.symlink_to("..data/pipeline.yaml")
+    return spec
+
+
+async def _until(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {TIMEOUT_SECONDS}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _watching(
+    spec: Path, scenario: Callable[[SpecWatcher, list[str]], Awaitable[None]]
+) -> None:
+    seen: list[str] = []
+    watcher: SpecWatcher
+
+    async def on_change() -> None:
+        seen.append(spec.read_text())
+        watcher.accept(fingerprint(watcher.files))  # what the reloader does once it loaded
+
+    watcher = SpecWatcher([spec, spec.parent / ".env"], on_change)
+    task = asyncio.ensure_future(watcher.run())
+    try:
+        await asyncio.wait_for(watcher.ready.wait(), TIMEOUT_SECONDS)
+        await scenario(watcher, seen)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _then_sentinel(spec: Path, seen: list[str], expected_before: int) -> None:
+    temp_then_rename(spec, "sentinel: true\n")
+    await _until(lambda: bool(seen) and seen[-1] == "sentinel: true\n", "the sentinel edit")
+    assert len(seen) == expected_before + 1, seen
+
+
+@pytest.mark.parametrize(
+    "save", [in_place, temp_then_rename, delete_and_recreate], ids=lambda f: f.__name__
+)
+def test_each_save_is_one_change(tmp_path: Path, save: Save) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        save(spec, "version: 2\n")
+        await _until(lambda: seen == ["version: 2\n"], f"{save.__name__} seen")
+        save(spec, "version: 3\n")
+        await _until(lambda: seen[-1:] == ["version: 3\n"], f"second {save.__name__} seen")
+        await _then_sentinel(spec, seen, 2)
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_kubernetes_symlink_swaps(tmp_path: Path) -> None:
+    spec = _kubernetes_layout(tmp_path, "version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        for version in (2, 3, 4):  # each swap moves the watch to a new folder
+            kubernetes_swap(spec, f"version: {version}\n")
+            await _until(lambda v=version: seen[-1:] == [f"version: {v}\n"], f"swap {version}")
+        assert seen == ["version: 2\n", "version: 3\n", "version: 4\n"]
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_a_burst_of_saves_is_one_change(tmp_path: Path) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 0\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        for version in range(1, 6):  # an editor's autosave and a formatter, 20 ms apart
+            in_place(spec, f"version: {version}\n")
+            await asyncio.sleep(0.02)
+        await _until(lambda: bool(seen), "the burst seen")
+        assert seen == ["version: 5\n"]
+        await _then_sentinel(spec, seen, 1)
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_a_touch_or_the_same_bytes_change_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        os.utime(spec)
+        temp_then_rename(spec, "version: 1\n")
+        (tmp_path / "unrelated.txt").write_text("x")
+        await _then_sentinel(spec, seen, 0)
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_a_dotenv_edit_is_a_change(tmp_path: Path) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        (tmp_path / ".env").write_text("LEVEL=debug\n")
+        await _until(lambda: len(seen) == 1, "the .env edit seen")
+        await _then_sentinel(spec, seen, 1)
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_a_deleted_spec_is_waited_for(tmp_path: Path) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        spec.unlink()
+        await _until(lambda: watcher.missing, "the deletion noticed")
+        assert seen == []
+        spec.write_text("version: 2\n")
+        await _until(lambda: seen == ["version: 2\n"], "the recreated spec seen")
+
+    asyncio.run(_watching(spec, scenario))

@@ -1,0 +1,264 @@
+"""The plan of a reload, from two real spec files: live where it can, one restart where
+it must (exactly the components whose process changes), a full restart where nothing else
+can work; and its JSON and text forms."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flowrun.reload.apply import mixed_spec, pair_of
+from flowrun.reload.diff import diff_specs, transplant, with_live_values_of
+from flowrun.reload.plan import (
+    AT_NEXT_START,
+    VIA_CONTROLLER,
+    VIA_RUNNER,
+    Plan,
+    build_plan,
+    plan_json,
+)
+from flowrun.reload.render import render_plan
+from flowrun.spec.loader import LoadedSpec, load_spec
+
+BASE: dict[str, Any] = {
+    "apiVersion": "flowctl/v1",
+    "kind": "Pipeline",
+    "metadata": {"name": "plan-test"},
+    "spec": {
+        "controller": {"endpoint": "127.0.0.1:7001", "heartbeat_interval": "1s"},
+        "flow_control": {"activate_at": 0.8, "deactivate_at": 0.6},
+        "components": {
+            "src": {"type": "source", "command": ["python", "c.py"], "endpoint": "127.0.0.1:7002"},
+            "proc": {
+                "type": "processor",
+                "command": ["python", "c.py"],
+                "endpoint": "127.0.0.1:7003",
+                "inputs": ["src"],
+            },
+            "sink": {"type": "sink", "command": ["python", "c.py"], "inputs": ["proc"]},
+            "audit": {"type": "sink", "command": ["python", "c.py"], "inputs": ["src"]},
+        },
+        "profiles": {"fast": {"controller": {"heartbeat_interval": "200ms"}}},
+    },
+}
+
+
+def _load(folder: Path, name: str, data: dict[str, Any], profile: str | None = None) -> LoadedSpec:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_spec(path, profile, environ={})
+
+
+def _plan(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], profile: str | None = None
+) -> Plan:
+    old = _load(tmp_path, "old", BASE, profile)
+    changed = copy.deepcopy(BASE)
+    edit(changed["spec"])
+    new = _load(tmp_path, "new", changed, profile)
+    return build_plan(pair_of(old, new))
+
+
+def _live(plan: Plan) -> dict[str, tuple[Any, Any, str]]:
+    return {i.change.path: (i.change.old, i.change.new, i.applies) for i in plan.live}
+
+
+def test_same_spec_is_an_empty_plan(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, lambda spec: None)
+    assert plan.empty and plan.old_revision == plan.new_revision
+    assert render_plan(plan_json(plan)) == f"no change: revision {plan.old_revision} is what runs"
+
+
+def test_thresholds_and_heartbeat_are_live_through_the_controller(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["flow_control"] = {"activate_at": 0.7, "deactivate_at": 0.5, "throttle_rate": 0.25}
+        spec["controller"]["heartbeat_interval"] = "500ms"
+        spec["pool"] = {"min_connections": 1, "max_connections": 4}
+
+    plan = _plan(tmp_path, edit)
+    assert _live(plan) == {
+        "spec.controller.heartbeat_interval": ("1s", "500ms", VIA_CONTROLLER),
+        "spec.flow_control.activate_at": (0.8, 0.7, VIA_CONTROLLER),
+        "spec.flow_control.deactivate_at": (0.6, 0.5, VIA_CONTROLLER),
+        "spec.flow_control.throttle_rate": (0.5, 0.25, VIA_CONTROLLER),
+        "spec.pool.min_connections": (2, 1, VIA_CONTROLLER),
+        "spec.pool.max_connections": (10, 4, VIA_CONTROLLER),
+    }
+    assert not plan.restart and not plan.start and not plan.stop
+    assert not plan.needs_full_restart
+
+
+def test_live_fields_outside_the_policy_say_where_they_apply(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["pool"] = {"connect_timeout": "2s"}
+        spec["components"]["sink"]["restart"] = {"backoff": "200ms"}
+        spec["components"]["sink"]["stop_grace"] = "3s"
+
+    plan = _plan(tmp_path, edit)
+    assert _live(plan) == {
+        "spec.pool.connect_timeout": ("5s", "2s", AT_NEXT_START),
+        "spec.components.sink.restart.backoff": ("1s", "200ms", VIA_RUNNER),
+        "spec.components.sink.stop_grace": ("10s", "3s", VIA_RUNNER),
+    }
+    assert not plan.restart
+
+
+def test_an_env_edit_restarts_that_component_alone(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, lambda spec: spec["components"]["sink"].update(env={"LEVEL": "debug"}))
+    assert plan.restart_names == ["sink"]
+    (sink,) = plan.restart
+    assert [(c.path, c.old, c.new, c.kind) for c in sink.fields] == [
+        ("spec.components.sink.env.LEVEL", None, "debug", "added")
+    ]
+    assert sink.environment == ("LEVEL",) and not sink.command and not sink.working_dir
+
+
+def test_a_moved_endpoint_restarts_the_component_and_its_dependents_only(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["components"]["src"]["endpoint"] = "127.0.0.1:7012"
+
+    plan = _plan(tmp_path, edit)
+    # proc and audit read src: their FLOWRUN_INPUTS changes; sink reads proc, which did not move.
+    assert plan.restart_names == ["src", "proc", "audit"]
+    restarts = {item.name: item for item in plan.restart}
+    assert restarts["proc"].fields == () and restarts["proc"].environment == ("FLOWRUN_INPUTS",)
+    assert "FLOWRUN_ENDPOINT" in restarts["src"].environment
+
+
+def test_command_config_and_working_dir_restart(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["components"]["src"]["command"] = ["python", "other.py"]
+        spec["components"]["proc"]["config"] = {"depth": {"max": 3}}
+        spec["components"]["sink"]["working_dir"] = "work"
+
+    plan = _plan(tmp_path, edit)
+    restarts = {item.name: item for item in plan.restart}
+    assert set(restarts) == {"src", "proc", "sink"}
+    assert restarts["src"].command and not restarts["src"].environment
+    assert [c.path for c in restarts["proc"].fields] == ["spec.components.proc.config.depth"]
+    assert restarts["proc"].environment == ("FLOWRUN_CONFIG",)
+    assert restarts["sink"].working_dir
+
+
+def test_added_components_start_after_their_inputs_and_removed_ones_stop(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        components = spec["components"]
+        del components["audit"]
+        components["archive"] = {"type": "sink", "command": ["x"], "inputs": ["enrich"]}
+        components["enrich"] = {
+            "type": "processor",
+            "command": ["x"],
+            "inputs": ["src"],
+            "endpoint": "127.0.0.1:7020",
+        }
+
+    plan = _plan(tmp_path, edit)
+    assert plan.start == ("enrich", "archive") and plan.stop == ("audit",)
+    assert not plan.restart and not plan.live
+
+
+def test_controller_endpoint_needs_a_full_restart(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["controller"]["endpoint"] = "127.0.0.1:7100"
+        spec["flow_control"]["activate_at"] = 0.9
+
+    plan = _plan(tmp_path, edit)
+    assert plan.needs_full_restart
+    assert plan.full_restart_reason == "spec.controller.endpoint changed"
+    text = render_plan(plan_json(plan))
+    assert "full restart, in order" in text and '"127.0.0.1:7001" -> "127.0.0.1:7100"' in text
+    assert "spec.flow_control.activate_at: 0.8 -> 0.9" in text
+
+
+def test_profiles_count_only_through_the_profile_in_force(tmp_path: Path) -> None:
+    def other_profile(spec: dict[str, Any]) -> None:
+        spec["profiles"]["slow"] = {"controller": {"heartbeat_interval": "5s"}}
+
+    assert _plan(tmp_path, other_profile, profile="fast").empty
+
+    def profile_in_force(spec: dict[str, Any]) -> None:
+        spec["profiles"]["fast"]["controller"]["heartbeat_interval"] = "100ms"
+
+    plan = _plan(tmp_path, profile_in_force, profile="fast")
+    assert _live(plan) == {"spec.controller.heartbeat_interval": ("200ms", "100ms", VIA_CONTROLLER)}
+
+
+def test_plan_json_and_text(tmp_path: Path) -> None:
+    def edit(spec: dict[str, Any]) -> None:
+        spec["flow_control"]["activate_at"] = 0.75
+        spec["components"]["src"]["endpoint"] = "127.0.0.1:7012"
+        spec["components"]["new"] = {"type": "sink", "command": ["x"], "inputs": ["src"]}
+        del spec["components"]["audit"]
+
+    plan = _plan(tmp_path, edit)
+    data = plan_json(plan)
+    assert data["revision"] == {"from": plan.old_revision, "to": plan.new_revision}
+    assert data["live"] == [
+        {
+            "path": "spec.flow_control.activate_at",
+            "old": 0.8,
+            "new": 0.75,
+            "kind": "changed",
+            "applies": "controller",
+        }
+    ]
+    assert [item["name"] for item in data["restart"]] == ["src", "proc"]
+    assert data["start"] == ["new"] and data["stop"] == ["audit"]
+    assert data["full_restart"]["needed"] is False
+    text = render_plan(data)
+    assert text.splitlines() == [
+        f"revision {plan.old_revision} -> {plan.new_revision}",
+        "applied live, no process restarts:",
+        "  spec.flow_control.activate_at: 0.8 -> 0.75  "
+        "[controller policy, pushed to every component]",
+        "restarted alone (dependents reconnect and resume):",
+        '  src: spec.components.src.endpoint: "127.0.0.1:7002" -> "127.0.0.1:7012"',
+        "  proc: environment FLOWRUN_INPUTS (an input moved)",
+        "started (after their inputs): new",
+        "stopped: audit",
+    ]
+
+
+def test_diff_helpers(tmp_path: Path) -> None:
+    old = _load(tmp_path, "old", BASE)
+    changed = copy.deepcopy(BASE)
+    changed["spec"]["flow_control"]["activate_at"] = 0.9
+    changed["spec"]["components"]["src"]["env"] = {"A": "1"}
+    new = _load(tmp_path, "new", changed)
+    assert [c.path for c in diff_specs(old.spec, new.spec)] == [
+        "spec.flow_control.activate_at",
+        "spec.components.src.env.A",
+    ]
+    started_as = with_live_values_of(new.spec.spec, old.spec.spec)
+    assert started_as.flow_control.activate_at == 0.8
+    assert started_as.components["src"].env == {"A": "1"}
+    moved = transplant(old.spec, new.spec, ("spec", "components", "src", "env"))
+    assert moved.spec.components["src"].env == {"A": "1"}
+    assert moved.spec.flow_control.activate_at == 0.8
+
+
+def test_a_rollback_spec_mixes_definitions(tmp_path: Path) -> None:
+    old = _load(tmp_path, "old", BASE)
+    changed = copy.deepcopy(BASE)
+    changed["spec"]["components"]["sink"]["env"] = {"BROKEN": "1"}
+    changed["spec"]["flow_control"]["activate_at"] = 0.9
+    new = _load(tmp_path, "new", changed)
+    mixed = mixed_spec(new, old, ["sink"])
+    assert mixed.spec.spec.components["sink"].env == {}
+    assert mixed.spec.spec.flow_control.activate_at == 0.9
+    assert mixed.revision not in (old.revision, new.revision)
+    back = build_plan(pair_of(new, mixed))
+    assert back.restart_names == ["sink"] and not back.live
+
+
+@pytest.mark.parametrize("section", ["mode", "token"])
+def test_other_controller_fields_are_pipeline_wide(tmp_path: Path, section: str) -> None:
+    value = {"mode": "disabled", "token": "s3cret"}[section]
+    plan = _plan(tmp_path, lambda spec: spec["controller"].update({section: value}))
+    assert plan.needs_full_restart and [c.path for c in plan.full_restart] == [
+        f"spec.controller.{section}"
+    ]
