@@ -77,8 +77,10 @@ class StateDir:
         override = env.get(STATE_DIR_ENV)
         if override:
             return cls(Path(override).expanduser().resolve())
-        spec = spec_path.resolve()
-        return cls(spec.parent / ".flowrun" / spec.stem)
+        # The folder is resolved, the file is not: a spec that is a symlink a deployment
+        # swaps (Kubernetes' ..data) keeps one state directory across swaps.
+        spec = Path(os.path.abspath(spec_path))
+        return cls(spec.parent.resolve() / ".flowrun" / spec.stem)
 
     @property
     def runner_file(self) -> Path:
