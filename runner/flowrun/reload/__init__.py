@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from flowrun.runtime.app import Runner
 
 
-def install_hot_reload(runner: Runner, *, watch: bool = True) -> Reloader:
-    """Reload on spec edits (when `watch`), SIGHUP and `flowrun reload`; serve `flowrun plan`."""
+def install_hot_reload(runner: Runner, *, watch: bool | None = None) -> Reloader:
+    """Reload on SIGHUP, `flowrun reload` and spec edits (unless `watch` is False, or None
+    and FLOWRUN_WATCH=0); serve `flowrun plan`."""
     from flowrun.reload.install import install
 
     return install(runner, watch=watch)

@@ -48,6 +48,7 @@ class Reloader:
             self.files, self._file_changed, settle_milliseconds=settle_milliseconds
         )
         self._one_at_a_time = asyncio.Lock()
+        self.watching = True
 
     # -- the runner's plug-in points -------------------------------------------------------
     async def on_reload_request(self, runner: Runner, trigger: str) -> None:
@@ -55,9 +56,16 @@ class Reloader:
 
     async def watch(self, runner: Runner) -> None:
         """The background job: watch from the start, reload once the pipeline runs."""
+        if not self.watching:
+            runner.event(
+                f"not watching {runner.loaded.path} (FLOWRUN_WATCH): reload with "
+                "`flowrun reload` or SIGHUP"
+            )
+            return
         watching = asyncio.ensure_future(self.watcher.run())
         try:
             await self._until_started()
+            runner.event(f"watching {runner.loaded.path} and its .env: an edit reloads")
             if await self._revision_on_disk() != runner.loaded.revision:
                 await self.reload(f"{TRIGGER_FILE} while starting")
             await watching
