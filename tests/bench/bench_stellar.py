@@ -17,6 +17,7 @@ STELLAR_BENCH_LEDGERS (default 20000) sets the size of the throughput run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -52,10 +53,15 @@ server.serve()
 
 
 @pytest.fixture(scope="module")
-def results() -> Iterator[dict[str, Any]]:
-    figures: dict[str, Any] = {}
+def results(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The figures of this module's benchmarks, printed together at the end."""
+    figures: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
     yield figures
-    print("\n" + json.dumps(figures, indent=2, default=str))
+    figures["load_average_at_end"] = os.getloadavg()
+    text = "stellar pipeline figures:\n" + json.dumps(figures, indent=2, default=str)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + text)
 
 
 def event_batches() -> list[pa.RecordBatch]:
