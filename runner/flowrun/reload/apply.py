@@ -68,7 +68,7 @@ async def _incremental(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: P
             )
     failed_restarts = [name for name in result.restarted if name in not_ready]
     if failed_restarts:
-        reasons = {name: _first_line(result.outcomes[name].message) for name in failed_restarts}
+        reasons = {name: _why(result.outcomes[name].message) for name in failed_restarts}
         await _roll_back(runner, old, new, failed_restarts, reasons, applied)
     return applied
 
@@ -87,8 +87,9 @@ async def _roll_back(
     if problems:
         applied.status = FAILED
         applied.errors.extend(
-            f"{name} did not become ready ({reasons[name]}) and cannot be rolled back: "
+            f"{name} cannot be rolled back ("
             + "; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in problems)
+            + f"); its new definition did not become ready: {reasons[name]}"
             for name in names
         )
         return
@@ -102,12 +103,10 @@ async def _roll_back(
     applied.restarted = [name for name in applied.restarted if name not in restore]
     still_failing = set(result.failed)
     for name in names:
-        again = (
-            " (and its previous definition is not ready either)" if name in still_failing else ""
-        )
+        again = " (which is not ready either)" if name in still_failing else ""
         applied.errors.append(
-            f"{name}: its new definition did not become ready ({reasons[name]}); "
-            f"rolled back to its previous definition{again}"
+            f"{name}: rolled back to its previous definition{again}; "
+            f"its new one did not become ready: {reasons[name]}"
         )
 
 
@@ -170,6 +169,11 @@ def _not_running(runner: Runner) -> list[str]:
         for name, component in supervisor.components.items()
         if component.state is not State.RUNNING
     ]
+
+
+def _why(message: str) -> str:
+    """An outcome's message without the supervisor's own plans (it will not retry now)."""
+    return message.replace(" (retrying)", "", 1) or "no reason given"
 
 
 def _first_line(text: str) -> str:
