@@ -60,6 +60,11 @@ class ControlPlane(Protocol):
     def reachable(self) -> bool: ...
 
     @property
+    def reachable_since(self) -> float:
+        """Epoch seconds since which the controller answers without a break (0: never)."""
+        ...
+
+    @property
     def backpressure_active(self) -> bool: ...
 
     async def update_policy(self, body: PipelineBody) -> None: ...
@@ -69,6 +74,7 @@ class DisabledControlPlane:
     mode = ControllerMode.DISABLED
     endpoint: str | None = None
     reachable = False
+    reachable_since = 0.0
     backpressure_active = False
 
     async def start(self) -> None:
@@ -89,6 +95,7 @@ class EmbeddedControlPlane:
 
     mode = ControllerMode.EMBEDDED
     reachable = True
+    reachable_since = 0.0
 
     def __init__(self, body: PipelineBody, registry: CollectorRegistry | None) -> None:
         from flowrun.controller import Controller, Policy
@@ -160,6 +167,9 @@ class ExternalControlPlane:
         self._snapshots: dict[str, ServiceSnapshot] = {}
         self._backpressure = False
         self.reachable = False
+        # A restarted controller has forgotten every service until each re-registers:
+        # liveness counts from its return, not from the last heartbeat it never saw.
+        self.reachable_since = 0.0
         self.last_error: str | None = None
         self._channel: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -225,6 +235,8 @@ class ExternalControlPlane:
         except Exception as e:  # an unreachable controller is a state, not a crash
             self.reachable, self.last_error = False, str(e).splitlines()[0]
             return
+        if not self.reachable:
+            self.reachable_since = time.time()
         self.reachable, self.last_error = True, None
         self._backpressure = bool(metrics.backpressure_active)
         self._snapshots = {

@@ -56,8 +56,9 @@ def heartbeat_lost(
         return None
     snapshot = control.service(name)
     if snapshot is None or not snapshot.seen_since(started_at):
-        # Gone from the controller after registering: its record was dropped, count from start.
-        last = started_at
+        # Unknown to the controller: count from the start of the process, or from the return
+        # of a controller that restarted meanwhile (it forgot everyone; they re-register).
+        last = max(started_at, control.reachable_since)
     else:
         last = max(snapshot.last_heartbeat or 0.0, snapshot.registered_at or 0.0)
     silent = time.time() - last
