@@ -68,6 +68,7 @@ from flowctl.component_io import InputReader, component_status
 from flowctl.flight_service import FlightService
 from flowctl.flow_control import FlowController
 from flowctl.health import Check, HealthReport, assess
+from flowctl.health_watch import HealthWatch
 from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
 from flowctl.pool_manager import PoolManager
@@ -96,6 +97,7 @@ class Component:
         self._server: FlightService | None = None
         self._worker: threading.Thread | None = None
         self._parent_watch: ParentWatch | None = None
+        self.health_watch = HealthWatch(self.health, self.settings.monitoring_interval_seconds)
         self._inputs = InputReader(self)
         self.monitor = Monitor(
             self.settings.service_id,
@@ -194,6 +196,7 @@ class Component:
         if self.settings.runner_pid is not None:
             self._parent_watch = ParentWatch(self.settings.runner_pid, self.stop).start()
         self.on_start()
+        self.health_watch.start()
         self._worker = threading.Thread(target=self._run_work, name="component-work", daemon=True)
         self._worker.start()
         self.log.info("ready: %s serving Flight on %s", self.settings.component_id, self.endpoint)
@@ -216,6 +219,7 @@ class Component:
         if self._worker is not None:
             self._worker.join(self.stop_timeout_seconds)
         self.on_stop()
+        self.health_watch.stop()
         if self._parent_watch is not None:
             self._parent_watch.stop()
         if self.client is not None:
@@ -253,6 +257,7 @@ class Component:
         self.log.info("metrics on http://127.0.0.1:%d/metrics", bound)
 
     def _apply_policy(self, policy: fc.Policy) -> None:
+        # Zero means "not sent" (an older controller): keep what we have.
         pool = policy.pool
         if pool.max_connections > 0 and 0 <= pool.min_connections <= pool.max_connections:
             current = self.pools.settings
@@ -263,10 +268,15 @@ class Component:
                     idle_timeout_seconds=pool.idle_timeout_seconds or current.idle_timeout_seconds,
                     health_check_interval_seconds=pool.health_check_interval_seconds
                     or current.health_check_interval_seconds,
-                    connect_timeout_seconds=current.connect_timeout_seconds,
-                    max_retries=current.max_retries,
+                    connect_timeout_seconds=pool.connect_timeout_seconds
+                    or current.connect_timeout_seconds,
+                    max_retries=pool.max_retries
+                    if pool.HasField("max_retries")
+                    else current.max_retries,
                 )
             )
+        if policy.monitoring_interval_seconds > 0:
+            self.health_watch.interval_seconds = policy.monitoring_interval_seconds
         self.on_policy(policy)
 
     def _pool_event(self, endpoint: str, event: str) -> None:

@@ -51,16 +51,20 @@ class DiscoverResponse(_message.Message):
     def __init__(self, endpoints: _Optional[_Iterable[_Union[ServiceEndpoint, _Mapping]]] = ...) -> None: ...
 
 class PoolPolicy(_message.Message):
-    __slots__ = ("min_connections", "max_connections", "idle_timeout_seconds", "health_check_interval_seconds")
+    __slots__ = ("min_connections", "max_connections", "idle_timeout_seconds", "health_check_interval_seconds", "connect_timeout_seconds", "max_retries")
     MIN_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECK_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_RETRIES_FIELD_NUMBER: _ClassVar[int]
     min_connections: int
     max_connections: int
     idle_timeout_seconds: float
     health_check_interval_seconds: float
-    def __init__(self, min_connections: _Optional[int] = ..., max_connections: _Optional[int] = ..., idle_timeout_seconds: _Optional[float] = ..., health_check_interval_seconds: _Optional[float] = ...) -> None: ...
+    connect_timeout_seconds: float
+    max_retries: int
+    def __init__(self, min_connections: _Optional[int] = ..., max_connections: _Optional[int] = ..., idle_timeout_seconds: _Optional[float] = ..., health_check_interval_seconds: _Optional[float] = ..., connect_timeout_seconds: _Optional[float] = ..., max_retries: _Optional[int] = ...) -> None: ...
 
 class Policy(_message.Message):
     __slots__ = ("activate_at", "deactivate_at", "throttle_rate", "heartbeat_interval_seconds", "heartbeat_ttl_seconds", "monitoring_interval_seconds", "pool", "revision")

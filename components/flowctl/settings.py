@@ -108,7 +108,7 @@ class ComponentSettings:
             monitoring_interval_seconds=parse_seconds(
                 FLOWRUN_MONITORING_INTERVAL, env.get(FLOWRUN_MONITORING_INTERVAL, "5s")
             ),
-            flowctl_enabled=env.get(ENABLE_FLOWCTL, "false").strip().lower() in {"1", "true", "yes"},
+            flowctl_enabled=_flag(env.get(ENABLE_FLOWCTL, "false")),
             flowctl_endpoint=env.get(FLOWCTL_ENDPOINT, "127.0.0.1:8080"),
             heartbeat_interval_seconds=parse_seconds(
                 FLOWCTL_HEARTBEAT_INTERVAL, env.get(FLOWCTL_HEARTBEAT_INTERVAL, "1s")
@@ -160,6 +160,10 @@ def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SettingsError(f"{name} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes"}
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

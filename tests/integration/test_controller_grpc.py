@@ -307,7 +307,14 @@ async def test_policy_update_reaches_every_subscriber_and_applies_at_once(
 async def test_update_policy_rpc_and_get_policy(
     controller: Controller, flow: fc_grpc.FlowControlStub
 ) -> None:
-    wanted = Policy(activate_at=0.9, deactivate_at=0.3, throttle_rate=0.1, heartbeat_ttl=30.0)
+    wanted = Policy(
+        activate_at=0.9,
+        deactivate_at=0.3,
+        throttle_rate=0.1,
+        heartbeat_ttl=30.0,
+        pool_connect_timeout=2.5,
+        pool_max_retries=0,  # zero is a setting, not "unset"
+    )
     ack = await flow.UpdatePolicy(wanted.to_proto(), timeout=WAIT)
     assert ack.revision == 2 and controller.policy == wanted
     current = await flow.GetPolicy(Empty(), timeout=WAIT)

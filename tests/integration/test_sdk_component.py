@@ -293,10 +293,16 @@ def test_policy_update_resizes_pools_and_moves_thresholds_live(
                 heartbeat_ttl=1.0,
                 pool_min_connections=3,
                 pool_max_connections=3,
+                pool_connect_timeout=1.5,
+                pool_max_retries=0,
+                monitoring_interval=0.25,
             )
         )
         wait_for(lambda: pool.stats().total == 3)
         assert sink.pools.settings.max_connections == 3
+        assert sink.pools.settings.connect_timeout_seconds == 1.5
+        assert sink.pools.settings.max_retries == 0
+        assert sink.health_watch.interval_seconds == 0.25
         assert sink.flow.thresholds.activate_at == 0.9
         assert sink.status()["thresholds"]["deactivate_at"] == 0.2
     finally:

@@ -32,6 +32,8 @@ class Policy:
     pool_max_connections: int = 10
     pool_idle_timeout: float = 300.0
     pool_health_check_interval: float = 30.0
+    pool_connect_timeout: float = 5.0
+    pool_max_retries: int = 3
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -53,6 +55,8 @@ class Policy:
             pool_max_connections=pool.max_connections,
             pool_idle_timeout=pool.idle_timeout,
             pool_health_check_interval=pool.health_check_interval,
+            pool_connect_timeout=pool.connect_timeout,
+            pool_max_retries=pool.max_retries,
         )
 
     @classmethod
@@ -70,6 +74,11 @@ class Policy:
             pool_max_connections=pool.max_connections,
             pool_idle_timeout=pool.idle_timeout_seconds,
             pool_health_check_interval=pool.health_check_interval_seconds,
+            # Zero or absent: a policy from an older client, which leaves these as they were.
+            pool_connect_timeout=pool.connect_timeout_seconds or cls.pool_connect_timeout,
+            pool_max_retries=pool.max_retries
+            if pool.HasField("max_retries")
+            else cls.pool_max_retries,
         )
 
     def to_proto(self, revision: int = 0) -> fc.Policy:
@@ -85,6 +94,8 @@ class Policy:
                 max_connections=self.pool_max_connections,
                 idle_timeout_seconds=self.pool_idle_timeout,
                 health_check_interval_seconds=self.pool_health_check_interval,
+                connect_timeout_seconds=self.pool_connect_timeout,
+                max_retries=self.pool_max_retries,
             ),
             revision=revision,
         )
@@ -96,6 +107,7 @@ _DURATIONS = (
     "monitoring_interval",
     "pool_idle_timeout",
     "pool_health_check_interval",
+    "pool_connect_timeout",
 )
 
 
@@ -120,6 +132,8 @@ def _problems(policy: Policy) -> list[str]:
         for name in _DURATIONS
         if getattr(policy, name) <= 0
     )
+    if policy.pool_max_retries < 0:
+        problems.append(f"pool_max_retries must be >= 0, got {policy.pool_max_retries}")
     if policy.pool_min_connections < 0:
         problems.append(f"pool_min_connections must be >= 0, got {policy.pool_min_connections}")
     if policy.pool_max_connections < max(1, policy.pool_min_connections):
