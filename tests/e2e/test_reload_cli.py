@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -152,14 +153,20 @@ def test_a_controller_move_is_a_full_ordered_restart(
     )
     before = all_running(pipeline, {"src", "proc", "sink"})
     endpoint = f"127.0.0.1:{free_port()}"
-    edit(pipeline.spec, lambda body: body["controller"].update(endpoint=endpoint))
+
+    def move(body: dict[str, Any]) -> None:
+        body["controller"]["endpoint"] = endpoint
+        body["monitoring"]["metrics_port"] = free_port()  # the runner's own: not restarted
+
+    edit(pipeline.spec, move)
 
     plan = pipeline.flowrun("plan", str(pipeline.spec))
     assert plan.returncode == 0 and "full restart, in order" in plan.stdout
     assert "spec.controller.endpoint" in plan.stdout
     reloaded = pipeline.flowrun("reload", str(pipeline.spec))
     assert reloaded.returncode == 0, reloaded.stdout + reloaded.stderr
-    assert "  full restart: spec.controller.endpoint changed" in reloaded.stdout
+    assert "  full restart: spec.controller.endpoint changed; " in reloaded.stdout
+    assert "  note: spec.monitoring.metrics_port" in reloaded.stdout
 
     after = all_running(pipeline, {"src", "proc", "sink"})
     assert not set(after.values()) & set(before.values())
@@ -173,3 +180,26 @@ def test_a_controller_move_is_a_full_ordered_restart(
     assert [name for name, _ in stops] == ["sink", "proc", "src"]  # downstream first
     assert [name for name, _ in starts] == ["src", "proc", "sink"]  # upstream first
     assert max(when for _, when in stops) < min(when for _, when in starts)
+
+
+def test_a_full_restart_onto_a_taken_port_restarts_the_previous_pipeline(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    pipeline = _pipeline(tmp_path, pipelines, src=component())
+    status = pipeline.status()
+    endpoint, revision = status["controller"]["endpoint"], status["revision"]
+    all_running(pipeline, {"src"})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        edit(pipeline.spec, lambda body: body["controller"].update(endpoint=f"127.0.0.1:{port}"))
+        result = pipeline.flowrun("reload", str(pipeline.spec))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(f"reload rolled back (flowrun reload): revision {revision}")
+    assert "the new pipeline cannot start" in result.stdout
+    assert "the previous pipeline was restarted" in result.stdout
+    all_running(pipeline, {"src"})
+    status = pipeline.status()
+    assert status["controller"]["endpoint"] == endpoint and status["reload"]["generation"] == 0
+    assert "cannot start" in status["reload"]["last_error"]

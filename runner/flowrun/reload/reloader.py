@@ -160,6 +160,7 @@ class Reloader:
             "rolled_back": applied.rolled_back,
             "full_restart": applied.full_restart,
             "errors": applied.errors,
+            "warnings": applied.warnings,
             "seconds": round(time.monotonic() - began, 3),
             "plan": plan_json(plan) if plan is not None else None,
         }

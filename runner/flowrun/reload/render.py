@@ -80,7 +80,9 @@ def render_outcome(outcome: dict[str, Any]) -> str:
         "unchanged": f"nothing to reload: revision {outcome.get('revision')} is what runs",
         "rejected": f"reload rejected: the pipeline keeps running revision "
         f"{outcome.get('revision')}",
-        "rolled_back": f"reload rolled back in part: revision {outcome.get('revision')} runs "
+        "rolled_back": f"reload rolled back: revision {outcome.get('revision')} keeps running"
+        if outcome.get("revision") == outcome.get("previous_revision")
+        else f"reload rolled back in part: revision {outcome.get('revision')} runs "
         f"(generation {outcome.get('generation')})",
         "failed": f"reload failed: revision {outcome.get('revision')} runs "
         f"(generation {outcome.get('generation')})",
@@ -98,6 +100,7 @@ def render_outcome(outcome: dict[str, Any]) -> str:
     ):
         if outcome.get(key):
             lines.append(f"  {label}: {', '.join(outcome[key])}")
+    lines.extend(f"  note: {warning}" for warning in outcome.get("warnings", []))
     # Rejections are spec issues: left unindented, FILE:LINE:COL first, for editors to jump to.
     indent = "" if status == "rejected" else "  "
     lines.extend(
