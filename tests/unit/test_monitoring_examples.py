@@ -8,9 +8,7 @@ Stellar component's (the component constructed from the settings the runner give
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from arrow_analytics_sink.server import ArrowAnalyticsSink
-from flowctl.component import Component
-from flowrun.controller import Controller, Policy
-from flowrun.runtime.environment import component_settings
-from flowrun.runtime.metrics import RunnerMetrics
 from flowrun.spec.loader import LoadedSpec, load_spec
+from metric_registries import component_registries, exposed_names, runner_registry
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from stellar_arrow_source.server import StellarArrowSource
-from ttp_arrow_processor.server import TtpArrowProcessor
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "examples" / "monitoring"
@@ -34,63 +26,6 @@ DASHBOARD = MONITORING / "grafana-dashboard.json"
 PROMETHEUS = MONITORING / "prometheus.yml"
 SPEC = REPO / "specs" / "stellar-ttp.yaml"
 RUNNER_JOB, COMPONENTS_JOB = "flowrun", "flowrun-components"
-COMPONENT_CLASSES: dict[str, type[Component]] = {
-    "stellar_arrow_source": StellarArrowSource,
-    "ttp_arrow_processor": TtpArrowProcessor,
-    "arrow_analytics_sink": ArrowAnalyticsSink,
-}
-
-# ----------------------------------------------------------------- what the code exports
-
-# The sample names a family of each type is exposed under (prometheus_client, text format).
-SUFFIXES = {
-    "counter": ("_total", "_created"),
-    "gauge": ("",),
-    "histogram": ("_bucket", "_sum", "_count", "_created"),
-    "summary": ("", "_sum", "_count", "_created"),
-    "info": ("_info",),
-    "stateset": ("",),
-    "unknown": ("",),
-}
-
-
-def exposed_names(registry: CollectorRegistry) -> set[str]:
-    return {
-        family.name + suffix for family in registry.collect() for suffix in SUFFIXES[family.type]
-    }
-
-
-def runner_registry() -> set[str]:
-    """The runner process's registry: embedded controller (started, real gRPC) + runner."""
-
-    async def collect() -> set[str]:
-        registry = CollectorRegistry()
-        controller = Controller(Policy(), listen="127.0.0.1:0", registry=registry)
-        await controller.start()
-        try:
-            registry.register(RunnerMetrics(lambda: []))
-            return exposed_names(registry)
-        finally:
-            await controller.stop(grace=0)
-
-    return asyncio.run(collect())
-
-
-def module_of(command: list[str]) -> str:
-    return command[command.index("-m") + 1]
-
-
-def component_registries(loaded: LoadedSpec, spec_dir: Path) -> Iterator[tuple[str, set[str]]]:
-    body = loaded.spec.spec
-    for name, spec in body.components.items():
-        settings = component_settings(
-            name, body, controller_endpoint=None, spec_dir=spec_dir, runner_pid=os.getpid()
-        )
-        component = COMPONENT_CLASSES[module_of(spec.command)](settings)
-        try:
-            yield name, exposed_names(component.monitor.registry)
-        finally:
-            component.pools.close()
 
 
 @pytest.fixture(scope="module")
