@@ -188,6 +188,15 @@ def test_every_editor_save_pattern_reloads(tmp_path: Path, pipelines: list[Pipel
     status = wait_generation(pipeline, generation + 2, "the sentinel")
     assert status["reload"]["generation"] == generation + 2
     assert status["flow_control"]["activate_at"] == 0.78
+
+    # The .env beside the spec is watched too: a ${VAR} of the spec follows it.
+    with_variable = spec.read_text().replace(
+        "activate_at: 0.78", "activate_at: ${ACTIVATE_AT:-0.79}"
+    )
+    _temp_then_rename(spec, with_variable)
+    assert wait_generation(pipeline, generation + 3)["flow_control"]["activate_at"] == 0.79
+    _temp_then_rename(tmp_path / ".env", "ACTIVATE_AT=0.81\n")
+    assert wait_generation(pipeline, generation + 4)["flow_control"]["activate_at"] == 0.81
     assert pids(pipeline) == before
 
 
