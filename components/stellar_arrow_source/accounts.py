@@ -50,11 +50,15 @@ def account_pool(seed: int, size: int) -> list[str]:
 
 @dataclass(frozen=True)
 class AssetTable:
-    """Assets indexed 0..n-1 (0 is native) and a weighted lookup table over them."""
+    """Assets indexed 0..n-1 (0 is native) and a weighted lookup table over them.
+
+    An asset's issuer is an index into the account pool (`issuer_account`, null for
+    native), so account columns are gathered from the pool in one take each.
+    """
 
     asset_type: pa.Array
     asset_code: pa.Array
-    asset_issuer: pa.Array
+    issuer_account: pa.Array
     weighted_index: pa.Array  # 100 entries: a uniform draw in [0, 100) -> asset index
 
     @property
@@ -62,21 +66,21 @@ class AssetTable:
         return len(self.asset_type)
 
 
-def asset_table(issuers: list[str]) -> AssetTable:
+def asset_table() -> AssetTable:
     """Native plus the credit assets, issued by the first accounts of the pool."""
     types = [NATIVE]
     codes = [NATIVE_CODE]
-    issuer_ids: list[str | None] = [None]
+    issuers: list[int | None] = [None]
     weighted: list[int] = []
     for index, (code, share) in enumerate(CREDIT_ASSETS, start=1):
         types.append(CREDIT_ALPHANUM4 if len(code) <= 4 else CREDIT_ALPHANUM12)
         codes.append(code)
-        issuer_ids.append(issuers[index - 1])
+        issuers.append(index - 1)
         weighted.extend([index] * share)
     weighted = [0] * (100 - len(weighted)) + weighted
     return AssetTable(
         asset_type=pa.array(types, pa.string()),
         asset_code=pa.array(codes, pa.string()),
-        asset_issuer=pa.array(issuer_ids, pa.string()),
+        issuer_account=pa.array(issuers, pa.uint64()),
         weighted_index=pa.array(weighted, pa.uint64()),
     )

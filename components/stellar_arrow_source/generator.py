@@ -20,7 +20,6 @@ Shape of the data, per ledger (by a hash of its sequence):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stellar_arrow_source import hashing as h
-from stellar_arrow_source.accounts import AssetTable, account_pool, asset_table
+from stellar_arrow_source import vectors as v
+from stellar_arrow_source.accounts import CREDIT_ASSETS, AssetTable, account_pool, asset_table
 from stellar_arrow_source.operations import OperationColumns, operation_columns
 from stellar_arrow_source.schema import (
     CLOSE_TIME_TYPE,
@@ -37,6 +37,7 @@ from stellar_arrow_source.schema import (
     STELLAR_LEDGER_SCHEMA,
     TRANSACTION_TYPE,
 )
+from stellar_arrow_source.vectors import UINT64
 
 DEFAULT_GENESIS = datetime(2024, 1, 1, tzinfo=UTC)
 HUGE_LEDGER_TRANSACTIONS = 100
@@ -65,31 +66,35 @@ class SyntheticLedgers:
         self._seed_key = h.splitmix64_int(
             self.config.seed * 0x2545F4914F6CDD1D + 0x632BE59BD9B4E019
         )
-        accounts = account_pool(self.config.seed, self.config.account_pool_size)
-        self._accounts = pa.array(accounts, pa.string())
-        self._assets: AssetTable = asset_table(accounts[:8])
+        pool_size = max(self.config.account_pool_size, len(CREDIT_ASSETS))
+        self._accounts = pa.array(account_pool(self.config.seed, pool_size), pa.string())
+        self._assets: AssetTable = asset_table()
 
     def ledger_batch(self, first: int, last: int) -> pa.RecordBatch:
         """Ledgers first..last inclusive, one row each, in order."""
         if first < 1 or last < first:
             raise ValueError(f"bad ledger range {first}..{last}: need 1 <= first <= last")
-        sequences = pa.array(range(first, last + 1), pa.uint64())
-        keys = h.child_keys(pa.array([self._seed_key] * len(sequences), pa.uint64()), sequences, 0)
-        tx_counts, all_failed, huge = self._ledger_shapes(keys)
-        tx_offsets = _offsets(tx_counts)
-        tx_parent = _parents(tx_offsets)
-        tx_keys = h.child_keys(keys.take(tx_parent), _position_in_parent(tx_offsets, tx_parent), 1)
-        op_counts, failed = self._transaction_shapes(
+        sequences = pc.add(v.arange(last - first + 1), _u64(first))
+        keys = h.child_keys(pa.repeat(_u64(self._seed_key), len(sequences)), sequences, 0)
+        tx_counts, all_failed, huge = _ledger_shapes(keys)
+        tx_offsets = v.offsets(tx_counts)
+        tx_parent = v.parents(tx_offsets)
+        tx_keys = h.child_keys(keys.take(tx_parent), v.positions(tx_offsets, tx_parent), 1)
+        op_counts, failed = _transaction_shapes(
             tx_keys, all_failed.take(tx_parent), huge.take(tx_parent)
         )
-        op_offsets = _offsets(op_counts)
-        op_parent = _parents(op_offsets)
-        op_keys = h.child_keys(
-            tx_keys.take(op_parent), _position_in_parent(op_offsets, op_parent), 2
-        )
+        op_offsets = v.offsets(op_counts)
+        op_parent = v.parents(op_offsets)
+        op_keys = h.child_keys(tx_keys.take(op_parent), v.positions(op_offsets, op_parent), 2)
         operations = operation_columns(op_keys, self._accounts, self._assets)
         transactions, fees = self._transactions(tx_keys, op_counts, failed, op_offsets, operations)
-        return self._ledgers(sequences, keys, tx_offsets, transactions, op_counts, failed, fees)
+        ledgers = _LedgerTotals(
+            tx_offsets=tx_offsets,
+            failed=v.span_sums(failed, tx_offsets),
+            operations=v.differences(op_offsets.take(tx_offsets)),
+            fees=v.span_sums(fees, tx_offsets),
+        )
+        return self._ledgers(sequences, keys, transactions, ledgers)
 
     def iter_batches(self, first: int, last: int, batch_size: int) -> Iterator[pa.RecordBatch]:
         """Batches of at most batch_size whole ledgers covering first..last."""
@@ -100,55 +105,29 @@ class SyntheticLedgers:
         offset = (sequence - 1) * self.config.close_interval_seconds
         return datetime.fromtimestamp(self.config.genesis_time.timestamp() + offset, UTC)
 
-    def _ledger_shapes(self, keys: pa.Array) -> tuple[list[int], pa.Array, pa.Array]:
-        kind = h.below(keys, _KIND, 1000).to_pylist()
-        normal_counts = h.below(keys, _TX_COUNT, 16).to_pylist()
-        counts = [
-            0 if k < 20 else HUGE_LEDGER_TRANSACTIONS if k == 30 else 1 + c
-            for k, c in zip(kind, normal_counts, strict=True)
-        ]
-        all_failed = pa.array([20 <= k < 30 for k in kind], pa.bool_())
-        huge = pa.array([k == 30 for k in kind], pa.bool_())
-        return counts, all_failed, huge
-
-    def _transaction_shapes(
-        self, tx_keys: pa.Array, all_failed: pa.Array, huge: pa.Array
-    ) -> tuple[list[int], list[bool]]:
-        single = h.chance(tx_keys, _OP_COUNT, 70.0).to_pylist()
-        many = h.below(tx_keys, _OP_COUNT_MANY, 4).to_pylist()
-        big = huge.to_pylist()
-        op_counts = [
-            HUGE_LEDGER_OPERATIONS_PER_TRANSACTION if b else 1 if s else 2 + m
-            for s, m, b in zip(single, many, big, strict=True)
-        ]
-        failed = pc.or_(all_failed, h.chance(tx_keys, _FAILED, 8.0)).to_pylist()
-        return op_counts, failed
-
     def _transactions(
         self,
         tx_keys: pa.Array,
-        op_counts: list[int],
-        failed: list[bool],
-        op_offsets: list[int],
+        op_counts: pa.Array,
+        failed: pa.Array,
+        op_offsets: pa.Array,
         operations: OperationColumns,
-    ) -> tuple[pa.Array, list[int]]:
-        base = self.config.base_fee
-        surge = h.chance(tx_keys, _SURGE, 10.0).to_pylist()
-        factor = h.below(tx_keys, _SURGE_FACTOR, 9).to_pylist()
-        fees = [
-            base * n * (2 + f if s else 1) for n, s, f in zip(op_counts, surge, factor, strict=True)
-        ]
+    ) -> tuple[pa.Array, pa.Array]:
+        base_fees = pc.multiply(op_counts, _u64(self.config.base_fee))
+        surge = pc.add(h.below(tx_keys, _SURGE_FACTOR, 9), _u64(2))
+        multiplier = pc.if_else(h.chance(tx_keys, _SURGE, 10.0), surge, _u64(1))
+        fees = pc.multiply(base_fees, multiplier).cast(pa.int64())
         ops = pa.StructArray.from_arrays(operations.arrays(), fields=list(OPERATION_TYPE))
         op_lists = pa.ListArray.from_arrays(
-            pa.array(op_offsets, pa.int32()), ops, type=TRANSACTION_TYPE.field("operations").type
+            op_offsets.cast(pa.int32()), ops, type=TRANSACTION_TYPE.field("operations").type
         )
         columns = [
             h.hex_digest(tx_keys, _TX_HASH),
             self._accounts.take(h.below(tx_keys, _TX_SOURCE, len(self._accounts))),
-            pc.invert(pa.array(failed, pa.bool_())),
-            pa.array(fees, pa.int64()),
-            pa.array([base * n * 20 for n in op_counts], pa.int64()),
-            pa.array(op_counts, pa.uint32()),
+            pc.invert(failed),
+            fees,
+            pc.multiply(base_fees, _u64(20)).cast(pa.int64()),
+            op_counts.cast(pa.uint32()),
             op_lists,
         ]
         return pa.StructArray.from_arrays(columns, fields=list(TRANSACTION_TYPE)), fees
@@ -157,20 +136,14 @@ class SyntheticLedgers:
         self,
         sequences: pa.Array,
         keys: pa.Array,
-        tx_offsets: list[int],
         transactions: pa.Array,
-        op_counts: list[int],
-        failed: list[bool],
-        fees: list[int],
+        totals: _LedgerTotals,
     ) -> pa.RecordBatch:
-        spans = list(itertools.pairwise(tx_offsets))
-        failed_counts = [sum(failed[a:b]) for a, b in spans]
-        tx_counts = [b - a for a, b in spans]
+        count = len(sequences)
+        tx_counts = v.differences(totals.tx_offsets)
         hashes = h.hex_digest(keys, _LEDGER_HASH)
         first_parent = h.child_keys(
-            pa.array([self._seed_key], pa.uint64()),
-            pc.subtract(sequences[:1], pa.scalar(1, pa.uint64())),
-            0,
+            pa.array([self._seed_key], UINT64), pc.subtract(sequences[:1], _u64(1)), 0
         )
         previous_hashes = pa.concat_arrays([h.hex_digest(first_parent, _LEDGER_HASH), hashes[:-1]])
         columns = [
@@ -178,15 +151,15 @@ class SyntheticLedgers:
             hashes,
             previous_hashes,
             self._close_times(sequences),
-            pa.array([self.config.protocol_version] * len(sequences), pa.uint32()),
-            pa.array(tx_counts, pa.uint32()),
-            pa.array([n - f for n, f in zip(tx_counts, failed_counts, strict=True)], pa.uint32()),
-            pa.array(failed_counts, pa.uint32()),
-            pa.array([sum(op_counts[a:b]) for a, b in spans], pa.uint32()),
-            pa.array([sum(fees[a:b]) for a, b in spans], pa.int64()),
-            pa.array([self.config.base_fee] * len(sequences), pa.uint32()),
+            pa.repeat(pa.scalar(self.config.protocol_version, pa.uint32()), count),
+            tx_counts.cast(pa.uint32()),
+            pc.subtract(tx_counts, totals.failed).cast(pa.uint32()),
+            totals.failed.cast(pa.uint32()),
+            totals.operations.cast(pa.uint32()),
+            totals.fees,
+            pa.repeat(pa.scalar(self.config.base_fee, pa.uint32()), count),
             pa.ListArray.from_arrays(
-                pa.array(tx_offsets, pa.int32()),
+                totals.tx_offsets.cast(pa.int32()),
                 transactions,
                 type=STELLAR_LEDGER_SCHEMA.field("transactions").type,
             ),
@@ -196,26 +169,48 @@ class SyntheticLedgers:
     def _close_times(self, sequences: pa.Array) -> pa.Array:
         genesis_us = round(self.config.genesis_time.timestamp() * 1_000_000)
         step_us = round(self.config.close_interval_seconds * 1_000_000)
-        micros = [genesis_us + (s - 1) * step_us for s in sequences.to_pylist()]
-        return pa.array(micros, pa.int64()).cast(CLOSE_TIME_TYPE)
+        steps = pc.subtract(sequences, _u64(1)).cast(pa.int64())
+        micros = pc.add(pc.multiply(steps, _i64(step_us)), _i64(genesis_us))
+        return micros.cast(CLOSE_TIME_TYPE)
 
 
-def _offsets(counts: list[int]) -> list[int]:
-    offsets = [0]
-    for count in counts:
-        offsets.append(offsets[-1] + count)
-    return offsets
+@dataclass(frozen=True)
+class _LedgerTotals:
+    """Per ledger: where its transactions are, and sums over them."""
+
+    tx_offsets: pa.Array
+    failed: pa.Array
+    operations: pa.Array
+    fees: pa.Array
 
 
-def _parents(offsets: list[int]) -> pa.Array:
-    """For each child, the index of its parent (a vectorised 'repeat')."""
-    children = pa.nulls(offsets[-1], pa.null())
-    lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), children)
-    return pc.list_parent_indices(lists)
+def _u64(value: int) -> pa.Scalar:
+    return pa.scalar(value, UINT64)
 
 
-def _position_in_parent(offsets: list[int], parents: pa.Array) -> pa.Array:
-    """For each child, its 0-based index among its siblings."""
-    positions = pa.array(range(offsets[-1]), pa.uint64())
-    starts = pa.array(offsets, pa.uint64()).take(parents)
-    return pc.subtract(positions, starts)
+def _i64(value: int) -> pa.Scalar:
+    return pa.scalar(value, pa.int64())
+
+
+def _ledger_shapes(keys: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Per ledger: its transaction count, whether all fail, whether it is huge."""
+    kind = h.below(keys, _KIND, 1000)
+    normal_counts = pc.add(h.below(keys, _TX_COUNT, 16), _u64(1))
+    empty = pc.less(kind, _u64(20))
+    huge = pc.equal(kind, _u64(30))
+    counts = pc.if_else(
+        empty, _u64(0), pc.if_else(huge, _u64(HUGE_LEDGER_TRANSACTIONS), normal_counts)
+    )
+    all_failed = pc.and_(pc.invert(empty), pc.less(kind, _u64(30)))
+    return counts, all_failed, huge
+
+
+def _transaction_shapes(
+    tx_keys: pa.Array, all_failed: pa.Array, huge: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Per transaction: its operation count and whether it failed."""
+    many = pc.add(h.below(tx_keys, _OP_COUNT_MANY, 4), _u64(2))
+    normal = pc.if_else(h.chance(tx_keys, _OP_COUNT, 70.0), _u64(1), many)
+    op_counts = pc.if_else(huge, _u64(HUGE_LEDGER_OPERATIONS_PER_TRANSACTION), normal)
+    failed = pc.or_(all_failed, h.chance(tx_keys, _FAILED, 8.0))
+    return op_counts, failed

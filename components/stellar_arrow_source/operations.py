@@ -44,7 +44,7 @@ assert len(_TYPE_TABLE) == 100, "OPERATION_MIX must add up to 100%"
 _TYPE, _SOURCE_OVERRIDE, _SOURCE_PICK, _DESTINATION, _ASSET, _MINT_BURN = range(20, 26)
 _DIGITS, _AMOUNT, _SOURCE_ASSET, _SOURCE_DIGITS, _SOURCE_AMOUNT = range(26, 31)
 
-_NULL_TEXT = pa.scalar(None, pa.string())
+_NULL_INDEX = pa.scalar(None, pa.uint64())
 _NULL_INT = pa.scalar(None, pa.int64())
 
 
@@ -79,7 +79,11 @@ def _amounts(keys: pa.Array, digits_field: int, amount_field: int) -> pa.Array:
 
 
 def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) -> OperationColumns:
-    """Every operation field, one entry per operation key."""
+    """Every operation field, one entry per operation key.
+
+    Accounts and assets are decided as integer indices (null: no value); each string
+    column is then gathered once from the account pool or the asset table.
+    """
     type_index = _TYPE_TABLE.take(h.below(keys, _TYPE, 100))
     is_transfer = pc.less(type_index, _u64(5))
     is_path = pc.or_(pc.equal(type_index, _u64(1)), pc.equal(type_index, _u64(2)))
@@ -88,7 +92,7 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
 
     asset = assets.weighted_index.take(h.below(keys, _ASSET, 100))
     asset = pc.if_else(carries_asset, asset, _u64(0))
-    issuer = assets.asset_issuer.take(asset)
+    issuer = assets.issuer_account.take(asset)  # null for native
     credit = pc.and_(carries_asset, pc.not_equal(asset, _u64(0)))
     mint_burn = h.below(keys, _MINT_BURN, 100)
     mint = pc.and_(credit, pc.less(mint_burn, _u64(3)))
@@ -96,10 +100,10 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
         credit, pc.and_(pc.greater_equal(mint_burn, _u64(3)), pc.less(mint_burn, _u64(5)))
     )
 
-    picked_source = accounts.take(h.below(keys, _SOURCE_PICK, len(accounts)))
-    source = pc.if_else(h.chance(keys, _SOURCE_OVERRIDE, 15.0), picked_source, _NULL_TEXT)
+    picked_source = h.below(keys, _SOURCE_PICK, len(accounts))
+    source = pc.if_else(h.chance(keys, _SOURCE_OVERRIDE, 15.0), picked_source, _NULL_INDEX)
     source = pc.if_else(mint, issuer, source)
-    destination = accounts.take(h.below(keys, _DESTINATION, len(accounts)))
+    destination = h.below(keys, _DESTINATION, len(accounts))
     destination = pc.if_else(burn, issuer, destination)
 
     amount = _amounts(keys, _DIGITS, _AMOUNT)
@@ -108,18 +112,21 @@ def operation_columns(keys: pa.Array, accounts: pa.Array, assets: AssetTable) ->
         pc.add(amount, pa.scalar(STROOPS_PER_UNIT, pa.int64())),
         amount,
     )
-    source_asset = assets.weighted_index.take(h.below(keys, _SOURCE_ASSET, 100))
+    received = pc.if_else(is_transfer, asset, _NULL_INDEX)
+    given = pc.if_else(
+        is_path, assets.weighted_index.take(h.below(keys, _SOURCE_ASSET, 100)), _NULL_INDEX
+    )
     return OperationColumns(
         type=_TYPE_NAMES.take(type_index),
-        source_account=source,
-        destination=pc.if_else(is_transfer, destination, _NULL_TEXT),
-        asset_type=pc.if_else(is_transfer, assets.asset_type.take(asset), _NULL_TEXT),
-        asset_code=pc.if_else(is_transfer, assets.asset_code.take(asset), _NULL_TEXT),
-        asset_issuer=pc.if_else(is_transfer, issuer, _NULL_TEXT),
+        source_account=accounts.take(source),
+        destination=accounts.take(pc.if_else(is_transfer, destination, _NULL_INDEX)),
+        asset_type=assets.asset_type.take(received),
+        asset_code=assets.asset_code.take(received),
+        asset_issuer=accounts.take(assets.issuer_account.take(received)),
         amount=pc.if_else(is_transfer, amount, _NULL_INT),
-        source_asset_type=pc.if_else(is_path, assets.asset_type.take(source_asset), _NULL_TEXT),
-        source_asset_code=pc.if_else(is_path, assets.asset_code.take(source_asset), _NULL_TEXT),
-        source_asset_issuer=pc.if_else(is_path, assets.asset_issuer.take(source_asset), _NULL_TEXT),
+        source_asset_type=assets.asset_type.take(given),
+        source_asset_code=assets.asset_code.take(given),
+        source_asset_issuer=accounts.take(assets.issuer_account.take(given)),
         source_amount=pc.if_else(
             is_path, _amounts(keys, _SOURCE_DIGITS, _SOURCE_AMOUNT), _NULL_INT
         ),

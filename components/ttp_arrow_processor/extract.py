@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from stellar_arrow_source import vectors as v
 from stellar_arrow_source.schema import NATIVE, NATIVE_CODE, TRANSFER_OPERATION_TYPES
 
 from ttp_arrow_processor.schema import (
@@ -39,10 +40,12 @@ def _text(value: str) -> pa.Scalar:
 
 
 _FALSE = pa.scalar(False, pa.bool_())
-_ONE = pa.scalar(1, pa.int64())
+_ONE = pa.scalar(1, v.UINT64)
 _FEE, _MINT, _BURN, _TRANSFER = _text(FEE), _text(MINT), _text(BURN), _text(TRANSFER)
 _NATIVE, _NATIVE_CODE = _text(NATIVE), _text(NATIVE_CODE)
 _FEE_INDEX = pa.scalar(FEE_OPERATION_INDEX, pa.int32())
+_ZERO = pa.scalar(0, v.UINT64)
+_NULL_INDEX = pa.scalar(None, v.UINT64)
 _DOT, _COLON = _text("."), _text(":")
 
 
@@ -76,11 +79,10 @@ class ExtractStats:
         return values
 
 
-def _positions(lists: pa.Array, parents: pa.Array) -> pa.Array:
-    """For each flattened child of `lists`, its 0-based position inside its list."""
+def _offsets(lists: pa.Array) -> pa.Array:
+    """A list array's offsets as uint64 from 0 (a sliced array's do not start at 0)."""
     offsets = lists.offsets
-    starts = pc.subtract(offsets, offsets[0]).take(parents)
-    return pc.subtract(pa.array(range(len(parents)), pa.int32()), starts)
+    return pc.subtract(offsets, offsets[0]).cast(v.UINT64)
 
 
 def _amount_strings(amounts: pa.Array) -> pa.Array:
@@ -97,55 +99,55 @@ def _event_ids(ledgers: pa.Array, transactions: pa.Array, operations: pa.Array) 
     )
 
 
-def _transfer_types(ops: pa.StructArray, sender: pa.Array) -> pa.Array:
-    issuer = ops.field("asset_issuer")
+def _event_types(op: pa.Array, sender: pa.Array, receiver: pa.Array, issuer: pa.Array) -> pa.Array:
     mint = pc.fill_null(pc.equal(sender, issuer), _FALSE)
-    burn = pc.fill_null(pc.equal(ops.field("destination"), issuer), _FALSE)
-    return pc.if_else(mint, _MINT, pc.if_else(burn, _BURN, _TRANSFER))
+    burn = pc.fill_null(pc.equal(receiver, issuer), _FALSE)
+    transfer = pc.if_else(mint, _MINT, pc.if_else(burn, _BURN, _TRANSFER))
+    return pc.if_else(pc.is_null(op), _FEE, transfer)
 
 
-def _event_order(n_tx: int, kept_ops: pa.Array, kept_tx: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _event_order(op_offsets: pa.Array, keep: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Per event, in output order: its transaction and its operation (null for a fee).
 
-    Only integer arrays are sorted here; every event column is then gathered once from
-    the transaction and operation arrays in this order.
+    A transaction's events are its fee, then its kept operations: with the count of
+    each transaction's events as list offsets, every event finds its transaction and
+    its rank among the kept operations without a sort.
     """
-    fee_tx = pa.array(range(n_tx), pa.int64())
-    shift = pa.scalar(1 << 32, pa.int64())
-    fee_keys = pc.multiply(fee_tx, shift)
-    op_keys = pc.add(pc.multiply(kept_tx.cast(pa.int64()), shift), pc.add(kept_ops, _ONE))
-    order = pc.sort_indices(pa.concat_arrays([fee_keys, op_keys]))
-    tx = pa.concat_arrays([fee_tx, kept_tx.cast(pa.int64())]).take(order)
-    op = pa.concat_arrays([pa.nulls(n_tx, pa.int64()), kept_ops]).take(order)
-    return tx, op
+    kept_before = v.offsets(v.span_sums(keep, op_offsets))
+    event_offsets = pc.add(kept_before, v.arange(len(kept_before)))
+    tx = v.parents(event_offsets)
+    slot = v.positions(event_offsets, tx)  # 0: the fee
+    rank = pc.subtract(pc.add(kept_before.take(tx), slot), _ONE)
+    rank = pc.if_else(pc.equal(slot, _ZERO), _NULL_INDEX, rank)
+    return tx, pc.indices_nonzero(keep).take(rank)
 
 
-def _gather(ledgers: pa.RecordBatch, txs: pa.StructArray, keep: pa.Array) -> dict[str, pa.Array]:
+def _gather(
+    ledgers: pa.RecordBatch, txs: pa.StructArray, ops: pa.StructArray, keep: pa.Array
+) -> dict[str, pa.Array]:
     """Every event column but event_id and amount_str."""
-    tx_lists = ledgers.column("transactions")
-    tx_ledger = pc.list_parent_indices(tx_lists)
-    ops_lists = txs.field("operations")
-    op_tx = pc.list_parent_indices(ops_lists)
-    ops = ops_lists.flatten()
-    kept_ops = pc.indices_nonzero(keep).cast(pa.int64())
-    tx, op = _event_order(len(txs), kept_ops, op_tx.take(kept_ops))
-    ledger = tx_ledger.take(tx)
-    tx_source = txs.field("source_account")
-    sender = pc.coalesce(ops.field("source_account"), tx_source.take(op_tx))
+    tx_offsets = _offsets(ledgers.column("transactions"))
+    op_offsets = _offsets(txs.field("operations"))
+    tx, op = _event_order(op_offsets, keep)
+    ledger = v.parents(tx_offsets).take(tx)
+    sender = pc.coalesce(ops.field("source_account").take(op), txs.field("source_account").take(tx))
+    receiver = ops.field("destination").take(op)
+    issuer = ops.field("asset_issuer").take(op)
     fee = txs.field("fee_charged").take(tx)
+    op_index = pc.subtract(op, op_offsets.take(tx)).cast(pa.int32())
     return {
         "ledger_sequence": ledgers.column("sequence").take(ledger),
         "transaction_hash": txs.field("hash").take(tx),
-        "transaction_index": _positions(tx_lists, tx_ledger).take(tx),
-        "operation_index": pc.fill_null(_positions(ops_lists, op_tx).take(op), _FEE_INDEX),
+        "transaction_index": pc.subtract(tx, tx_offsets.take(ledger)),
+        "operation_index": pc.fill_null(op_index, _FEE_INDEX),
         "timestamp": ledgers.column("close_time").take(ledger),
-        "event_type": pc.fill_null(_transfer_types(ops, sender).take(op), _FEE),
+        "event_type": _event_types(op, sender, receiver, issuer),
         "operation_type": ops.field("type").take(op),
         "asset_type": pc.fill_null(ops.field("asset_type").take(op), _NATIVE),
         "asset_code": pc.fill_null(ops.field("asset_code").take(op), _NATIVE_CODE),
-        "asset_issuer": ops.field("asset_issuer").take(op),
-        "from_account": pc.coalesce(sender.take(op), tx_source.take(tx)),
-        "to_account": ops.field("destination").take(op),
+        "asset_issuer": issuer,
+        "from_account": sender,
+        "to_account": receiver,
         "amount_raw": pc.coalesce(ops.field("amount").take(op), fee),
         "source_asset_type": ops.field("source_asset_type").take(op),
         "source_asset_code": ops.field("source_asset_code").take(op),
@@ -167,7 +169,7 @@ def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStat
     complete = pc.and_(pc.is_valid(ops.field("destination")), pc.is_valid(ops.field("amount")))
     complete = pc.and_(complete, pc.is_valid(ops.field("asset_code")))
     keep = pc.and_(pc.and_(known, succeeded), complete)
-    columns = _gather(ledgers, txs, keep)
+    columns = _gather(ledgers, txs, ops, keep)
     columns["event_id"] = _event_ids(
         columns["ledger_sequence"], columns["transaction_index"], columns["operation_index"]
     )
