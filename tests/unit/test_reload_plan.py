@@ -92,18 +92,38 @@ def test_thresholds_and_heartbeat_are_live_through_the_controller(tmp_path: Path
     assert not plan.needs_full_restart
 
 
-def test_live_fields_outside_the_policy_say_where_they_apply(tmp_path: Path) -> None:
-    def edit(spec: dict[str, Any]) -> None:
-        spec["pool"] = {"connect_timeout": "2s"}
-        spec["components"]["sink"]["restart"] = {"backoff": "200ms"}
-        spec["components"]["sink"]["stop_grace"] = "3s"
+def _pool_edits(spec: dict[str, Any]) -> None:
+    spec["pool"] = {"connect_timeout": "2s"}
+    spec["components"]["sink"]["restart"] = {"backoff": "200ms"}
+    spec["components"]["sink"]["stop_grace"] = "3s"
 
-    plan = _plan(tmp_path, edit)
+
+def test_live_fields_say_where_they_apply(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, _pool_edits)
     assert _live(plan) == {
-        "spec.pool.connect_timeout": ("5s", "2s", AT_NEXT_START),
+        "spec.pool.connect_timeout": ("5s", "2s", VIA_CONTROLLER),
         "spec.components.sink.restart.backoff": ("1s", "200ms", VIA_RUNNER),
         "spec.components.sink.stop_grace": ("10s", "3s", VIA_RUNNER),
     }
+    assert not plan.restart
+
+
+def test_a_live_field_the_policy_does_not_carry_applies_at_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Derived, not listed: were the policy to leave the pool's connect_timeout out, the plan
+    # would say that running components only take it when they next start.
+    from flowrun.controller.policy import Policy
+
+    real = Policy.from_spec
+
+    def without_connect_timeout(body: Any) -> Policy:
+        pool = body.pool.model_copy(update={"connect_timeout": 5.0})
+        return real(body.model_copy(update={"pool": pool}))
+
+    monkeypatch.setattr(Policy, "from_spec", without_connect_timeout)
+    plan = _plan(tmp_path, _pool_edits)
+    assert _live(plan)["spec.pool.connect_timeout"] == ("5s", "2s", AT_NEXT_START)
     assert not plan.restart
 
 
