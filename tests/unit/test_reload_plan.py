@@ -282,3 +282,14 @@ def test_other_controller_fields_are_pipeline_wide(tmp_path: Path, section: str)
     assert plan.needs_full_restart and [c.path for c in plan.full_restart] == [
         f"spec.controller.{section}"
     ]
+
+
+def test_without_a_controller_thresholds_apply_at_the_next_start(tmp_path: Path) -> None:
+    standalone = copy.deepcopy(BASE)
+    standalone["spec"]["controller"]["mode"] = "disabled"
+    old = _load(tmp_path, "old", standalone)
+    standalone["spec"]["flow_control"]["activate_at"] = 0.9
+    plan = build_plan(pair_of(old, _load(tmp_path, "new", standalone)))
+    assert _live(plan) == {"spec.flow_control.activate_at": (0.8, 0.9, AT_NEXT_START)}
+    assert not plan.restart
+    assert "each component takes it when it next starts" in render_plan(plan_json(plan))

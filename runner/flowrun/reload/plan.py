@@ -18,7 +18,14 @@ from flowrun.errors import PolicyError
 from flowrun.reload.diff import FieldChange, diff_specs, transplant, with_live_values_of
 from flowrun.runtime.environment import component_environ, component_settings
 from flowrun.runtime.supervisor import topological_order
-from flowrun.spec.model import COMPONENT, LIVE, PIPELINE, PipelineBody, PipelineSpec
+from flowrun.spec.model import (
+    COMPONENT,
+    LIVE,
+    PIPELINE,
+    ControllerMode,
+    PipelineBody,
+    PipelineSpec,
+)
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -171,20 +178,27 @@ def process_definition(name: str, body: PipelineBody, spec_dir: Path) -> dict[st
 
 def _applies(change: FieldChange, pair: SpecPair) -> str:
     """Where a live change takes effect: in the controller's policy, in the environment of
-    components only (so at their next start), or in the runner alone."""
-    from flowrun.controller.policy import Policy
-
+    components only (so at their next start), or in the runner alone. Without a controller
+    nothing is pushed: a policy field is then an environment field like any other."""
     old_body = pair.old.spec
     edited: PipelineBody = transplant(pair.old, pair.new, change.loc).spec
-    try:
-        if Policy.from_spec(edited) != Policy.from_spec(old_body):
-            return VIA_CONTROLLER
-    except PolicyError:
-        return VIA_CONTROLLER  # only policy fields make a policy invalid
+    if old_body.controller.mode is not ControllerMode.DISABLED and _policy_differs(
+        old_body, edited
+    ):
+        return VIA_CONTROLLER
     names = [name for name in old_body.components if name in edited.components]
     if any(_environ_of(name, old_body, pair) != _environ_of(name, edited, pair) for name in names):
         return AT_NEXT_START
     return VIA_RUNNER
+
+
+def _policy_differs(old: PipelineBody, new: PipelineBody) -> bool:
+    from flowrun.controller.policy import Policy
+
+    try:
+        return Policy.from_spec(new) != Policy.from_spec(old)
+    except PolicyError:
+        return True  # only policy fields make a policy invalid
 
 
 def _environ_of(name: str, body: PipelineBody, pair: SpecPair) -> Mapping[str, str]:
