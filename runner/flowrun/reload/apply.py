@@ -9,6 +9,7 @@ fails, or leaves a component not ready, restarts the previous spec the same way.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ async def _roll_back(
         )
         return
     current = runner.loaded
-    back = build_plan(pair_of(current, rollback))
+    back = await asyncio.to_thread(build_plan, pair_of(current, rollback))
     result = await runner.apply(rollback, restart=back.restart_names)
     applied.status = ROLLED_BACK
     applied.rolled_back = sorted(restore)

@@ -101,7 +101,8 @@ class Reloader:
             new = await self._load(chosen)
         except (SpecError, SpecFileError) as e:
             return {**answer, "valid": False, "errors": _issues(e)}
-        return {**answer, "valid": True, "plan": plan_json(build_plan(pair_of(old, new)))}
+        plan = await self._plan(old, new)
+        return {**answer, "valid": True, "plan": plan_json(plan)}
 
     async def _reload(self, trigger: str, old: LoadedSpec, began: float) -> dict[str, Any]:
         self.watcher.accept(fingerprint(self.files))
@@ -109,7 +110,7 @@ class Reloader:
             new = await self._load(old.profile)
         except (SpecError, SpecFileError) as e:
             return self._finish(trigger, old, began, REJECTED, errors=_issues(e))
-        plan = build_plan(pair_of(old, new))
+        plan = await self._plan(old, new)
         if plan.empty:
             return self._finish(trigger, old, began, UNCHANGED, plan=plan)
         applied = await apply_plan(self.runner, old, new, plan)
@@ -119,6 +120,10 @@ class Reloader:
         # Off the event loop: a large spec takes a while to validate.
         path = self.runner.loaded.path
         return await asyncio.to_thread(load_spec, path, profile, self.environ)
+
+    async def _plan(self, old: LoadedSpec, new: LoadedSpec) -> Plan:
+        # Off the event loop too: it builds every component's environment twice.
+        return await asyncio.to_thread(build_plan, pair_of(old, new))
 
     async def _file_changed(self) -> None:
         await self.reload(TRIGGER_FILE)
