@@ -74,7 +74,9 @@ class Reloader:
 
     # -- reloads ----------------------------------------------------------------------------
     async def reload(self, trigger: str) -> dict[str, Any]:
-        """Reload now; the outcome as JSON (see `outcome`). Never raises."""
+        """Reload now and return the outcome (JSON: status, ok, revisions, generation, applied_live,
+        restarted, started, stopped, rolled_back, full_restart, errors, warnings, plan). Never
+        raises: a failure is an outcome."""
         async with self._one_at_a_time:
             began = time.monotonic()
             old = self.runner.loaded
