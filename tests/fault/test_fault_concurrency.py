@@ -52,14 +52,18 @@ def _worker(address: str, pairs: range) -> Callable[[], None]:
             plane = cp_grpc.ControlPlaneStub(channel)  # type: ignore[no-untyped-call]
             for i in pairs:
                 plane.Register(
-                    cp.ServiceInfo(service_id=f"src-{i}", component_id=f"src-{i}", service_type=1),
+                    cp.ServiceInfo(
+                        service_id=f"src-{i}",
+                        component_id=f"src-{i}",
+                        service_type=cp.SERVICE_TYPE_SOURCE,
+                    ),
                     timeout=30,
                 )
                 plane.Register(
                     cp.ServiceInfo(
                         service_id=f"snk-{i}",
                         component_id=f"snk-{i}",
-                        service_type=3,
+                        service_type=cp.SERVICE_TYPE_SINK,
                         metadata={"inputs": f"src-{i}"},
                     ),
                     timeout=30,
@@ -112,7 +116,8 @@ def test_hundreds_of_services_heartbeating_from_threads_are_counted_exactly(
 
 @pytest.fixture
 def source() -> Iterator[CountingSource]:
-    served = CountingSource(component_settings(None, component_id="counting")).start()
+    served = CountingSource(component_settings(None, component_id="counting"))
+    served.start()
     yield served
     served.stop()
     served.shutdown()

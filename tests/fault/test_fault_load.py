@@ -143,10 +143,17 @@ def test_load_oscillating_between_the_thresholds_does_not_flap(
     assert controller.controller is not None and controller.controller.address
     with grpc.insecure_channel(controller.controller.address) as channel:
         plane = cp_grpc.ControlPlaneStub(channel)  # type: ignore[no-untyped-call]
-        plane.Register(cp.ServiceInfo(service_id="src", component_id="src", service_type=1))
         plane.Register(
             cp.ServiceInfo(
-                service_id="snk", component_id="snk", service_type=3, metadata={"inputs": "src"}
+                service_id="src", component_id="src", service_type=cp.SERVICE_TYPE_SOURCE
+            )
+        )
+        plane.Register(
+            cp.ServiceInfo(
+                service_id="snk",
+                component_id="snk",
+                service_type=cp.SERVICE_TYPE_SINK,
+                metadata={"inputs": "src"},
             )
         )
 
