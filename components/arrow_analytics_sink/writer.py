@@ -59,9 +59,42 @@ def data_file_name(first_ledger: int, last_ledger: int, fmt: str) -> str:
     return f"part-{first_ledger:010d}-{last_ledger:010d}.{fmt}"
 
 
+# Parquet encoding: dictionaries only where values repeat (a dictionary of mostly
+# distinct values is built, then thrown away), statistics only where a reader can prune
+# row groups with them (min/max of hashes or accounts prune nothing). Together they
+# halve the time to write a file; the data read back is the same.
+MOSTLY_DISTINCT_COLUMNS = frozenset(
+    {"event_id", "transaction_hash", "amount_raw", "amount_str", "source_amount_raw"}
+)
+STATISTICS_COLUMNS = (
+    "ledger_sequence",
+    "transaction_index",
+    "operation_index",
+    "timestamp",
+    "event_type",
+    "operation_type",
+    "asset_type",
+    "asset_code",
+    "amount_raw",
+    "successful",
+    "fee_charged",
+)
+
+
+def _write_parquet(part: pa.Table, handle: pa.NativeFile) -> None:
+    names = part.schema.names
+    pq.write_table(
+        part,
+        handle,
+        compression="snappy",
+        use_dictionary=[name for name in names if name not in MOSTLY_DISTINCT_COLUMNS],
+        write_statistics=[name for name in STATISTICS_COLUMNS if name in names],
+    )
+
+
 def _write(part: pa.Table, fmt: str, handle: pa.NativeFile) -> None:
     if fmt == PARQUET:
-        pq.write_table(part, handle, compression="snappy")
+        _write_parquet(part, handle)
         return
     # Slices keep the rendered text small next to the batch itself.
     for start in range(0, part.num_rows, JSONL_SLICE_ROWS):
@@ -168,10 +201,10 @@ def _by_date(events: pa.Table) -> list[tuple[str, pa.Table]]:
     """The events split by UTC date of their timestamp, in date order."""
     if events.num_rows == 0:
         return []
-    days = events.column("timestamp").cast(pa.timestamp("us", tz="UTC")).combine_chunks()
-    encoded = pc.strftime(days.dictionary_encode().dictionary, format="%Y-%m-%d")
-    dates = sorted(set(encoded.to_pylist()))
+    # The UTC instant as a zone-less timestamp, then its day: casts, no zone lookups.
+    micros = events.column("timestamp").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    days = micros.cast(pa.timestamp("us")).cast(pa.date32()).combine_chunks()
+    dates = pc.unique(days).sort()
     if len(dates) == 1:
-        return [(dates[0], events)]
-    labels = pc.strftime(days, format="%Y-%m-%d")
-    return [(date, events.filter(pc.equal(labels, pa.scalar(date, pa.string())))) for date in dates]
+        return [(str(dates[0]), events)]
+    return [(str(date), events.filter(pc.equal(days, date))) for date in dates]
