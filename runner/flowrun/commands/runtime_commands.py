@@ -7,6 +7,7 @@ detached with -d), the others talk to its admin endpoint or read its log files.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,18 @@ def _fetch(spec: Path, path: str) -> Any:
 @SPEC_ARGUMENT
 @click.option("--profile", "-p", default=None, help="Profile to apply (default: $FLOWRUN_PROFILE).")
 @click.option("--detach", "-d", is_flag=True, help="Run in the background and return once started.")
-def up(spec: Path, profile: str | None, detach: bool) -> None:
+@click.option(
+    "--no-watch",
+    is_flag=True,
+    help="Do not reload on edits of the spec (only SIGHUP and `flowrun reload`).",
+)
+def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
     """Start the pipeline: controller, then every component, upstream first."""
+    from flowrun.reload.install import WATCH_VARIABLE
     from flowrun.spec.loader import load_spec
+
+    if no_watch:
+        os.environ[WATCH_VARIABLE] = "0"  # read by the runner, also after a detaching fork
 
     loaded = load_spec(spec, profile)
     state = _state_of(loaded.path)

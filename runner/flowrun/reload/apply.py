@@ -39,7 +39,6 @@ class Applied:
     stopped: list[str] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     full_restart: str = ""
 
 
@@ -159,21 +158,7 @@ async def _full_restart(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: 
     applied.restarted = [name for name in new.spec.spec.components if name in old_names]
     applied.started = list(plan.start)
     applied.stopped = list(plan.stop)
-    applied.warnings = _not_restarted_by_a_full_restart(runner, new)
     return applied
-
-
-def _not_restarted_by_a_full_restart(runner: Runner, new: LoadedSpec) -> list[str]:
-    """The runner's own metrics endpoint outlives `restart_pipeline`: say so, not pretend."""
-    wanted = new.spec.spec.monitoring.metrics_port
-    serving = runner.metrics_port
-    if wanted == serving or (wanted == 0 and serving is not None):
-        return []
-    where = f"port {serving}" if serving is not None else "no port"
-    return [
-        f"spec.monitoring.metrics_port ({wanted}) takes effect when the runner restarts "
-        f"(flowrun down, then up): its metrics stay on {where} until then"
-    ]
 
 
 def _not_running(runner: Runner) -> list[str]:

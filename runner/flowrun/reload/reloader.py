@@ -75,7 +75,7 @@ class Reloader:
     # -- reloads ----------------------------------------------------------------------------
     async def reload(self, trigger: str) -> dict[str, Any]:
         """Reload now and return the outcome (JSON: status, ok, revisions, generation, applied_live,
-        restarted, started, stopped, rolled_back, full_restart, errors, warnings, plan). Never
+        restarted, started, stopped, rolled_back, full_restart, errors, plan). Never
         raises: a failure is an outcome."""
         async with self._one_at_a_time:
             began = time.monotonic()
@@ -167,7 +167,6 @@ class Reloader:
             "rolled_back": applied.rolled_back,
             "full_restart": applied.full_restart,
             "errors": applied.errors,
-            "warnings": applied.warnings,
             "seconds": round(time.monotonic() - began, 3),
             "plan": plan_json(plan) if plan is not None else None,
         }

@@ -100,7 +100,6 @@ def render_outcome(outcome: dict[str, Any]) -> str:
     ):
         if outcome.get(key):
             lines.append(f"  {label}: {', '.join(outcome[key])}")
-    lines.extend(f"  note: {warning}" for warning in outcome.get("warnings", []))
     # Rejections are spec issues: left unindented, FILE:LINE:COL first, for editors to jump to.
     indent = "" if status == "rejected" else "  "
     lines.extend(

@@ -63,6 +63,7 @@ class Runner:
         self._requests: asyncio.Queue[str] = asyncio.Queue()
         self._stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._metrics_server: Any = None
+        self._runner_metrics: RunnerMetrics | None = None
 
     @property
     def body(self) -> PipelineBody:
@@ -148,10 +149,21 @@ class Runner:
             self.event(f"controller ({self.control.mode.value}) on {self.control.endpoint}")
 
     def _serve_metrics(self, port: int) -> int:
-        self.registry.register(RunnerMetrics(self._component_list))
+        if self._runner_metrics is None:
+            self._runner_metrics = RunnerMetrics(self._component_list)
+            self.registry.register(self._runner_metrics)
         self._metrics_server, bound = serve_metrics(self.registry, port)
         self.event(f"metrics on http://127.0.0.1:{bound}/metrics")
         return bound
+
+    def _rebind_metrics(self, port: int | None) -> None:
+        """Move the metrics endpoint when a full restart changed monitoring.metrics_port."""
+        if port == self.metrics_port or (port == 0 and self.metrics_port is not None):
+            return
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server = None
+        self.metrics_port = self._serve_metrics(port) if port is not None else None
 
     def _new_supervisor(self) -> Supervisor:
         supervisor = Supervisor(
@@ -300,6 +312,7 @@ class Runner:
             self.loaded = loaded
             self.control = control_plane_for(self.body, self.registry)
             await self._start_control_plane()
+            self._rebind_metrics(self.body.monitoring.metrics_port)
             self.supervisor = self._new_supervisor()
             await self.supervisor.start()
 

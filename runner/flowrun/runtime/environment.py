@@ -16,7 +16,7 @@ from flowctl.settings import ComponentSettings, FlowControlSettings, PoolSetting
 from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 
 # The runner's own selectors too: a component that runs flowrun must not inherit them.
-RUNNER_VARIABLES = frozenset({"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE"})
+RUNNER_VARIABLES = frozenset({"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH"})
 CONTRACT_VARIABLES = RUNNER_VARIABLES | frozenset(
     value
     for name, value in vars(contract).items()
