@@ -26,6 +26,7 @@ from flowrun.spec.model import (
     PipelineBody,
     PipelineSpec,
 )
+from flowrun.spec.render import MASK, SECRET_NAME
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -207,7 +208,22 @@ def _environ_of(name: str, body: PipelineBody, pair: SpecPair) -> Mapping[str, s
 
 
 def change_json(change: FieldChange) -> dict[str, Any]:
-    return {"path": change.path, "old": change.old, "new": change.new, "kind": change.kind}
+    old, new = change.old, change.new
+    if _is_secret(change.loc):  # masked as `flowrun render` masks: the change shows, not values
+        old, new = (MASK if value is not None else None for value in (old, new))
+    return {"path": change.path, "old": old, "new": new, "kind": change.kind}
+
+
+def _is_secret(loc: tuple[str, ...]) -> bool:
+    """The controller token, or a component's env/config entry under a secret-looking name."""
+    if loc[-2:] == ("controller", "token"):
+        return True
+    return (
+        len(loc) > 4
+        and loc[1] == "components"
+        and loc[3] in ("env", "config")
+        and any(SECRET_NAME.search(part) for part in loc[4:])
+    )
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

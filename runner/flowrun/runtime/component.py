@@ -21,6 +21,7 @@ from flowrun.runtime.logs import OutputStream
 from flowrun.runtime.ports import port_conflict
 from flowrun.runtime.process import ChildProcess, resolve_command, spawn
 from flowrun.runtime.readiness import describe_exit, heartbeat_lost, is_ready, readiness_criterion
+from flowrun.runtime.redact import secret_values
 from flowrun.spec.model import ComponentSpec, PipelineBody
 
 READY_POLL_SECONDS = 0.02
@@ -173,6 +174,7 @@ class Component:
             )
         argv = resolve_command(self.name, self.spec.command, cwd, environ.get("PATH", os.defpath))
         output = self._host.output_for(self.name)
+        output.redact.use(secret_values(environ))
         child = await spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
         output.attach(child.output_transport)
         self.child = child

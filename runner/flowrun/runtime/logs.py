@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from flowrun.runtime.redact import Redactor
+
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 3
 RATE_BYTES_PER_SECOND = 4 * 1024 * 1024
@@ -183,17 +185,22 @@ class OutputStream:
         self._transport: asyncio.ReadTransport | None = None
         self._recent = bytearray()
         self.throttled_times = 0
+        self.redact = Redactor()  # given the secrets of each process at its launch
 
     def attach(self, transport: asyncio.ReadTransport | None) -> None:
         self._transport = transport
 
     def feed(self, data: bytes) -> None:
+        size = len(data)
+        self._write(self.redact(data))
+        self._limit(size)
+
+    def _write(self, data: bytes) -> None:
         self._file.write(data)
         self._recent += data[-RECENT_BYTES:]
         del self._recent[:-RECENT_BYTES]
         if self._console is not None:
             self._echo(data)
-        self._limit(len(data))
 
     def tail_text(self, lines: int = 10) -> str:
         """The last lines this component printed, to explain why it failed."""
@@ -201,6 +208,7 @@ class OutputStream:
         return "\n".join(text.splitlines()[-lines:]) if text else ""
 
     def flush(self) -> None:
+        self._write(self.redact.flush())
         if self._pending and self._console is not None:
             self._console.lines(self.name, self._pending.decode(errors="replace"))
         self._pending = b""
