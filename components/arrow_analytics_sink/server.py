@@ -238,6 +238,9 @@ class ArrowAnalyticsSink(Component):
             "get_stats": self.stats,
         }
 
+    def on_stop(self) -> None:
+        self.writer.close()
+
     def health_checks(self) -> Iterable[Check]:
         with self._lock:
             error = self.write_error
