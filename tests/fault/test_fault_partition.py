@@ -56,11 +56,11 @@ def test_partitions_between_components_and_with_the_controller_lose_nothing(
     for proxy in (data_link, control_link):
         proxy.start()
         proxies.append(proxy)
-    last = 2000
+    last = 2500
     spec = stellar_spec(
         tmp_path,
         last_ledger=last,
-        ledgers_per_second=100,  # 20 s of ledgers: every partition lands mid-run
+        ledgers_per_second=100,  # 25 s of ledgers: every partition lands mid-run
         controller_endpoint=controller_endpoint,
         heartbeat_ttl="10s",  # longer than any partition here: the runner restarts nothing
         overrides={
@@ -95,22 +95,25 @@ def test_partitions_between_components_and_with_the_controller_lose_nothing(
     assert flight_action(processor, "get_stats")["input_reconnections"] >= 1
 
     # 2. processor <-> source, silent: bytes dropped, connections left open until healed.
-    data_link.partition(blackhole=True)
-    accepted = data_link.accepted
-    poll_until(lambda: data_link.accepted > accepted or data_link.active > 0, 30, "a connection")
-    data_link.heal()  # resets the silent connections: the processor resumes
+    assert checkpoint_ledger(output) < last, "the run ended before the silent partition"
     reconnections = flight_action(processor, "get_stats")["input_reconnections"]
+    data_link.partition(blackhole=True)
+    silent_at = checkpoint_ledger(output)
+    poll_until(lambda: data_link.active > 0, 30, "the processor's connection held, silent")
+    data_link.heal()  # resets the silent connections: the processor resumes
     poll_until(
         lambda: flight_action(processor, "get_stats")["input_reconnections"] > reconnections,
         60,
         "the processor to resume after the silent partition",
     )
+    poll_until(lambda: checkpoint_ledger(output) >= silent_at + 100, 60, "progress after heal")
 
     # 3. sink <-> controller: the sink runs on local flow control, then rejoins.
     control_link.partition()
     poll_until(lambda: _mode(sink) == "local", 30, "the sink on local flow control")
     assert _health(sink)["status"] == "degraded"
     partitioned_at = checkpoint_ledger(output)
+    assert partitioned_at < last, "the run ended before the control-plane partition"
     poll_until(lambda: checkpoint_ledger(output) > partitioned_at, 60, "progress while cut off")
     control_link.heal()
     poll_until(lambda: _mode(sink) == "controller", 30, "the sink back on the controller")
