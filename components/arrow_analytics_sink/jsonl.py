@@ -13,6 +13,7 @@ A string that holds a character JSON must escape sends its column down the slow 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +25,7 @@ _MOST_DISTINCT_PER_SAMPLE = _SAMPLE_ROWS // 8
 _CONTROL_LIMIT = 0x20  # bytes below it must be escaped, as must '"' and '\\'
 
 
+@lru_cache(maxsize=256)
 def _text(value: str) -> pa.Scalar:
     # A typed scalar: pyarrow infers the type of a bare Python str at ~0.1 ms per call.
     return pa.scalar(value, pa.string())

@@ -99,6 +99,7 @@ class Pieces:
         self._slots[-1] = pc.add(pc.multiply(before_slot, width), slot)
 
 
+@lru_cache(maxsize=256)
 def _text(value: str) -> pa.Scalar:
     # A typed scalar: pyarrow infers the type of a bare Python str at ~0.1 ms per call.
     return pa.scalar(value, pa.string())

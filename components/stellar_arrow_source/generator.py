@@ -38,6 +38,7 @@ from stellar_arrow_source.schema import (
     TRANSACTION_TYPE,
 )
 from stellar_arrow_source.vectors import UINT64
+from stellar_arrow_source.vectors import u64 as _u64
 
 DEFAULT_GENESIS = datetime(2024, 1, 1, tzinfo=UTC)
 HUGE_LEDGER_TRANSACTIONS = 100
@@ -182,10 +183,6 @@ class _LedgerTotals:
     failed: pa.Array
     operations: pa.Array
     fees: pa.Array
-
-
-def _u64(value: int) -> pa.Scalar:
-    return pa.scalar(value, UINT64)
 
 
 def _i64(value: int) -> pa.Scalar:

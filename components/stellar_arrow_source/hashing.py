@@ -11,17 +11,14 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stellar_arrow_source.vectors import MASK64 as _MASK64
 from stellar_arrow_source.vectors import arange
+from stellar_arrow_source.vectors import u64 as _u64
 
 UINT64 = pa.uint64()
-_MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIX1 = pa.scalar(0xBF58476D1CE4E5B9, UINT64)
 _MIX2 = pa.scalar(0x94D049BB133111EB, UINT64)
-
-
-def _u64(value: int) -> pa.Scalar:
-    return pa.scalar(value & _MASK64, UINT64)
 
 
 def splitmix64(keys: pa.Array) -> pa.Array:

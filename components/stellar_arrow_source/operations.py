@@ -18,6 +18,7 @@ from stellar_arrow_source.schema import (
     PAYMENT,
     STROOPS_PER_UNIT,
 )
+from stellar_arrow_source.vectors import u64 as _u64
 
 # (kind, percent). The first five are the transfers the TTP processor extracts, in the
 # order the masks below rely on; the others it must skip and count.
@@ -46,10 +47,6 @@ _DIGITS, _AMOUNT, _SOURCE_ASSET, _SOURCE_DIGITS, _SOURCE_AMOUNT = range(26, 31)
 
 _NULL_INDEX = pa.scalar(None, pa.uint64())
 _NULL_INT = pa.scalar(None, pa.int64())
-
-
-def _u64(value: int) -> pa.Scalar:
-    return pa.scalar(value, pa.uint64())
 
 
 @dataclass(frozen=True)

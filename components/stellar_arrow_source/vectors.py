@@ -6,19 +6,29 @@ kernel calls over whole arrays, whatever the batch size.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 UINT64 = pa.uint64()
+MASK64 = (1 << 64) - 1
 _ZERO = pa.array([0], UINT64)
 _RANGE = [pa.array(range(1 << 16), UINT64)]
+
+
+@lru_cache(maxsize=1024)
+def u64(value: int) -> pa.Scalar:
+    """A uint64 scalar, wrapping like the kernels do. Cached: building a scalar costs as
+    much as a kernel call on a small array, and the same few constants recur."""
+    return pa.scalar(value & MASK64, UINT64)
 
 
 def arange(count: int) -> pa.Array:
     """uint64 0, 1, ..., count - 1 (a zero-copy slice of a cached, growing range)."""
     cached = _RANGE[0]
     while len(cached) < count:
-        shifted = pc.add(cached, pa.scalar(len(cached), UINT64))
+        shifted = pc.add(cached, u64(len(cached)))
         cached = pa.concat_arrays([cached, shifted])
         _RANGE[0] = cached
     return cached.slice(0, count)
