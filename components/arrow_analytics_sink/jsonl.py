@@ -7,7 +7,8 @@ Each column adds its pieces to every line (see `pieces`):
 - a column of mostly distinct strings puts its values in the line as they are, between
   `,"key":"` and `"`; a null gives `,"key":null`.
 A string that holds a character JSON must escape sends its column down the slow path
-(json.dumps per value), so the output is always valid JSON.
+(json.dumps per value), so the output is always valid JSON; either way non-ASCII
+characters are written as UTF-8.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.string())
 
 
+def _dumps(value: object) -> str:
+    # UTF-8 as it is, like the fast path: a column's text does not depend on its path.
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _strings(values: list[str]) -> pa.Array:
     return pa.array(values, pa.string())
 
@@ -52,7 +58,7 @@ def _json_values(values: pa.Array) -> pa.Array:
     kind = values.type
     if pa.types.is_string(kind):
         if _needs_escape(values):
-            return _strings([json.dumps(value) for value in values.to_pylist()])
+            return _strings([_dumps(value) for value in values.to_pylist()])
         return pc.binary_join_element_wise(_text('"'), values, _text('"'), _text(""))
     if pa.types.is_boolean(kind):
         return pc.if_else(values, _text("true"), _text("false"))
@@ -91,9 +97,9 @@ def _add_distinct_numbers(lines: Pieces, key: str, column: pa.Array) -> None:
 
 def _add_distinct_strings(lines: Pieces, key: str, column: pa.Array) -> None:
     if _needs_escape(column):
-        rendered = [json.dumps(value) for value in column.to_pylist()]
+        rendered = [_dumps(value) for value in column.to_pylist()]
         lines.constant(key)
-        lines.values(_strings(rendered))  # json.dumps(None) is "null"
+        lines.values(_strings(rendered))  # _dumps(None) is "null"
         return
     if column.null_count == 0:
         lines.constant(key + '"')
