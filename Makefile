@@ -26,7 +26,7 @@ type: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint type
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/report.py
