@@ -55,6 +55,8 @@ class PooledConnection:
             )
         except CONNECTION_ERRORS:
             return False
+        except (pa.ArrowNotImplementedError, flight.FlightServerError):
+            pass  # an answer, even "not implemented", proves the connection works
         return True
 
 

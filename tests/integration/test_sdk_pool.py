@@ -190,6 +190,25 @@ def test_health_check_replaces_dead_connections() -> None:
         srv.shutdown()
 
 
+class ActionlessServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Answers ListActions with 'not implemented', as some foreign Flight servers do."""
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
+        raise NotImplementedError
+
+
+def test_a_server_answering_not_implemented_is_healthy() -> None:
+    srv = ActionlessServer("grpc://127.0.0.1:0")
+    pool = ConnectionPool(f"127.0.0.1:{srv.port}", settings(min_connections=0))
+    try:
+        pool.release(pool.acquire())
+        assert pool.health_check() == 1
+        assert pool.stats().healthy == 1
+    finally:
+        pool.close()
+        srv.shutdown()
+
+
 def test_idle_connections_are_closed_down_to_minimum(server: EchoServer) -> None:
     pool = ConnectionPool(
         f"127.0.0.1:{server.port}",
