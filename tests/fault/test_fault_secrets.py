@@ -186,12 +186,6 @@ spec:
     assert _leaks(texts) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="masking goes by the key a value sits under: a secret-named variable interpolated "
-    "into another field (a URL, a command argument, a config note) is shown by render, and an "
-    "invalid value read from one is echoed by validation errors",
-)
 def test_a_secret_variable_interpolated_elsewhere_is_masked_too(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:

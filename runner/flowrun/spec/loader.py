@@ -2,7 +2,7 @@
 
 Every problem of every stage is collected and raised at once as a SpecError whose issues
 each read `FILE:LINE:COL: dotted.path: message`; only an unreadable file stops early
-(SpecFileError).
+(SpecFileError). Values interpolated from secret-looking variables never show in an issue.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from flowrun.errors import SpecError, SpecIssue
+from flowrun.secrets import mask_text
 from flowrun.spec.files import read_dotenv, read_text
 from flowrun.spec.interpolate import interpolate_tree
 from flowrun.spec.messages import Finding, finding_from_error
@@ -58,6 +60,8 @@ class LoadedSpec:
     """12 hex chars identifying the effective spec (profiles and formatting left out)."""
     sources: tuple[Path, ...]
     """Every file read: the spec, and the .env beside it if present."""
+    secret_values: frozenset[str] = frozenset()
+    """Values interpolated from secret-looking variables: masked wherever they show."""
 
 
 def load_spec(
@@ -92,8 +96,8 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
     if root is None:
         problems = problems or [Problem((), Mark(1, 1), _EMPTY)]
         raise SpecError(_sorted([*issues, *_to_issues(shown, problems)]))
-    spec, problems = _evaluate(root, chosen, chosen_by, variables, problems)
-    issues += _to_issues(shown, problems)
+    spec, problems, secrets = _evaluate(root, chosen, chosen_by, variables, problems)
+    issues += _to_issues(shown, problems, secrets)
     if issues or spec is None:
         raise SpecError(_sorted(issues))
     return LoadedSpec(
@@ -103,6 +107,7 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
         spec=spec,
         revision=revision_of(spec),
         sources=sources,
+        secret_values=secrets,
     )
 
 
@@ -138,30 +143,38 @@ def _evaluate(
     chosen_by: str,
     variables: Mapping[str, str],
     problems: list[Problem],
-) -> tuple[PipelineSpec | None, list[Problem]]:
+) -> tuple[PipelineSpec | None, list[Problem], frozenset[str]]:
     root = normalise_profiles(without_extensions(root, EXTENSION_PLACES))
     problems = [*problems, *check_profiles(root, profile)]
     if profile is not None:
         root, unknown = apply_profile(root, profile, chosen_by)
         problems += unknown
-    root, unset = interpolate_tree(root, variables, skip=frozenset({PROFILES}))
+    root, unset, secrets = interpolate_tree(root, variables, skip=frozenset({PROFILES}))
     data = to_data(root)
-    spec, findings = _validate(data)
+    spec, findings = _validate(data, secrets)
     findings += check_rules(data)
     # A node already reported (a bad tag, a failed ${}) is not reported again for the
     # type it then has.
     problems += unset
     reported = {problem.mark for problem in problems}
     placed = [_place(root, finding) for finding in findings]
-    return spec, problems + [problem for problem in placed if problem.mark not in reported]
+    problems += [problem for problem in placed if problem.mark not in reported]
+    return spec, problems, secrets
 
 
-def _validate(data: object) -> tuple[PipelineSpec | None, list[Finding]]:
+def _validate(data: object, secrets: frozenset[str]) -> tuple[PipelineSpec | None, list[Finding]]:
     try:
         return PipelineSpec.model_validate(data), []
     except ValidationError as error:
         errors = error.errors(include_url=False)
+        for detail in errors:
+            # Masked before a message quotes it, which may cut a long value (and a secret).
+            detail["input"] = _masked_value(detail.get("input"), secrets)
         return None, [finding_from_error(detail, PipelineSpec) for detail in errors]
+
+
+def _masked_value(value: Any, secrets: frozenset[str]) -> Any:
+    return mask_text(value, secrets) if isinstance(value, str) else value
 
 
 def _place(root: Node, finding: Finding) -> Problem:
@@ -169,9 +182,18 @@ def _place(root: Node, finding: Finding) -> Problem:
     return Problem(finding.loc, mark, finding.message, profile)
 
 
-def _to_issues(file: str, problems: Iterable[Problem]) -> list[SpecIssue]:
+def _to_issues(
+    file: str, problems: Iterable[Problem], secrets: frozenset[str] = frozenset()
+) -> list[SpecIssue]:
     return [
-        SpecIssue(file, p.mark.line, p.mark.column, format_loc(p.loc), p.message, p.profile)
+        SpecIssue(
+            file,
+            p.mark.line,
+            p.mark.column,
+            format_loc(p.loc),
+            mask_text(p.message, secrets),
+            p.profile,
+        )
         for p in problems
     ]
 

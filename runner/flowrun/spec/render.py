@@ -3,22 +3,27 @@
 The output is itself a valid spec with the same meaning (and revision, secrets shown):
 durations keep their units, a `$` is written `$$` so it is not interpolated again, and a
 string that would read back as a number or boolean is quoted.
+
+Unless `--show-secrets`, secrets are written `***`: values under secret-looking keys
+(env and config names with TOKEN, SECRET, PASSWORD, KEY; the controller token), and every
+value interpolated from a secret-looking variable, wherever it was put (a URL, an argument).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from flowrun.secrets import MASK as MASK
+from flowrun.secrets import SECRET_NAME as SECRET_NAME
+from flowrun.secrets import is_secret_name, mask_text
 from flowrun.spec.scalars import resolve_plain
 
 if TYPE_CHECKING:
     from flowrun.spec.loader import LoadedSpec
 
-MASK = "***"
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
 _FLOW_LIST_WIDTH = 80
 
 
@@ -49,13 +54,26 @@ def mask_secrets(value: Any, *, secret: bool = False) -> Any:
     """`value` with every entry under a secret-looking name (TOKEN, KEY...) masked."""
     if isinstance(value, dict):
         return {
-            key: mask_secrets(item, secret=bool(SECRET_NAME.search(str(key))))
-            for key, item in value.items()
+            key: mask_secrets(item, secret=is_secret_name(str(key))) for key, item in value.items()
         }
     if secret and value is not None:
         return MASK
     if isinstance(value, list):
         return [mask_secrets(item) for item in value]
+    return value
+
+
+def mask_values(value: Any, secrets: Collection[str]) -> Any:
+    """`value` with every occurrence of `secrets` in its strings and scalars masked."""
+    if isinstance(value, dict):
+        return {key: mask_values(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_values(item, secrets) for item in value]
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    # A secret of digits put in a plain scalar was read back as a number.
+    if value is not None and mask_text(str(value), secrets) != str(value):
+        return MASK
     return value
 
 
@@ -79,6 +97,8 @@ def render_yaml(loaded: LoadedSpec, show_secrets: bool = False) -> str:
         for component in spec["components"].values():
             component["env"] = mask_secrets(component["env"])
             component["config"] = mask_secrets(component["config"])
+        if loaded.secret_values:
+            data = mask_values(data, loaded.secret_values)
     header = (
         f"# Effective spec of {loaded.path.name}: profile {loaded.profile or '(none)'}, "
         f"revision {loaded.revision}\n"
