@@ -293,3 +293,21 @@ def test_without_a_controller_thresholds_apply_at_the_next_start(tmp_path: Path)
     assert _live(plan) == {"spec.flow_control.activate_at": (0.8, 0.9, AT_NEXT_START)}
     assert not plan.restart
     assert "each component takes it when it next starts" in render_plan(plan_json(plan))
+
+
+def test_interpolated_secrets_never_show_in_the_plan(tmp_path: Path) -> None:
+    """A password inside a URL is masked by value, not only by a secret-looking key."""
+    data = copy.deepcopy(BASE)
+    env = {"DATABASE_URL": "postgres://app:${DB_PASSWORD}@db/main"}
+    data["spec"]["components"]["proc"]["env"] = env
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    old = load_spec(path, environ={"DB_PASSWORD": "old-hunter2"})
+    new = load_spec(path, environ={"DB_PASSWORD": "new-hunter2"})
+
+    shown = plan_json(build_plan(pair_of(old, new)))
+
+    text = str(shown)
+    assert "hunter2" not in text
+    assert [item["name"] for item in shown["restart"]] == ["proc"]
+    assert "postgres://app:***@db/main" in text

@@ -43,7 +43,14 @@ class Applied:
 
 
 def pair_of(old: LoadedSpec, new: LoadedSpec) -> SpecPair:
-    return SpecPair(old.spec, new.spec, old.revision, new.revision, old.spec_dir)
+    return SpecPair(
+        old.spec,
+        new.spec,
+        old.revision,
+        new.revision,
+        old.spec_dir,
+        old.secret_values | new.secret_values,
+    )
 
 
 async def apply_plan(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: Plan) -> Applied:

@@ -26,7 +26,7 @@ from flowrun.spec.model import (
     PipelineBody,
     PipelineSpec,
 )
-from flowrun.spec.render import MASK, SECRET_NAME
+from flowrun.spec.render import MASK, SECRET_NAME, mask_values
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -64,6 +64,7 @@ class Plan:
     """Component fields that changed without changing the process (no restart needed)."""
     full_restart: tuple[FieldChange, ...] = field(default=())
     """Pipeline-class changes: any one means the whole pipeline restarts, in order."""
+    secret_values: frozenset[str] = frozenset()
 
     @property
     def needs_full_restart(self) -> bool:
@@ -98,6 +99,8 @@ class SpecPair:
     old_revision: str
     new_revision: str
     spec_dir: Path
+    secret_values: frozenset[str] = frozenset()
+    """Values of secret-named variables interpolated into either spec: never shown."""
 
 
 def build_plan(pair: SpecPair) -> Plan:
@@ -109,6 +112,7 @@ def build_plan(pair: SpecPair) -> Plan:
     return Plan(
         old_revision=pair.old_revision,
         new_revision=pair.new_revision,
+        secret_values=pair.secret_values,
         live=tuple(
             LiveChange(change, _applies(change, pair))
             for change in changes
@@ -228,7 +232,7 @@ def _is_secret(loc: tuple[str, ...]) -> bool:
 
 def plan_json(plan: Plan) -> dict[str, Any]:
     """The plan as JSON: what `flowrun plan --json` prints and `render_plan` reads."""
-    return {
+    plan_data = {
         "revision": {"from": plan.old_revision, "to": plan.new_revision},
         "empty": plan.empty,
         "full_restart": {
@@ -251,3 +255,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "stop": list(plan.stop),
         "reconfigure": [change_json(c) for c in plan.reconfigure],
     }
+    # Key-based masking above covers env/config entries; this covers interpolated secrets
+    # wherever they landed (a URL, a command argument).
+    masked: dict[str, Any] = mask_values(plan_data, plan.secret_values)
+    return masked
