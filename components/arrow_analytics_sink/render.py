@@ -8,8 +8,9 @@ come. Every job is a leaf (none waits for another), so the pool cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TypeAlias
 
 import pyarrow as pa
@@ -61,34 +62,50 @@ def parquet_bytes(part: pa.Table) -> pa.Buffer:
 
 
 class Rendering:
-    """The chunks of one file, being rendered; iterate to get them in order."""
+    """The chunks of one file; iterate to get them in order.
 
-    def __init__(self, futures: list[Future[Chunk]]) -> None:
-        self._futures = futures
+    At most `ahead` chunks are rendered ahead of the one being written, so a big batch
+    holds a few slices of text in memory, not all of them.
+    """
+
+    def __init__(
+        self, pool: ThreadPoolExecutor, jobs: list[Callable[[], Chunk]], ahead: int
+    ) -> None:
+        self._pool = pool
+        self._jobs = jobs
+        self._ahead = ahead
+        self._futures: list[Future[Chunk]] = []
+        self._submit(ahead)
 
     def __iter__(self) -> Iterator[Chunk]:
-        for future in self._futures:
-            yield future.result()
+        for index in range(len(self._jobs)):
+            self._submit(index + 1 + self._ahead)
+            yield self._futures[index].result()
 
     def cancel(self) -> None:
+        self._jobs = self._jobs[: len(self._futures)]
         for future in self._futures:
             future.cancel()
+
+    def _submit(self, until: int) -> None:
+        while len(self._futures) < min(until, len(self._jobs)):
+            self._futures.append(self._pool.submit(self._jobs[len(self._futures)]))
 
 
 class Renderer:
     def __init__(self, threads: int = RENDER_THREADS) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sink-render")
+        self._threads = threads
 
     def render(self, part: pa.Table, fmt: str) -> Rendering:
+        """Start rendering a file of `part` (every file of a batch starts at once)."""
         if fmt == PARQUET:
-            return Rendering([self._pool.submit(parquet_bytes, part)])
+            return Rendering(self._pool, [partial(parquet_bytes, part)], 1)
         slices = range(0, part.num_rows, JSONL_SLICE_ROWS)
-        return Rendering(
-            [
-                self._pool.submit(jsonl_bytes, part.slice(start, JSONL_SLICE_ROWS))
-                for start in slices
-            ]
-        )
+        jobs: list[Callable[[], Chunk]] = [
+            partial(jsonl_bytes, part.slice(start, JSONL_SLICE_ROWS)) for start in slices
+        ]
+        return Rendering(self._pool, jobs, self._threads)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
