@@ -123,7 +123,9 @@ class ArrowAnalyticsSink(Component):
         return None
 
     def _read(self, start: int) -> None:
-        upstream = ResumableInput(self, stream=self.input_stream)
+        upstream = ResumableInput(
+            self, stream=self.input_stream, schema=TTP_EVENT_SCHEMA, retry_foreign_schema=True
+        )
         pacer = self.flow.pacer()
         for events, span in upstream.chunks(start, follow=True):
             if events.num_rows:

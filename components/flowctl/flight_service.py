@@ -60,6 +60,10 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
                 component.on_batch_served(batch)
                 yield batch
                 pacer.pace(batch.num_rows)
+        except FlowctlError as e:
+            # A refusal the component explains: the client gets the reason, not a traceback.
+            component.log.error("stream refused: %s", e)
+            raise flight.FlightServerError(str(e)) from e
         finally:
             with self._streams_lock:
                 self.open_streams -= 1

@@ -33,6 +33,10 @@ UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
 _WATCH_SECONDS = 0.2
 
 
+class ForeignSchemaError(FlowctlError):
+    """The input serves a stream of another schema: a wiring mistake, not a disconnect."""
+
+
 @dataclass
 class ResumableInput:
     component: Component
@@ -42,6 +46,10 @@ class ResumableInput:
     backoff: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.1, cap_seconds=5.0))
     on_disconnect: Callable[[BaseException], None] | None = None
     disconnects: int = 0
+    schema: pa.Schema | None = None
+    """The schema the input must serve; another one raises ForeignSchemaError."""
+    retry_foreign_schema: bool = False
+    """Log a foreign schema and ask again with backoff (a sink's pull loop) instead of raising."""
 
     def endpoint(self) -> str:
         settings = self.component.settings
@@ -63,6 +71,12 @@ class ResumableInput:
                     next_ledger = span.last_ledger + 1
                     self.backoff.reset()
                     yield batch, span
+            except ForeignSchemaError as e:
+                if not self.retry_foreign_schema:
+                    raise
+                self.component.log.error("%s; asking again from ledger %d", e, next_ledger)
+                self.component.stopping.wait(self.backoff.next_delay())
+                continue
             except UPSTREAM_ERRORS as e:
                 if stop():
                     return
@@ -86,6 +100,18 @@ class ResumableInput:
             next_ledger,
         )
 
+    def _check_schema(self, served: pa.Schema) -> None:
+        expected = self.schema
+        if expected is None or served.equals(expected):
+            return
+        name = self.input_name or next(iter(self.component.settings.inputs), "input")
+        wanted = (expected.metadata or {}).get(b"name", b"").decode() or "expected"
+        raise ForeignSchemaError(
+            f"input {name} ({self.endpoint()}) serves a stream with the schema "
+            f"({', '.join(f'{f.name}: {f.type}' for f in served)}), not the {wanted} schema "
+            f"this component reads: check spec.components.<this>.inputs"
+        )
+
     def _read_once(
         self, start: int, stop: Callable[[], bool]
     ) -> Iterator[tuple[pa.RecordBatch, LedgerSpan]]:
@@ -93,6 +119,7 @@ class ResumableInput:
         ticket = StreamTicket(self.stream, start)
         with pool.connection() as client:
             reader = client.do_get(ticket.to_flight())
+            self._check_schema(reader.schema)
             done = threading.Event()
             watcher = threading.Thread(
                 target=_cancel_when, args=(stop, done, reader), daemon=True, name="input-watch"

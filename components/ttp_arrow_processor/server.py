@@ -26,7 +26,7 @@ from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Histogram
 from stellar_arrow_source import options
 from stellar_arrow_source.resumable import ResumableInput, call_input_action
-from stellar_arrow_source.schema import empty_batch
+from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA, empty_batch
 from stellar_arrow_source.server import LEDGER_STREAM
 from stellar_arrow_source.wire import Chunk, LedgerSpan
 
@@ -85,7 +85,12 @@ class TtpArrowProcessor(Component):
             raise TicketError(
                 f"unknown stream {ticket.stream!r}; this processor serves 'ttp_events'"
             )
-        upstream = ResumableInput(self, stream=self.input_stream, on_disconnect=self._lost_input)
+        upstream = ResumableInput(
+            self,
+            stream=self.input_stream,
+            on_disconnect=self._lost_input,
+            schema=STELLAR_LEDGER_SCHEMA,
+        )
         for ledgers, span in upstream.chunks(ticket.start, follow=False):
             rows = max(ledgers.num_rows, 1)
             self.flow.acquire(rows)

@@ -134,12 +134,6 @@ def test_a_stream_that_breaks_mid_way_is_resumed_exactly(
     assert_exact_output(tmp_path / "out", LAST)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ttp-arrow-processor does not check its input's schema: the downstream call fails "
-    "with the KeyError of extract_events and a Python traceback in its message, the processor "
-    "logs nothing and stays healthy",
-)
 @pytest.mark.parametrize("bad", ["wrong_schema", "garbage"])
 def test_a_foreign_schema_from_the_source_is_a_clear_error_at_the_processor(
     local: LocalPipeline, bad: str
@@ -164,12 +158,6 @@ def test_a_foreign_schema_from_the_source_is_a_clear_error_at_the_processor(
         assert "schema" in log, log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="arrow-analytics-sink does not check its input's schema: "
-    "pa.Table.from_batches(..., schema=TTP_EVENT_SCHEMA) raises in the commit loop, work() "
-    "fails and the process exits 1 (under the runner: a restart loop on the same bad data)",
-)
 @pytest.mark.parametrize("bad", ["wrong_schema", "garbage"])
 def test_a_foreign_schema_from_the_processor_does_not_crash_the_sink(
     local: LocalPipeline, tmp_path: Path, bad: str
