@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
+from certificates import self_signed
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
@@ -81,24 +80,6 @@ def test_bearer_token_parsing() -> None:
     assert bearer_token((("authorization", b"Bearer abc"),)) == "abc"
     assert bearer_token((("authorization", "Basic abc"),)) is None
     assert bearer_token(None) is None
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("neither the cryptography package nor the openssl CLI is available")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
 
 
 async def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _sdk_harness import ControllerThread, component_settings, wait_for
+from certificates import self_signed
 from conftest import free_port
 from flowctl import FlowController, FlowctlError
 from flowctl.client import ControllerClient, Registration
@@ -196,24 +195,6 @@ def test_token_is_required_and_accepted() -> None:
             bad.stop()
     finally:
         controller.close()
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl CLI is not available to make a test certificate")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_tls_with_a_ca_file_and_token(tmp_path: Path) -> None:
