@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flowrun.errors import ComponentLaunchError
+from flowrun.runtime.guardian import live_pgid
 
 PYTHON_ALIASES = frozenset(
     {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
@@ -188,19 +189,8 @@ def live_group_members(pgid: int) -> int:
     return sum(
         1
         for entry in os.scandir("/proc")
-        if entry.name.isdigit() and live_process_group(entry.name) == pgid
+        if entry.name.isdigit() and live_pgid(int(entry.name)) == pgid
     )
-
-
-def live_process_group(pid: str) -> int | None:
-    """The process group of a live process; None for a zombie or a process that is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return None
-    state, _ppid, pgrp = text[text.rindex(")") + 2 :].split()[:3]
-    return None if state in {"Z", "X"} else int(pgrp)
 
 
 async def spawn(
