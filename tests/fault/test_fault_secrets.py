@@ -220,7 +220,7 @@ spec:
 
 def test_a_secret_split_anywhere_across_reads_is_still_masked() -> None:
     """The runner reads a pipe in pieces of any size: cut the output at every byte."""
-    from flowrun.runtime.redact import Redactor, secret_values
+    from flowrun.secrets import Redactor, secret_values
 
     secrets = secret_values(
         {"API_TOKEN": SECRETS["API_TOKEN"], "DB_PASSWORD": SECRETS["DB_PASSWORD"], "PORT": "8080"}

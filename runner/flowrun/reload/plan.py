@@ -18,6 +18,7 @@ from flowrun.errors import PolicyError
 from flowrun.reload.diff import FieldChange, diff_specs, transplant, with_live_values_of
 from flowrun.runtime.environment import component_environ, component_settings
 from flowrun.runtime.supervisor import topological_order
+from flowrun.secrets import MASK, is_secret_name
 from flowrun.spec.model import (
     COMPONENT,
     LIVE,
@@ -26,7 +27,7 @@ from flowrun.spec.model import (
     PipelineBody,
     PipelineSpec,
 )
-from flowrun.spec.render import MASK, SECRET_NAME, mask_values
+from flowrun.spec.render import mask_values
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -226,7 +227,7 @@ def _is_secret(loc: tuple[str, ...]) -> bool:
         len(loc) > 4
         and loc[1] == "components"
         and loc[3] in ("env", "config")
-        and any(SECRET_NAME.search(part) for part in loc[4:])
+        and any(is_secret_name(part) for part in loc[4:])
     )
 
 

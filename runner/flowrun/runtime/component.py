@@ -21,7 +21,7 @@ from flowrun.runtime.logs import OutputStream
 from flowrun.runtime.ports import port_conflict
 from flowrun.runtime.process import ChildProcess, resolve_command, spawn
 from flowrun.runtime.readiness import describe_exit, heartbeat_lost, is_ready, readiness_criterion
-from flowrun.runtime.redact import secret_values
+from flowrun.secrets import secret_values
 from flowrun.spec.model import ComponentSpec, PipelineBody
 
 READY_POLL_SECONDS = 0.02

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from flowrun.runtime.redact import Redactor
+from flowrun.secrets import Redactor
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 3

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from flowrun.secrets import MASK as MASK
-from flowrun.secrets import SECRET_NAME as SECRET_NAME
 from flowrun.secrets import is_secret_name, mask_text
 from flowrun.spec.scalars import resolve_plain
 
