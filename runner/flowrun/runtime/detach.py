@@ -18,6 +18,7 @@ from typing import Any
 
 from flowrun.errors import FlowrunError, RunnerError
 from flowrun.runtime import admin
+from flowrun.runtime.guardian import live_pgid
 from flowrun.runtime.logread import tail_lines
 from flowrun.runtime.progress import change_lines
 from flowrun.runtime.state import StateDir
@@ -151,21 +152,12 @@ def wait_until_gone(pid: int, timeout_seconds: float) -> bool:
     """True once the process has exited (or is a zombie nobody reaped)."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _running(pid):
             return True
         time.sleep(POLL_SECONDS)
-    return not _alive(pid)
+    return not _running(pid)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return False
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child nobody reaped yet)."""
+    return live_pgid(pid) is not None
