@@ -15,9 +15,9 @@ from pathlib import Path
 from arrow_analytics_sink.server import ArrowAnalyticsSink
 from flowctl.component import Component
 from flowrun.controller import Controller, Policy
-from flowrun.runtime.environment import component_settings
-from flowrun.runtime.metrics import RunnerMetrics
+from flowrun.daemon.metrics import RunnerMetrics
 from flowrun.spec.loader import LoadedSpec
+from flowrun.spec.process import component_settings
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from stellar_arrow_source.server import StellarArrowSource

@@ -26,8 +26,8 @@ import pyarrow.flight as flight
 import pytest
 from fixtures.reload_harness import STELLAR, all_running, edited, stellar_spec
 from fixtures.runner_harness import Pipeline, track_pipelines
-from flowrun.runtime import admin
-from flowrun.runtime.state import StateDir
+from flowrun.daemon import admin
+from flowrun.daemon.state_dir import StateDir
 
 THRESHOLD_EDITS = 50
 COMPONENT_EDITS = 10

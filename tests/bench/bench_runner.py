@@ -142,7 +142,7 @@ def test_idle_runner_with_50_heartbeating_components(
         figures = benchmark.pedantic(measure, rounds=1)
         benchmark.extra_info.update(figures)
         guardian = [
-            p for p in runner.children() if "flowrun.runtime.guardian" in " ".join(p.cmdline())
+            p for p in runner.children() if "flowrun.supervision.guardian" in " ".join(p.cmdline())
         ]
         if guardian:
             benchmark.extra_info["guardian_rss_mib"] = guardian[0].memory_info().rss / 2**20

@@ -21,7 +21,7 @@ from conftest import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from ttp_arrow_processor.extract import extract_events
 
-FLOWRUN = [sys.executable, "-c", "from flowrun.cli import main; main()"]
+FLOWRUN = [sys.executable, "-c", "from flowrun.cli.main import main; main()"]
 SEED, LAST_LEDGER = 42, 2000
 SOURCE, PROCESSOR, SINK = "stellar-arrow-source", "ttp-arrow-processor", "arrow-analytics-sink"
 

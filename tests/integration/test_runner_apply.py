@@ -15,8 +15,8 @@ import pytest
 import yaml
 from fixtures.runner_harness import alive, component, free_port, write_spec
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.runtime.app import SHUTDOWN, Runner
-from flowrun.runtime.state import StateDir
+from flowrun.daemon.app import SHUTDOWN, Runner
+from flowrun.daemon.state_dir import StateDir
 from flowrun.spec.loader import load_spec
 from google.protobuf import empty_pb2
 

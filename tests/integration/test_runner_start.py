@@ -19,7 +19,7 @@ from fixtures.runner_harness import (
     write_spec,
 )
 from flowctl.settings import ComponentSettings
-from flowrun.runtime.ports import port_in_use
+from flowrun.supervision.ports import port_in_use
 
 pipelines = pytest.fixture(track_pipelines, name="pipelines")
 

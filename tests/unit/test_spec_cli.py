@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flowrun.cli import main
+from flowrun.cli.main import main
 from flowrun.spec.schema import schema_json
 from test_spec_support import VALID, write
 from test_spec_yaml import billion_laughs

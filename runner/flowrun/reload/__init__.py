@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from flowrun.daemon.app import Runner
     from flowrun.reload.reloader import Reloader
-    from flowrun.runtime.app import Runner
 
 
 def install_hot_reload(runner: Runner, *, watch: bool | None = None) -> Reloader:

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from flowrun.errors import ControllerError
 from flowrun.reload.plan import Plan, SpecPair, build_plan
-from flowrun.runtime.board import State
 from flowrun.spec.loader import LoadedSpec, revision_of
 from flowrun.spec.model import ComponentSpec, PipelineSpec
 from flowrun.spec.rules import check_rules
+from flowrun.supervision.states import State
 
 if TYPE_CHECKING:
-    from flowrun.runtime.app import Runner
+    from flowrun.daemon.app import Runner
 
 APPLIED, ROLLED_BACK, FAILED = "applied", "rolled_back", "failed"
 

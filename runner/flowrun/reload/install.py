@@ -6,11 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from flowrun.daemon.admin import Request, Response
 from flowrun.reload.reloader import TRIGGER_ADMIN, Reloader
-from flowrun.runtime.admin import Request, Response
 
 if TYPE_CHECKING:
-    from flowrun.runtime.app import Runner
+    from flowrun.daemon.app import Runner
 
 
 # Set to 0/false/no/off to reload only on SIGHUP and `flowrun reload` (deployments that

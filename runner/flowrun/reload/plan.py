@@ -2,7 +2,7 @@
 
 Pure: two specs in, a Plan out. Live fields are applied in place; a component restarts
 exactly when the process it would be started with differs (command, working directory
-or environment, as `flowrun.runtime.environment` builds it), so an upstream whose
+or environment, as `flowrun.spec.process` builds it), so an upstream whose
 endpoint moves restarts its dependents only because their FLOWRUN_INPUTS changes;
 a pipeline-class change (controller endpoint or mode...) means a full, ordered restart.
 """
@@ -16,8 +16,6 @@ from typing import Any
 
 from flowrun.errors import PolicyError
 from flowrun.reload.diff import FieldChange, diff_specs, transplant, with_live_values_of
-from flowrun.runtime.environment import component_environ, component_settings
-from flowrun.runtime.supervisor import topological_order
 from flowrun.secrets import MASK, is_secret_name
 from flowrun.spec.model import (
     COMPONENT,
@@ -27,7 +25,9 @@ from flowrun.spec.model import (
     PipelineBody,
     PipelineSpec,
 )
+from flowrun.spec.process import component_environ, component_settings
 from flowrun.spec.render import mask_values
+from flowrun.supervision.supervisor import topological_order
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component

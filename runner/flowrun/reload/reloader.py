@@ -23,7 +23,7 @@ from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
 from flowrun.spec.loader import LoadedSpec, load_spec
 
 if TYPE_CHECKING:
-    from flowrun.runtime.app import Runner
+    from flowrun.daemon.app import Runner
 
 TRIGGER_FILE = "file change"
 TRIGGER_ADMIN = "flowrun reload"

@@ -20,21 +20,21 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from flowrun.daemon.admin import AdminServer, Request, Response
+from flowrun.daemon.metrics import RunnerMetrics, serve_metrics
+from flowrun.daemon.progress import report_waits
+from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
+from flowrun.daemon.state_dir import RunnerInfo, StateDir
+from flowrun.daemon.status import component_statuses, health_report, pipeline_status
 from flowrun.errors import ControllerError, RunnerError
-from flowrun.runtime.admin import AdminServer, Request, Response
-from flowrun.runtime.controlplane import ControlPlane, control_plane_for
-from flowrun.runtime.guardian import Guardian
-from flowrun.runtime.logs import Console, EventLog, forward_library_logs
-from flowrun.runtime.metrics import RunnerMetrics, serve_metrics
-from flowrun.runtime.ports import port_conflict
-from flowrun.runtime.progress import report_waits
-from flowrun.runtime.reloadstate import ReloadState
-from flowrun.runtime.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
-from flowrun.runtime.state import RunnerInfo, StateDir
-from flowrun.runtime.status import component_statuses, health_report, pipeline_status
-from flowrun.runtime.supervisor import ApplyResult, Supervisor
+from flowrun.reload.history import ReloadState
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
+from flowrun.supervision.controlplane import ControlPlane, control_plane_for
+from flowrun.supervision.guardian import Guardian
+from flowrun.supervision.output import Console, EventLog, forward_library_logs
+from flowrun.supervision.ports import port_conflict
+from flowrun.supervision.supervisor import ApplyResult, Supervisor
 
 ReloadHandler = Callable[["Runner", str], Awaitable[None]]
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from flowrun.runtime.board import State
-from flowrun.runtime.component import Component
-from flowrun.runtime.controlplane import ControlPlane
-from flowrun.runtime.reloadstate import ReloadState
+from flowrun.reload.history import ReloadState
 from flowrun.spec.model import ControllerMode, PipelineBody
+from flowrun.supervision.controlplane import ControlPlane
+from flowrun.supervision.states import State
+from flowrun.supervision.supervised import Component
 
 if TYPE_CHECKING:
-    from flowrun.runtime.supervisor import Supervisor
     from flowrun.spec.loader import LoadedSpec
+    from flowrun.supervision.supervisor import Supervisor
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 HEALTH_EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}

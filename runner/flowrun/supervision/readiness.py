@@ -11,9 +11,9 @@ from __future__ import annotations
 import signal
 import time
 
-from flowrun.runtime.controlplane import ControlPlane
-from flowrun.runtime.ports import accepts_connections, split_endpoint
 from flowrun.spec.model import ComponentSpec, ControllerMode
+from flowrun.supervision.controlplane import ControlPlane
+from flowrun.supervision.ports import accepts_connections, split_endpoint
 
 
 def _uses_controller(control: ControlPlane) -> bool:

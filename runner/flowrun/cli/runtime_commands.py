@@ -25,13 +25,13 @@ EXIT_WAIT_SECONDS = 15.0
 
 
 def _state_of(spec: Path) -> Any:
-    from flowrun.runtime.state import StateDir
+    from flowrun.daemon.state_dir import StateDir
 
     return StateDir.for_spec(spec)
 
 
 def _fetch(spec: Path, path: str) -> Any:
-    from flowrun.runtime import admin
+    from flowrun.daemon import admin
 
     info = _state_of(spec).live_info(spec)
     return admin.call(info, "GET", path, timeout_seconds=PROBE_TIMEOUT_SECONDS)
@@ -57,12 +57,12 @@ def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
     loaded = load_spec(spec, profile)
     state = _state_of(loaded.path)
     if not detach:
-        from flowrun.runtime.launch import run_runner
+        from flowrun.daemon.launch import run_runner
 
         run_runner(loaded, state, foreground=True)
         return
-    from flowrun.runtime.detach import start_detached
-    from flowrun.runtime.status import render_table
+    from flowrun.daemon.detach import start_detached
+    from flowrun.daemon.status import render_table
 
     try:
         status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
@@ -88,8 +88,8 @@ def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
 @SPEC_ARGUMENT
 def down(spec: Path) -> None:
     """Stop the pipeline, downstream first; no process is left behind."""
-    from flowrun.runtime import admin
-    from flowrun.runtime.detach import wait_until_gone
+    from flowrun.daemon import admin
+    from flowrun.daemon.detach import wait_until_gone
 
     try:
         info = _state_of(spec).live_info(spec)
@@ -113,7 +113,7 @@ def down(spec: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 def status(spec: Path, as_json: bool) -> None:
     """State, pid, uptime, restarts, load and throttle of every component."""
-    from flowrun.runtime.status import render_table
+    from flowrun.daemon.status import render_table
 
     data = _fetch(spec, "/status")
     click.echo(json.dumps(data, indent=2) if as_json else render_table(data))
@@ -124,7 +124,7 @@ def status(spec: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def health(spec: Path, as_json: bool) -> None:
     """Health report; exit 0 healthy, 1 degraded, 2 unhealthy (or not running)."""
-    from flowrun.runtime.status import HEALTH_EXIT_CODES, UNHEALTHY, render_health
+    from flowrun.daemon.status import HEALTH_EXIT_CODES, UNHEALTHY, render_health
 
     try:
         report = _fetch(spec, "/health")
@@ -153,9 +153,9 @@ def health(spec: Path, as_json: bool) -> None:
 )
 def logs(spec: Path, component: str | None, follow: bool, tail: int | None) -> None:
     """Component logs (all components, prefixed, when none is named)."""
-    from flowrun.runtime.logread import follow as follow_files
-    from flowrun.runtime.logread import log_files, tail_lines
-    from flowrun.runtime.logs import Console, colour_wanted
+    from flowrun.daemon.logread import follow as follow_files
+    from flowrun.daemon.logread import log_files, tail_lines
+    from flowrun.supervision.output import Console, colour_wanted
 
     state = _state_of(spec)
     files = log_files(state.logs_dir)

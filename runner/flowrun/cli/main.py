@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from flowrun.commands import COMMANDS
+from flowrun.cli import controller_command, reload_commands, runtime_commands, spec_commands
 from flowrun.errors import FlowrunError, SpecError
 
 
@@ -16,7 +16,12 @@ def cli() -> None:
     """Run declarative pipelines of supervised components wired to a flowctl controller."""
 
 
-for command in COMMANDS:
+for command in [
+    *spec_commands.COMMANDS,
+    *controller_command.COMMANDS,
+    *runtime_commands.COMMANDS,
+    *reload_commands.COMMANDS,
+]:
     cli.add_command(command)
 
 

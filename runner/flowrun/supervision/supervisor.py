@@ -3,7 +3,7 @@
 Every component waits for its inputs to be ready before it launches, so independent
 components start in parallel and a chain starts in order without any fixed sleep. The
 supervisor is also the API a hot reload drives (`apply`), one component at a time where
-it can: see `apply` and the module `flowrun.runtime.app` for the policy push.
+it can: see `apply` and the module `flowrun.daemon.app` for the policy push.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowrun.runtime.board import Board, Outcome, State
-from flowrun.runtime.component import Component
-from flowrun.runtime.controlplane import ControlPlane
-from flowrun.runtime.environment import component_environ, component_settings
-from flowrun.runtime.guardian import Guardian
-from flowrun.runtime.logs import Console, OutputStream, RotatingLogFile
-from flowrun.runtime.metrics import RunnerMetrics
-from flowrun.runtime.process import ChildProcess
-from flowrun.runtime.state import StateDir
+from flowrun.daemon.metrics import RunnerMetrics
+from flowrun.daemon.state_dir import StateDir
 from flowrun.spec.model import ComponentSpec, PipelineBody
+from flowrun.spec.process import component_environ, component_settings
+from flowrun.supervision.controlplane import ControlPlane
+from flowrun.supervision.guardian import Guardian
+from flowrun.supervision.output import Console, OutputStream, RotatingLogFile
+from flowrun.supervision.process import ChildProcess
+from flowrun.supervision.states import Board, Outcome, State
+from flowrun.supervision.supervised import Component
 
 
 def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:

@@ -8,7 +8,7 @@ every recorded process group, plus any process whose environment carries the run
 FLOWRUN_RUNNER_PID (a grandchild that left its group with setsid): SIGTERM, then
 SIGKILL after a short grace. It never touches anything else.
 
-Run as `python -m flowrun.runtime.guardian RUNNER_PID GRACE_SECONDS`.
+Run as `python -m flowrun.supervision.guardian RUNNER_PID GRACE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Guardian:
                 [
                     sys.executable,
                     "-m",
-                    "flowrun.runtime.guardian",
+                    "flowrun.supervision.guardian",
                     str(os.getpid()),
                     str(grace_seconds),
                 ],

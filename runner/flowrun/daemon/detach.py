@@ -16,14 +16,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from flowrun.daemon import admin
+from flowrun.daemon.logread import tail_lines
+from flowrun.daemon.progress import change_lines
+from flowrun.daemon.state_dir import StateDir
 from flowrun.errors import FlowrunError, RunnerError
-from flowrun.runtime import admin
-from flowrun.runtime.guardian import live_pgid
-from flowrun.runtime.logread import tail_lines
-from flowrun.runtime.progress import change_lines
-from flowrun.runtime.state import StateDir
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import PipelineBody
+from flowrun.supervision.guardian import live_pgid
 
 POLL_SECONDS = 0.05
 SLACK_SECONDS = 15.0
@@ -79,7 +79,7 @@ def _become_runner(loaded: LoadedSpec, state: StateDir) -> int:
         os.dup2(log, 2)
         os.close(log)
         os.close(devnull)
-        from flowrun.runtime.launch import run_runner
+        from flowrun.daemon.launch import run_runner
 
         run_runner(loaded, state, foreground=False)
     except FlowrunError as error:

@@ -14,15 +14,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flowrun.errors import ComponentLaunchError
-from flowrun.runtime.backoff import RestartTracker, Verdict
-from flowrun.runtime.board import Board, Ended, Outcome, State
-from flowrun.runtime.controlplane import ControlPlane
-from flowrun.runtime.logs import OutputStream
-from flowrun.runtime.ports import port_conflict
-from flowrun.runtime.process import ChildProcess, resolve_command, spawn
-from flowrun.runtime.readiness import describe_exit, heartbeat_lost, is_ready, readiness_criterion
 from flowrun.secrets import secret_values
 from flowrun.spec.model import ComponentSpec, PipelineBody
+from flowrun.supervision.backoff import RestartTracker, Verdict
+from flowrun.supervision.controlplane import ControlPlane
+from flowrun.supervision.output import OutputStream
+from flowrun.supervision.ports import port_conflict
+from flowrun.supervision.process import ChildProcess, resolve_command, spawn
+from flowrun.supervision.readiness import (
+    describe_exit,
+    heartbeat_lost,
+    is_ready,
+    readiness_criterion,
+)
+from flowrun.supervision.states import Board, Ended, Outcome, State
 
 READY_POLL_SECONDS = 0.02
 MAX_WATCH_TICK_SECONDS = 1.0

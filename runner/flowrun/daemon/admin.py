@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flowrun.daemon.state_dir import RunnerInfo
 from flowrun.errors import NotRunningError, RunnerError
-from flowrun.runtime.state import RunnerInfo
 
 MAX_BODY_BYTES = 1024 * 1024
 READ_TIMEOUT_SECONDS = 10.0

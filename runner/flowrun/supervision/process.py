@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flowrun.errors import ComponentLaunchError
-from flowrun.runtime.guardian import live_pgid
+from flowrun.supervision.guardian import live_pgid
 
 PYTHON_ALIASES = frozenset(
     {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}

@@ -7,11 +7,11 @@ import contextlib
 import sys
 import warnings
 
+from flowrun.daemon.app import Runner
+from flowrun.daemon.state_dir import StateDir
 from flowrun.reload import install_hot_reload
-from flowrun.runtime.app import Runner
-from flowrun.runtime.logs import Console, colour_wanted
-from flowrun.runtime.state import StateDir
 from flowrun.spec.loader import LoadedSpec
+from flowrun.supervision.output import Console, colour_wanted
 
 
 def _watch_children_with_pidfd() -> None:

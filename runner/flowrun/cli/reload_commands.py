@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from flowrun.commands.runtime_commands import PROBE_TIMEOUT_SECONDS, SPEC_ARGUMENT
+from flowrun.cli.runtime_commands import PROBE_TIMEOUT_SECONDS, SPEC_ARGUMENT
 
 # A reload may stop (stop_grace) and start (start_timeout) a chain of components, twice
 # when it rolls back; the runner bounds each step, this only bounds the wait for all.
@@ -23,8 +23,8 @@ PLAN_TIMEOUT_SECONDS = 60.0
 
 
 def _ask(spec: Path, path: str, body: dict[str, Any], timeout_seconds: float) -> Any:
-    from flowrun.runtime import admin
-    from flowrun.runtime.state import StateDir
+    from flowrun.daemon import admin
+    from flowrun.daemon.state_dir import StateDir
 
     info = StateDir.for_spec(spec).live_info(spec)
     admin.call(info, "GET", "/status", timeout_seconds=PROBE_TIMEOUT_SECONDS)  # answers at all?

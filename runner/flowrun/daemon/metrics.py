@@ -19,10 +19,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from flowrun.errors import RunnerError
-from flowrun.runtime.board import State
+from flowrun.supervision.states import State
 
 if TYPE_CHECKING:
-    from flowrun.runtime.component import Component
+    from flowrun.supervision.supervised import Component
 
 START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 

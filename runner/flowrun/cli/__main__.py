@@ -1,0 +1,3 @@
+from flowrun.cli.main import main
+
+main()

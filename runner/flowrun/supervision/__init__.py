@@ -1,0 +1,6 @@
+"""Supervision: child processes, the orphan guardian, restart backoff, readiness, and one
+supervised component's state machine; the supervisor runs a whole pipeline of them.
+
+Kept free of imports: the guardian watchdog runs as `python -m flowrun.supervision.guardian`
+and must start in milliseconds.
+"""
