@@ -74,7 +74,7 @@ def module_of(command: list[str]) -> str:
 
 
 def component_families(loaded: LoadedSpec, spec_dir: Path) -> Iterator[tuple[str, list[Metric]]]:
-    body = loaded.spec.spec
+    body = loaded.body
     for name, spec in body.components.items():
         settings = component_settings(
             name, body, controller_endpoint=None, spec_dir=spec_dir, runner_pid=os.getpid()

@@ -88,18 +88,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_load_shipped_spec(benchmark: BenchmarkFixture) -> None:
     """load_spec on specs/stellar-ttp.yaml (3 components, 4 profiles)."""
     loaded = benchmark(load_spec, SHIPPED, None, {})
-    assert len(loaded.spec.spec.components) == 3
+    assert len(loaded.body.components) == 3
 
 
 def test_load_shipped_spec_with_profile(benchmark: BenchmarkFixture) -> None:
     loaded = benchmark(load_spec, SHIPPED, "development", {})
-    assert loaded.spec.spec.pool.max_connections == 5
+    assert loaded.body.pool.max_connections == 5
 
 
 def test_load_500_components(benchmark: BenchmarkFixture, generated: Path) -> None:
     """load_spec on the generated 500-component spec."""
     loaded = benchmark(load_spec, generated, "production", {})
-    assert len(loaded.spec.spec.components) == 500
+    assert len(loaded.body.components) == 500
 
 
 def test_render_500_components(benchmark: BenchmarkFixture, generated: Path) -> None:

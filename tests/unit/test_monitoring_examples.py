@@ -203,7 +203,7 @@ def _targets(job: dict[str, Any]) -> Iterator[tuple[int, dict[str, str]]]:
 def test_scrape_config_targets_the_ports_of_the_shipped_spec(
     scrape_config: dict[str, Any], loaded: LoadedSpec
 ) -> None:
-    body = loaded.spec.spec
+    body = loaded.body
     jobs = {job["job_name"]: job for job in scrape_config["scrape_configs"]}
     assert set(jobs) == {RUNNER_JOB, COMPONENTS_JOB}
     assert [port for port, _ in _targets(jobs[RUNNER_JOB])] == [body.monitoring.metrics_port]

@@ -253,7 +253,7 @@ def test_diff_helpers(tmp_path: Path) -> None:
         "spec.flow_control.activate_at",
         "spec.components.src.env.A",
     ]
-    started_as = with_live_values_of(new.spec.spec, old.spec.spec)
+    started_as = with_live_values_of(new.body, old.body)
     assert started_as.flow_control.activate_at == 0.8
     assert started_as.components["src"].env == {"A": "1"}
     moved = transplant(old.spec, new.spec, ("spec", "components", "src", "env"))
@@ -268,8 +268,8 @@ def test_a_rollback_spec_mixes_definitions(tmp_path: Path) -> None:
     changed["spec"]["flow_control"]["activate_at"] = 0.9
     new = _load(tmp_path, "new", changed)
     mixed = mixed_spec(new, old, ["sink"])
-    assert mixed.spec.spec.components["sink"].env == {}
-    assert mixed.spec.spec.flow_control.activate_at == 0.9
+    assert mixed.body.components["sink"].env == {}
+    assert mixed.body.flow_control.activate_at == 0.9
     assert mixed.revision not in (old.revision, new.revision)
     back = build_plan(pair_of(new, mixed))
     assert back.restart_names == ["sink"] and not back.live

@@ -72,8 +72,8 @@ def test_plain_values_are_reread_after_interpolation(tmp_path: Path) -> None:
     text = VALID.replace("spec:\n", "spec:\n  monitoring:\n    metrics_port: ${METRICS:-9500}\n")
     text += "      config:\n        seed: ${SEED:-7}\n        label: '${SEED:-7}'\n"
     loaded = load_text(tmp_path, text, environ={"SEED": "42"})
-    assert loaded.spec.spec.monitoring.metrics_port == 9500
-    assert loaded.spec.spec.components["sink"].config == {"seed": 42, "label": "42"}
+    assert loaded.body.monitoring.metrics_port == 9500
+    assert loaded.body.components["sink"].config == {"seed": 42, "label": "42"}
 
 
 def test_dotenv_beside_the_spec_and_the_environment_wins(tmp_path: Path) -> None:
@@ -81,11 +81,11 @@ def test_dotenv_beside_the_spec_and_the_environment_wins(tmp_path: Path) -> None
     text = VALID.replace("name: demo", "name: ${NAME}").replace("9001", "${PORT}")
     spec_path = write(tmp_path, text)
     loaded = load_spec(spec_path, environ={})
-    assert loaded.spec.metadata.name == "from dotenv"
-    assert loaded.spec.spec.components["src"].endpoint == "127.0.0.1:9100"
+    assert loaded.name == "from dotenv"
+    assert loaded.body.components["src"].endpoint == "127.0.0.1:9100"
     assert loaded.sources == (spec_path, tmp_path / ".env")
     overridden = load_spec(spec_path, environ={"NAME": "from environ"})
-    assert overridden.spec.metadata.name == "from environ"
+    assert overridden.name == "from environ"
 
 
 def test_dotenv_can_choose_the_profile(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_dotenv_can_choose_the_profile(tmp_path: Path) -> None:
     text = VALID + "  profiles:\n    dev: {pool: {max_connections: 3}}\n"
     loaded = load_spec(write(tmp_path, text), environ={})
     assert loaded.profile == "dev"
-    assert loaded.spec.spec.pool.max_connections == 3
+    assert loaded.body.pool.max_connections == 3
 
 
 def test_bad_dotenv_line_is_an_issue_in_the_dotenv(tmp_path: Path) -> None:
@@ -107,4 +107,4 @@ def test_double_quoted_dotenv_values_unescape(tmp_path: Path) -> None:
     write(tmp_path, 'MULTI="a\\nb"\nHASH=a#b\n', ".env")
     text = VALID + "      env: {M: '${MULTI}', H: '${HASH}'}\n"
     loaded = load_spec(write(tmp_path, text), environ={})
-    assert loaded.spec.spec.components["sink"].env == {"M": "a\nb", "H": "a#b"}
+    assert loaded.body.components["sink"].env == {"M": "a\nb", "H": "a#b"}

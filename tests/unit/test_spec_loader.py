@@ -21,7 +21,7 @@ def test_loaded_spec_fields(tmp_path: Path) -> None:
     assert loaded.profile is None
     assert re.fullmatch(r"[0-9a-f]{12}", loaded.revision)
     assert loaded.sources == (loaded.path,)
-    assert loaded.spec.metadata.name == "demo"
+    assert loaded.name == "demo"
 
 
 def test_relative_path_is_kept_in_messages_and_made_absolute(
@@ -59,7 +59,7 @@ def test_revision_ignores_formatting_comments_and_profiles(tmp_path: Path) -> No
 
 def test_durations_are_seconds(tmp_path: Path) -> None:
     text = VALID.replace("spec:\n", "spec:\n  controller: {heartbeat_interval: 250ms}\n")
-    assert load_text(tmp_path, text).spec.spec.controller.heartbeat_interval == 0.25
+    assert load_text(tmp_path, text).body.controller.heartbeat_interval == 0.25
 
 
 SECRETS = VALID + (
@@ -88,7 +88,7 @@ def test_render_shows_secrets_when_asked_and_reads_back_the_same(tmp_path: Path)
     )
     again = load_spec(write(tmp_path, rendered, "rendered.yaml"), environ={})
     assert again.revision == loaded.revision
-    assert again.spec.spec.components["sink"].config["price"] == "$5"
+    assert again.body.components["sink"].config["price"] == "$5"
 
 
 def test_render_keeps_units_and_quotes_strings_that_look_like_numbers(tmp_path: Path) -> None:

@@ -30,13 +30,13 @@ PROFILED = (
 def test_no_profile_is_the_base(tmp_path: Path) -> None:
     loaded = load_text(tmp_path, PROFILED)
     assert loaded.profile is None
-    assert loaded.spec.spec.pool.max_connections == 10
-    assert list(loaded.spec.spec.profiles) == ["dev", "standalone", "empty", "broken"]
+    assert loaded.body.pool.max_connections == 10
+    assert list(loaded.body.profiles) == ["dev", "standalone", "empty", "broken"]
 
 
 def test_profile_merges_deeply_and_overrides_a_component_by_name(tmp_path: Path) -> None:
     loaded = load_text(tmp_path, PROFILED, profile="dev")
-    body = loaded.spec.spec
+    body = loaded.body
     assert loaded.profile == "dev"
     assert (body.pool.min_connections, body.pool.max_connections) == (2, 4)
     sink = body.components["sink"]
@@ -49,7 +49,7 @@ def test_profile_merges_deeply_and_overrides_a_component_by_name(tmp_path: Path)
 def test_a_list_in_a_profile_replaces_the_base_list(tmp_path: Path) -> None:
     text = PROFILED.replace("          env: {LEVEL: debug}", "          command: [other]")
     loaded = load_text(tmp_path, text, profile="dev")
-    assert loaded.spec.spec.components["sink"].command == ["other"]
+    assert loaded.body.components["sink"].command == ["other"]
 
 
 def test_empty_profile_changes_nothing(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_profile_can_add_a_component(tmp_path: Path) -> None:
         "          env: {LEVEL: debug}\n        audit: {type: sink, command: [a], inputs: [src]}",
     )
     loaded = load_text(tmp_path, text, profile="dev")
-    assert list(loaded.spec.spec.components) == ["src", "sink", "audit"]
+    assert list(loaded.body.components) == ["src", "sink", "audit"]
 
 
 def test_bad_value_from_a_profile_points_at_the_profile(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_unknown_profile_from_the_environment(tmp_path: Path) -> None:
 
 def test_profile_values_are_interpolated_when_selected_only(tmp_path: Path) -> None:
     text = PROFILED.replace("{LEVEL: debug}", "{LEVEL: '${LEVEL}'}")
-    assert load_text(tmp_path, text).spec.spec.profiles["dev"]["components"]["sink"]["env"] == {
+    assert load_text(tmp_path, text).body.profiles["dev"]["components"]["sink"]["env"] == {
         "LEVEL": "${LEVEL}"
     }
     assert issues_of(tmp_path, text, profile="dev") == [
@@ -143,7 +143,7 @@ def test_profile_values_are_interpolated_when_selected_only(tmp_path: Path) -> N
         "in the environment or in .env, or give a default: ${LEVEL:-value} (from profile 'dev')"
     ]
     loaded = load_text(tmp_path, text, profile="dev", environ={"LEVEL": "trace"})
-    assert loaded.spec.spec.components["sink"].env == {"LEVEL": "trace"}
+    assert loaded.body.components["sink"].env == {"LEVEL": "trace"}
 
 
 def test_override_of_an_undefined_component_is_named(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ spec:
 
 def test_valid_spec_loads(tmp_path: Path) -> None:
     loaded = load_text(tmp_path, VALID)
-    assert list(loaded.spec.spec.components) == ["src", "sink"]
+    assert list(loaded.body.components) == ["src", "sink"]
 
 
 def test_unknown_key_suggests_the_near_miss(tmp_path: Path) -> None:
@@ -230,7 +230,7 @@ def test_ports_of_a_disabled_controller_and_port_zero_are_free(tmp_path: Path) -
     text = VALID.replace("spec:\n", "spec:\n  controller: {mode: disabled}\n")
     text += "      endpoint: 127.0.0.1:8080\n"
     text = text.replace("127.0.0.1:9001", "127.0.0.1:0")
-    assert load_text(tmp_path, text).spec.spec.controller.mode == "disabled"
+    assert load_text(tmp_path, text).body.controller.mode == "disabled"
 
 
 @pytest.mark.parametrize(
@@ -270,7 +270,7 @@ def test_edge_thresholds_are_valid(tmp_path: Path) -> None:
         "spec:\n",
         "spec:\n  flow_control: {activate_at: 1, deactivate_at: 0.01, throttle_rate: 1}\n",
     )
-    assert load_text(tmp_path, text).spec.spec.flow_control.activate_at == 1.0
+    assert load_text(tmp_path, text).body.flow_control.activate_at == 1.0
 
 
 def test_pool_min_above_max(tmp_path: Path) -> None:

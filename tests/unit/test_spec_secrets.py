@@ -45,7 +45,7 @@ def _shows_a_secret(text: str) -> list[str]:
 def test_interpolated_secret_values_are_recorded(tmp_path: Path) -> None:
     loaded = load_text(tmp_path, INTERPOLATED, environ=ENVIRON)
     assert loaded.secret_values == {TOKEN, PASSWORD, "20481632"}
-    sink = loaded.spec.spec.components["sink"]
+    sink = loaded.body.components["sink"]
     assert sink.command[-1] == f"--auth={TOKEN}"  # masking is for showing, not for running
     assert sink.config["pin"] == 20481632
 

@@ -24,7 +24,7 @@ def test_the_stellar_spec_is_shipped() -> None:
 @pytest.mark.parametrize("path", shipped_specs(), ids=lambda p: str(p.relative_to(REPO)))
 def test_shipped_spec_validates_with_every_profile(path: Path) -> None:
     base = load_spec(path, environ={})
-    for profile in base.spec.spec.profiles:
+    for profile in base.body.profiles:
         assert load_spec(path, profile=profile, environ={}).profile == profile
 
 
@@ -37,18 +37,18 @@ def test_shipped_spec_points_editors_at_the_schema(path: Path) -> None:
 
 def test_stellar_profiles_do_what_the_handoff_says() -> None:
     path = REPO / "specs" / "stellar-ttp.yaml"
-    specs = {name: load_spec(path, name, environ={}).spec.spec for name in ("local", "flowctl")}
+    specs = {name: load_spec(path, name, environ={}).body for name in ("local", "flowctl")}
     specs |= {
-        name: load_spec(path, name, environ={}).spec.spec for name in ("development", "production")
+        name: load_spec(path, name, environ={}).body for name in ("development", "production")
     }
     base = load_spec(path, environ={})
-    assert list(base.spec.spec.profiles) == ["local", "flowctl", "development", "production"]
+    assert list(base.body.profiles) == ["local", "flowctl", "development", "production"]
     assert specs["local"].controller.mode == "disabled"
-    assert specs["flowctl"] == base.spec.spec
+    assert specs["flowctl"] == base.body
     development, production = specs["development"], specs["production"]
     assert development.controller.heartbeat_interval == 0.5
     assert development.monitoring.interval == 1.0
     assert (development.pool.min_connections, development.pool.max_connections) == (1, 5)
     assert (production.pool.min_connections, production.pool.max_connections) == (5, 20)
     assert production.pool.idle_timeout == 900.0
-    assert base.spec.spec.components["arrow-analytics-sink"].inputs == ["ttp-arrow-processor"]
+    assert base.body.components["arrow-analytics-sink"].inputs == ["ttp-arrow-processor"]

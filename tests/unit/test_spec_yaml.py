@@ -177,7 +177,7 @@ def test_extension_keys_hold_anchors(tmp_path: Path) -> None:
     text = VALID.replace("spec:\n", "x-cmd: &cmd [python, -m, shared]\nspec:\n  x-note: free\n")
     text = text.replace("command: [python, -m, sink]", "command: *cmd")
     loaded = load_text(tmp_path, text)
-    assert loaded.spec.spec.components["sink"].command == ["python", "-m", "shared"]
+    assert loaded.body.components["sink"].command == ["python", "-m", "shared"]
 
 
 def test_extension_keys_are_not_allowed_inside_components(tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     if not all_profiles:
         return
     issues: list[SpecIssue] = []
-    for name in loaded.spec.spec.profiles:
+    for name in loaded.body.profiles:
         try:
             click.echo(_summary(spec, load_spec(spec, name)))
         except SpecError as error:

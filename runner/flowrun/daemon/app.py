@@ -67,7 +67,7 @@ class Runner:
 
     @property
     def body(self) -> PipelineBody:
-        return self.loaded.spec.spec
+        return self.loaded.body
 
     def event(self, text: str) -> None:
         if self._events is not None:
@@ -294,11 +294,11 @@ class Runner:
         components. Changes of controller mode or endpoint need `restart_pipeline`."""
         async with self.changes:
             supervisor = self._accepting_changes()
-            await self.control.update_policy(loaded.spec.spec)
+            await self.control.update_policy(loaded.body)
             self.loaded = loaded
             if self.console is not None:
-                self.console.set_names(list(loaded.spec.spec.components))
-            return await supervisor.apply(loaded.spec.spec, restart=restart)
+                self.console.set_names(list(loaded.body.components))
+            return await supervisor.apply(loaded.body, restart=restart)
 
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
         """Full ordered restart on a new spec: components down, controller replaced, all up.

@@ -61,7 +61,7 @@ def start_detached(
     if pid == 0:  # pragma: no cover - the child never returns here
         os._exit(_become_runner(loaded, state))
     say(f"runner pid {pid} started; log: {state.runner_log}")
-    return _wait_until_settled(pid, state, settle_timeout(loaded.spec.spec), say)
+    return _wait_until_settled(pid, state, settle_timeout(loaded.body), say)
 
 
 def _become_runner(loaded: LoadedSpec, state: StateDir) -> int:

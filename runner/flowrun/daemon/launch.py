@@ -31,7 +31,7 @@ def run_runner(loaded: LoadedSpec, state: StateDir, *, foreground: bool) -> None
     console = None
     if foreground:
         console = Console(
-            sys.stdout, colour=colour_wanted(sys.stdout), names=list(loaded.spec.spec.components)
+            sys.stdout, colour=colour_wanted(sys.stdout), names=list(loaded.body.components)
         )
     _watch_children_with_pidfd()
 

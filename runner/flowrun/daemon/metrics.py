@@ -19,10 +19,10 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from flowrun.errors import RunnerError
-from flowrun.supervision.states import State
+from flowrun.supervision.states import ComponentState
 
 if TYPE_CHECKING:
-    from flowrun.supervision.supervised import Component
+    from flowrun.supervision.supervised import SupervisedComponent
 
 START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -30,12 +30,16 @@ START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 class RunnerMetrics(Collector):
     """Restarts, states and start times of every component."""
 
-    def __init__(self, components: Callable[[], list[Component]]) -> None:
+    def __init__(self, components: Callable[[], list[SupervisedComponent]]) -> None:
         self._components = components
         self._start_seconds: dict[str, list[float]] = {}
 
-    def observe(self, component: Component) -> None:
-        if component.state is State.RUNNING and component.child is not None and component.ready_at:
+    def observe(self, component: SupervisedComponent) -> None:
+        if (
+            component.state is ComponentState.RUNNING
+            and component.child is not None
+            and component.ready_at
+        ):
             samples = self._start_seconds.setdefault(component.name, [])
             samples.append(component.ready_at - component.child.started_monotonic)
             del samples[:-1000]
@@ -57,8 +61,10 @@ class RunnerMetrics(Collector):
         )
         for component in components:
             restarts.add_metric([component.name], component.restarts)
-            up.add_metric([component.name], 1.0 if component.state is State.RUNNING else 0.0)
-        for state in State:
+            up.add_metric(
+                [component.name], 1.0 if component.state is ComponentState.RUNNING else 0.0
+            )
+        for state in ComponentState:
             states.add_metric([state.value], sum(c.state is state for c in components))
         yield from (restarts, up, states, self._start_histogram())
 

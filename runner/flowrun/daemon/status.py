@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from flowrun.reload.history import ReloadState
 from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane
-from flowrun.supervision.states import State
-from flowrun.supervision.supervised import Component
+from flowrun.supervision.states import ComponentState
+from flowrun.supervision.supervised import SupervisedComponent
 
 if TYPE_CHECKING:
     from flowrun.spec.loader import LoadedSpec
@@ -20,11 +20,11 @@ HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 HEALTH_EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 
 
-def component_status(component: Component, control: ControlPlane) -> dict[str, Any]:
+def component_status(component: SupervisedComponent, control: ControlPlane) -> dict[str, Any]:
     snapshot = control.service(component.name)
     child = component.child
     current = snapshot is not None and child is not None and snapshot.seen_since(child.started_at)
-    running = component.state is State.RUNNING
+    running = component.state is ComponentState.RUNNING
     uses_controller = control.mode is not ControllerMode.DISABLED
     uptime = component.uptime_seconds()
     return {
@@ -64,9 +64,9 @@ def pipeline_status(
     components: list[dict[str, Any]],
     reload: ReloadState,
 ) -> dict[str, Any]:
-    body = loaded.spec.spec
+    body = loaded.body
     return {
-        "pipeline": loaded.spec.metadata.name,
+        "pipeline": loaded.name,
         "profile": loaded.profile,
         "revision": loaded.revision,
         "spec": str(loaded.path),
@@ -99,14 +99,14 @@ def health_report(status: dict[str, Any]) -> dict[str, Any]:
     for component in status.get("components", []):
         name, state = component["name"], component["state"]
         error = (component.get("last_error") or "").splitlines()[0:1]
-        if state == State.FAILED:
+        if state == ComponentState.FAILED:
             unhealthy.append(f"{name} failed: {error[0] if error else 'gave up'}")
-        elif state in (State.STARTING, State.BACKOFF):
+        elif state in (ComponentState.STARTING, ComponentState.BACKOFF):
             degraded.append(
                 f"{name} is {state}"
                 + (f" ({component['waiting_for']})" if component.get("waiting_for") else "")
             )
-        elif state == State.STOPPED:
+        elif state == ComponentState.STOPPED:
             degraded.append(f"{name} is stopped" + (f" ({error[0]})" if error else ""))
         elif not component.get("healthy"):
             degraded.append(f"{name} runs but is not healthy (no recent heartbeat)")
@@ -151,9 +151,11 @@ def _number(value: float | None) -> str:
 
 
 def _note(component: dict[str, Any]) -> str:
-    if component["state"] in (State.FAILED, State.BACKOFF, State.STOPPED) and component.get(
-        "last_error"
-    ):
+    if component["state"] in (
+        ComponentState.FAILED,
+        ComponentState.BACKOFF,
+        ComponentState.STOPPED,
+    ) and component.get("last_error"):
         return str(component["last_error"]).splitlines()[0]
     return str(component.get("waiting_for") or "")
 

@@ -20,7 +20,7 @@ from flowrun.reload.plan import Plan, SpecPair, build_plan
 from flowrun.spec.loader import LoadedSpec, revision_of
 from flowrun.spec.model import ComponentSpec, PipelineSpec
 from flowrun.spec.rules import check_rules
-from flowrun.supervision.states import State
+from flowrun.supervision.states import ComponentState
 
 if TYPE_CHECKING:
     from flowrun.daemon.app import Runner
@@ -137,10 +137,10 @@ def _with_removed_inputs(names: Iterable[str], old: PipelineSpec, new: PipelineS
 
 def mixed_spec(new: LoadedSpec, old: LoadedSpec, restore: Iterable[str]) -> LoadedSpec:
     """`new` with the named components back at their definitions in `old`."""
-    components: dict[str, ComponentSpec] = dict(new.spec.spec.components)
+    components: dict[str, ComponentSpec] = dict(new.body.components)
     for name in restore:
-        components[name] = old.spec.spec.components[name]
-    body = new.spec.spec.model_copy(update={"components": components})
+        components[name] = old.body.components[name]
+    body = new.body.model_copy(update={"components": components})
     spec = new.spec.model_copy(update={"spec": body})
     return dataclasses.replace(new, spec=spec, revision=revision_of(spec))
 
@@ -157,12 +157,12 @@ async def _full_restart(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: 
     if applied.errors:
         await runner.restart_pipeline(old)
         applied.status = ROLLED_BACK
-        applied.rolled_back = list(old.spec.spec.components)
+        applied.rolled_back = list(old.body.components)
         applied.errors.append("the previous pipeline was restarted")
         return applied
-    old_names = old.spec.spec.components
+    old_names = old.body.components
     applied.applied_live = [item.change.path for item in plan.live]
-    applied.restarted = [name for name in new.spec.spec.components if name in old_names]
+    applied.restarted = [name for name in new.body.components if name in old_names]
     applied.started = list(plan.start)
     applied.stopped = list(plan.stop)
     return applied
@@ -175,7 +175,7 @@ def _not_running(runner: Runner) -> list[str]:
     return [
         name
         for name, component in supervisor.components.items()
-        if component.state is not State.RUNNING
+        if component.state is not ComponentState.RUNNING
     ]
 
 

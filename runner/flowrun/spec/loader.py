@@ -24,7 +24,7 @@ from flowrun.secrets import mask_text
 from flowrun.spec.files import read_dotenv, read_text
 from flowrun.spec.interpolate import interpolate_tree
 from flowrun.spec.messages import Finding, finding_from_error
-from flowrun.spec.model import PipelineSpec
+from flowrun.spec.model import PipelineBody, PipelineSpec
 from flowrun.spec.nodes import (
     Loc,
     Mark,
@@ -62,6 +62,15 @@ class LoadedSpec:
     """Every file read: the spec, and the .env beside it if present."""
     secret_values: frozenset[str] = frozenset()
     """Values interpolated from secret-looking variables: masked wherever they show."""
+
+    @property
+    def body(self) -> PipelineBody:
+        """The pipeline itself (`spec:` of the document): controller, components..."""
+        return self.spec.spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.metadata.name
 
 
 def load_spec(

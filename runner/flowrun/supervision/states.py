@@ -1,4 +1,4 @@
-"""Small shared pieces of the supervisor: component states, outcomes, a change board."""
+"""Small shared pieces of the supervisor: component states, outcomes, a change changes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
-class State(StrEnum):
+class ComponentState(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
     BACKOFF = "backoff"
@@ -17,7 +17,7 @@ class State(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StartResult:
     """How a start (first start, add or replace) ended: ready, or why not."""
 
     name: str
@@ -27,7 +27,7 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Ended:
+class RunEnd:
     """How one run of a process ended."""
 
     failure: bool
@@ -37,7 +37,7 @@ class Ended:
     exit_code: int | None = None
 
 
-class Board:
+class ChangeNotifier:
     """Wakes everyone waiting for 'something changed' (a component got ready, stopped...)."""
 
     def __init__(self) -> None:

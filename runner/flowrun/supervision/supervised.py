@@ -1,7 +1,7 @@
 """One supervised component: wait for its inputs, launch, wait until ready, watch, restart.
 
 A component's life is one task looping over runs of its process. Everything that can
-end a run (exit, start timeout, lost heartbeats, a stop) ends it the same way: an `Ended`,
+end a run (exit, start timeout, lost heartbeats, a stop) ends it the same way: an `RunEnd`,
 which the restart policy turns into a restart after backoff, `stopped` or `failed`.
 """
 
@@ -27,7 +27,7 @@ from flowrun.supervision.readiness import (
     is_ready,
     readiness_criterion,
 )
-from flowrun.supervision.states import Board, Ended, Outcome, State
+from flowrun.supervision.states import ChangeNotifier, ComponentState, RunEnd, StartResult
 
 READY_POLL_SECONDS = 0.02
 MAX_WATCH_TICK_SECONDS = 1.0
@@ -36,7 +36,7 @@ MAX_WATCH_TICK_SECONDS = 1.0
 class ComponentHost(Protocol):
     """What a component needs from its supervisor."""
 
-    board: Board
+    changes: ChangeNotifier
     control: ControlPlane
     spec_dir: Path
 
@@ -54,16 +54,16 @@ class ComponentHost(Protocol):
 
     def exited(self, name: str, child: ChildProcess) -> None: ...
 
-    def state_changed(self, component: Component) -> None: ...
+    def state_changed(self, component: SupervisedComponent) -> None: ...
 
 
-class Component:
+class SupervisedComponent:
     def __init__(self, name: str, spec: ComponentSpec, host: ComponentHost) -> None:
         self.name = name
         self.spec = spec
         self._host = host
         self.tracker = RestartTracker(spec.restart)
-        self.state = State.STARTING
+        self.state = ComponentState.STARTING
         self.waiting_for = "its turn"
         self.child: ChildProcess | None = None
         self.restarts = 0
@@ -73,7 +73,7 @@ class Component:
         self._stopping = False
         self._wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._created = time.monotonic()
-        self.first_outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.first_result: asyncio.Future[StartResult] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
 
     # -- control -----------------------------------------------------------------------
@@ -96,7 +96,7 @@ class Component:
         self._stopping = True
         if not self._wake.done():
             self._wake.set_result(None)
-        self._host.board.notify()
+        self._host.changes.notify()
         killed = False
         child = self.child
         began = time.monotonic()
@@ -106,7 +106,7 @@ class Component:
             self._host.event(f"{self.name}: {how} in {time.monotonic() - began:.2f}s")
         if self._task is not None:
             await self._task
-        self._set(State.STOPPED, "")
+        self._set(ComponentState.STOPPED, "")
         return killed
 
     @property
@@ -130,43 +130,43 @@ class Component:
         except Exception as e:  # a supervisor bug must show, and must not hang a shutdown
             self.last_error = f"supervisor error: {type(e).__name__}: {e}"
             self._host.event(f"{self.name}: {self.last_error}")
-            self._set(State.FAILED, "")
+            self._set(ComponentState.FAILED, "")
         finally:
-            self._settle(False, self.last_error or "stopped before it was ready")
+            self._report_first_result(False, self.last_error or "stopped before it was ready")
 
     async def _wait_for_inputs(self) -> bool:
         while not self._stopping:
             missing = self._host.missing_inputs(self.name)
             if not missing:
                 return True
-            self._set(State.STARTING, f"inputs: {', '.join(missing)}")
-            await self._host.board.wait()
+            self._set(ComponentState.STARTING, f"inputs: {', '.join(missing)}")
+            await self._host.changes.wait()
         return False
 
-    async def _run_once(self) -> Ended:
-        self._set(State.STARTING, "launch")
+    async def _run_once(self) -> RunEnd:
+        self._set(ComponentState.STARTING, "launch")
         for key, endpoint in (
             ("endpoint", self.spec.endpoint),
             ("health_port", self._health_endpoint()),
         ):
             conflict = port_conflict(self.name, key, endpoint) if endpoint else None
             if conflict:
-                return Ended(failure=True, what=conflict)
+                return RunEnd(failure=True, what=conflict)
         try:
             child = await self._launch()
         except ComponentLaunchError as e:
-            return Ended(failure=True, what=str(e), fatal=True)
+            return RunEnd(failure=True, what=str(e), fatal=True)
         if self._stopping:
             await self._stop_child(child)
-            return Ended(failure=False, what="stopped")
+            return RunEnd(failure=False, what="stopped")
         not_ready = await self._await_ready(child)
         if not_ready is not None:
             return not_ready
         seconds = time.monotonic() - child.started_monotonic
         self.ready_at = time.monotonic()
-        self._set(State.RUNNING, "")
+        self._set(ComponentState.RUNNING, "")
         self._host.event(f"{self.name}: ready in {seconds:.2f}s (pid {child.pid})")
-        self._settle(True, "ready", seconds)
+        self._report_first_result(True, "ready", seconds)
         return await self._watch(child)
 
     async def _launch(self) -> ChildProcess:
@@ -188,7 +188,7 @@ class Component:
         self._host.event(f"{self.name}: started pid {child.pid}, waiting for {criterion}")
         return child
 
-    async def _await_ready(self, child: ChildProcess) -> Ended | None:
+    async def _await_ready(self, child: ChildProcess) -> RunEnd | None:
         self.waiting_for = readiness_criterion(self.spec, self._host.control)
         self._host.state_changed(self)
         deadline = child.started_monotonic + self.spec.start_timeout
@@ -201,12 +201,12 @@ class Component:
                 await self._stop_child(child)
                 timeout = self.spec.start_timeout
                 what = f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
-                return Ended(failure=True, what=what, detail=self._log_tail())
+                return RunEnd(failure=True, what=what, detail=self._log_tail())
             await asyncio.wait(self._exit_or_wake(child), timeout=READY_POLL_SECONDS)
         await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
-        return Ended(failure=False, what="stopped")
+        return RunEnd(failure=False, what="stopped")
 
-    async def _watch(self, child: ChildProcess) -> Ended:
+    async def _watch(self, child: ChildProcess) -> RunEnd:
         tick = min(MAX_WATCH_TICK_SECONDS, self._host.body().controller.heartbeat_interval)
         while True:
             # On the tick's boundary, so every component checks in the same loop pass and
@@ -227,43 +227,43 @@ class Component:
             if lost is not None:
                 self._host.event(f"{self.name}: {lost}; restarting it")
                 await self._stop_child(child)
-                return Ended(failure=True, what=lost, exit_code=child.returncode)
+                return RunEnd(failure=True, what=lost, exit_code=child.returncode)
 
-    async def _ended(self, child: ChildProcess, *, before_ready: bool) -> Ended:
+    async def _ended(self, child: ChildProcess, *, before_ready: bool) -> RunEnd:
         code = child.returncode if child.returncode is not None else -1
         left = await child.reap_group(self.spec.stop_grace)
         self._host.exited(self.name, child)
         self._host.output_for(self.name).flush()
         if self._stopping:
-            return Ended(failure=False, what="stopped", exit_code=code)
+            return RunEnd(failure=False, what="stopped", exit_code=code)
         what = describe_exit(code, before_ready=before_ready, left_behind=left)
-        return Ended(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
+        return RunEnd(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
 
-    async def _after(self, ended: Ended) -> bool:
+    async def _after(self, ended: RunEnd) -> bool:
         """Apply the restart policy; True to run again."""
         self.exit_code = ended.exit_code
         self.last_error = ended.what + ended.detail if ended.failure else None
         if ended.fatal:
-            return self._give_up(State.FAILED, ended.what, ended.detail)
+            return self._give_up(ComponentState.FAILED, ended.what, ended.detail)
         decision = self.tracker.decide(time.monotonic(), failure=ended.failure, what=ended.what)
         if decision.verdict is Verdict.FAILED:
-            return self._give_up(State.FAILED, decision.reason, ended.detail)
+            return self._give_up(ComponentState.FAILED, decision.reason, ended.detail)
         if decision.verdict is Verdict.STOPPED:
-            return self._give_up(State.STOPPED, decision.reason, ended.detail)
-        self._set(State.BACKOFF, f"restart in {decision.delay_seconds:.1f}s")
+            return self._give_up(ComponentState.STOPPED, decision.reason, ended.detail)
+        self._set(ComponentState.BACKOFF, f"restart in {decision.delay_seconds:.1f}s")
         self._host.event(f"{self.name}: {decision.reason}{ended.detail}")
-        self._settle(False, f"{ended.what} (retrying){ended.detail}")
+        self._report_first_result(False, f"{ended.what} (retrying){ended.detail}")
         await asyncio.wait([self._wake], timeout=decision.delay_seconds)
         if self._stopping:
             return False
         self.restarts += 1
         return True
 
-    def _give_up(self, state: State, reason: str, detail: str) -> bool:
-        self.last_error = reason + detail if state is State.FAILED else self.last_error
+    def _give_up(self, state: ComponentState, reason: str, detail: str) -> bool:
+        self.last_error = reason + detail if state is ComponentState.FAILED else self.last_error
         self._set(state, "")
         self._host.event(f"{self.name}: {state.value}: {reason}{detail}")
-        self._settle(False, reason + detail)
+        self._report_first_result(False, reason + detail)
         return False
 
     # -- helpers ----------------------------------------------------------------------------
@@ -292,12 +292,12 @@ class Component:
         indented = "\n".join(f"    {line}" for line in tail.splitlines())
         return f"; last lines of its log:\n{indented}"
 
-    def _set(self, state: State, waiting_for: str) -> None:
+    def _set(self, state: ComponentState, waiting_for: str) -> None:
         changed = state is not self.state or waiting_for != self.waiting_for
         self.state, self.waiting_for = state, waiting_for
         if changed:
             self._host.state_changed(self)
 
-    def _settle(self, ready: bool, message: str, seconds: float = 0.0) -> None:
-        if not self.first_outcome.done():
-            self.first_outcome.set_result(Outcome(self.name, ready, message, seconds))
+    def _report_first_result(self, ready: bool, message: str, seconds: float = 0.0) -> None:
+        if not self.first_result.done():
+            self.first_result.set_result(StartResult(self.name, ready, message, seconds))

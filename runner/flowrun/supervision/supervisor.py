@@ -23,8 +23,8 @@ from flowrun.supervision.controlplane import ControlPlane
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.output import Console, OutputStream, RotatingLogFile
 from flowrun.supervision.process import ChildProcess
-from flowrun.supervision.states import Board, Outcome, State
-from flowrun.supervision.supervised import Component
+from flowrun.supervision.states import ChangeNotifier, ComponentState, StartResult
+from flowrun.supervision.supervised import SupervisedComponent
 
 
 def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
@@ -53,7 +53,7 @@ class ApplyResult:
     restarted: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     reconfigured: list[str] = field(default_factory=list)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    outcomes: dict[str, StartResult] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[str]:
@@ -83,10 +83,10 @@ class Supervisor:
         self._guardian = guardian
         self._metrics = metrics
         self._environ = dict(os.environ if environ is None else environ)
-        self.board = Board()
-        self.components: dict[str, Component] = {}
+        self.changes = ChangeNotifier()
+        self.components: dict[str, SupervisedComponent] = {}
         self._outputs: dict[str, OutputStream] = {}
-        self.listeners: list[Callable[[Component], None]] = []
+        self.listeners: list[Callable[[SupervisedComponent], None]] = []
 
     # -- the host of every component ---------------------------------------------------------
     def body(self) -> PipelineBody:
@@ -111,7 +111,7 @@ class Supervisor:
         return [
             i
             for i in inputs
-            if i not in self.components or self.components[i].state is not State.RUNNING
+            if i not in self.components or self.components[i].state is not ComponentState.RUNNING
         ]
 
     def output_for(self, name: str) -> OutputStream:
@@ -128,51 +128,51 @@ class Supervisor:
         if self._guardian is not None:
             self._guardian.untrack(child.pid)
 
-    def state_changed(self, component: Component) -> None:
-        self.board.notify()
+    def state_changed(self, component: SupervisedComponent) -> None:
+        self.changes.notify()
         if self._metrics is not None:
             self._metrics.observe(component)
         for listener in self.listeners:
             listener(component)
 
     # -- whole pipeline ----------------------------------------------------------------------
-    async def start(self) -> list[Outcome]:
+    async def start(self) -> list[StartResult]:
         """Start every component; return once each is ready, failed, retrying or blocked."""
         names = topological_order(self._body.components)
         started = time.monotonic()
         for name in names:
             self._launch(name)
-        outcomes = await self.settle(names)
+        outcomes = await self.first_results(names)
         ready = sum(outcome.ready for outcome in outcomes)
         elapsed = time.monotonic() - started
         self._events(f"pipeline: {ready}/{len(outcomes)} components ready in {elapsed:.2f}s")
         return outcomes
 
-    async def settle(self, names: Iterable[str]) -> list[Outcome]:
+    async def first_results(self, names: Iterable[str]) -> list[StartResult]:
         """The first outcome of each named component; one whose input did not get ready is
         reported as waiting for it (and keeps waiting in the background)."""
-        memo: dict[str, asyncio.Future[Outcome]] = {}
+        memo: dict[str, asyncio.Future[StartResult]] = {}
 
-        def outcome_of(name: str) -> asyncio.Future[Outcome]:
+        def outcome_of(name: str) -> asyncio.Future[StartResult]:
             if name not in memo:
-                memo[name] = asyncio.ensure_future(self._settle_one(name, outcome_of))
+                memo[name] = asyncio.ensure_future(self._first_result_of(name, outcome_of))
             return memo[name]
 
         return list(await asyncio.gather(*(outcome_of(name) for name in names)))
 
-    async def _settle_one(
-        self, name: str, outcome_of: Callable[[str], asyncio.Future[Outcome]]
-    ) -> Outcome:
+    async def _first_result_of(
+        self, name: str, outcome_of: Callable[[str], asyncio.Future[StartResult]]
+    ) -> StartResult:
         for upstream in self._body.components[name].inputs:
             if upstream in self.components:
                 result = await outcome_of(upstream)
                 if not result.ready:
-                    return Outcome(
+                    return StartResult(
                         name,
                         False,
                         f"waiting for its input '{upstream}' ({result.message.splitlines()[0]})",
                     )
-        return await self.components[name].first_outcome
+        return await self.components[name].first_result
 
     async def stop_all(self) -> dict[str, bool]:
         """Stop everything, downstream first; {name: needed SIGKILL}."""
@@ -232,11 +232,11 @@ class Supervisor:
         ]
         for name in fresh:
             self._launch(name).restarts = restarts.get(name, 0)  # the count survives a reload
-        result.outcomes = {outcome.name: outcome for outcome in await self.settle(fresh)}
-        self.board.notify()
+        result.outcomes = {outcome.name: outcome for outcome in await self.first_results(fresh)}
+        self.changes.notify()
         return result
 
-    async def restart(self, name: str) -> Outcome:
+    async def restart(self, name: str) -> StartResult:
         """Restart one component alone with its current definition."""
         return (await self.apply(self._body, restart=[name])).outcomes[name]
 
@@ -245,8 +245,8 @@ class Supervisor:
             output.close()
         self._outputs.clear()
 
-    def _launch(self, name: str) -> Component:
-        component = Component(name, self._body.components[name], self)
+    def _launch(self, name: str) -> SupervisedComponent:
+        component = SupervisedComponent(name, self._body.components[name], self)
         self.components[name] = component
         component.start()
         return component
