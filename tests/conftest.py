@@ -1,14 +1,22 @@
-"""Shared test fixtures. Tests are marked by the folder they live in (unit/, integration/...)."""
+"""What every tier shares: markers by folder, `repo_root`, and `free_port` (from ports.py).
+
+Each tier's own fixtures live in its folder's conftest.py (unit/, integration/, e2e/,
+fault/, bench/). Helpers that tests import are plain modules beside this one (ports.py,
+polling.py, tcp_proxy.py, certificates.py): a test never imports a conftest, because every
+folder's conftest.py is a module named `conftest`.
+"""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIERS = ("unit", "integration", "e2e", "fault", "bench")
+
+__all__ = ["REPO_ROOT", "TIERS", "free_port"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -16,13 +24,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         parts = Path(str(item.fspath)).relative_to(REPO_ROOT / "tests").parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
-
-
-def free_port() -> int:
-    """An ephemeral loopback port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

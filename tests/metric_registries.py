@@ -14,7 +14,8 @@ from pathlib import Path
 
 from arrow_analytics_sink.server import ArrowAnalyticsSink
 from flowctl.component import Component
-from flowrun.controller import Controller, Policy
+from flowctl.contract import Policy
+from flowrun.controller.server import Controller
 from flowrun.daemon.metrics import RunnerMetrics
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.process import component_settings

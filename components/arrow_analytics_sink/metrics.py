@@ -7,7 +7,7 @@ import time
 from collections import deque
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from stellar_arrow_source.wire import LedgerSpan
+from stellar_common.spans import LedgerSpan
 
 from arrow_analytics_sink.checkpoint import Checkpoint
 

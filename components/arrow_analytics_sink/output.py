@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
+from stellar_common.event_schema import TTP_EVENT_SCHEMA
 
 from arrow_analytics_sink.writer import JSONL, PARQUET
 

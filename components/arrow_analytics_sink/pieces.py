@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from stellar_arrow_source.vectors import arange
+from stellar_common.vectors import arange
 
 INDEX = pa.int32()
 MAX_MERGED_CHOICES = 4096

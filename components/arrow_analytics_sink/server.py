@@ -27,15 +27,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from flowctl import options
 from flowctl.backoff import Backoff
 from flowctl.component import Action, Component
 from flowctl.health import Check
+from flowctl.resumable import ResumableInput, call_input_action
 from flowctl.settings import ComponentSettings
-from stellar_arrow_source import options
-from stellar_arrow_source.resumable import ResumableInput, call_input_action
-from stellar_arrow_source.wire import LedgerSpan
-from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
-from ttp_arrow_processor.server import EVENT_STREAM
+from stellar_common.event_schema import EVENT_STREAM, TTP_EVENT_SCHEMA
+from stellar_common.spans import LEDGER_SPANS, LedgerSpan
 
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
 from arrow_analytics_sink.metrics import SinkMetrics
@@ -124,7 +123,11 @@ class ArrowAnalyticsSink(Component):
 
     def _read(self, start: int) -> None:
         upstream = ResumableInput(
-            self, stream=self.input_stream, schema=TTP_EVENT_SCHEMA, retry_foreign_schema=True
+            self,
+            LEDGER_SPANS,
+            stream=self.input_stream,
+            schema=TTP_EVENT_SCHEMA,
+            retry_foreign_schema=True,
         )
         pacer = self.flow.pacer()
         for events, span in upstream.chunks(start, follow=True):

@@ -12,14 +12,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flowctl.client import ClientStats, ControllerClient, Registration
     from flowctl.component import Component
-    from flowctl.errors import FlowControlError, FlowctlError, PoolError, TicketError
+    from flowctl.contract import FlowControlSettings, Policy, PoolSettings
+    from flowctl.errors import (
+        FlowControlError,
+        FlowctlError,
+        PoolError,
+        SettingsError,
+        TicketError,
+    )
     from flowctl.flow_control import FlowController, FlowSnapshot, Pacer
     from flowctl.health import Check, HealthReport
     from flowctl.monitor import Monitor
     from flowctl.pool import ConnectionPool, PoolStats
     from flowctl.pool_manager import PoolManager
     from flowctl.run import run_component
-    from flowctl.settings import ComponentSettings, FlowControlSettings, PoolSettings
+    from flowctl.settings import ComponentSettings
     from flowctl.tickets import StreamTicket
 
 _EXPORTS = {
@@ -27,9 +34,13 @@ _EXPORTS = {
     "ControllerClient": "flowctl.client",
     "Registration": "flowctl.client",
     "Component": "flowctl.component",
+    "FlowControlSettings": "flowctl.contract",
+    "Policy": "flowctl.contract",
+    "PoolSettings": "flowctl.contract",
     "FlowControlError": "flowctl.errors",
     "FlowctlError": "flowctl.errors",
     "PoolError": "flowctl.errors",
+    "SettingsError": "flowctl.errors",
     "TicketError": "flowctl.errors",
     "FlowController": "flowctl.flow_control",
     "FlowSnapshot": "flowctl.flow_control",
@@ -42,8 +53,6 @@ _EXPORTS = {
     "PoolStats": "flowctl.pool",
     "run_component": "flowctl.run",
     "ComponentSettings": "flowctl.settings",
-    "FlowControlSettings": "flowctl.settings",
-    "PoolSettings": "flowctl.settings",
     "StreamTicket": "flowctl.tickets",
 }
 
@@ -62,11 +71,13 @@ __all__ = [
     "HealthReport",
     "Monitor",
     "Pacer",
+    "Policy",
     "PoolError",
     "PoolManager",
     "PoolSettings",
     "PoolStats",
     "Registration",
+    "SettingsError",
     "StreamTicket",
     "TicketError",
     "run_component",

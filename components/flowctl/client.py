@@ -26,6 +26,7 @@ from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.backoff import Backoff
 from flowctl.channel import call_metadata, open_channel
 from flowctl.client_stats import ClientStats, Registration
+from flowctl.contract import Policy
 from flowctl.directives import DirectiveWatcher
 from flowctl.flow_control import FlowController
 from flowctl.settings import ComponentSettings
@@ -53,7 +54,7 @@ class ControllerClient:
         registration: Registration,
         *,
         metrics_provider: MetricsProvider | None = None,
-        on_policy: Callable[[fc.Policy], None] | None = None,
+        on_policy: Callable[[Policy], None] | None = None,
     ) -> None:
         self.settings = settings
         self.flow = flow

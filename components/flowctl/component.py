@@ -49,7 +49,10 @@ Lifecycle: `start()` (returns at once) / `stop()` / `shutdown()`, or `serve_fore
 
 Related: flowctl.health.Check(name, status, reason), flowctl.errors (FlowctlError,
 PoolError, TicketError, FlowControlError), flowctl.backoff.Backoff, and
-flowctl.pool.ConnectionPool (`connection(timeout)`, `read_stream(ticket)`, `stats()`).
+flowctl.pool.ConnectionPool (`connection(timeout)`, `read_stream(ticket)`, `stats()`),
+flowctl.options (typed reads of `self.config`, ConfigError), flowctl.actions.call_action
+(a JSON Flight action of another component), flowctl.resumable.ResumableInput (an input
+read that resumes after its upstream went away, given a PositionCodec).
 """
 
 from __future__ import annotations
@@ -62,9 +65,9 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from flowctl import flow_control_pb2 as fc
 from flowctl.client import ControllerClient, Registration
 from flowctl.component_io import InputReader, component_status
+from flowctl.contract import Policy
 from flowctl.flight_service import FlightService
 from flowctl.flow_control import FlowController
 from flowctl.health import Check, HealthReport, assess
@@ -72,7 +75,7 @@ from flowctl.health_watch import HealthWatch
 from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
 from flowctl.pool_manager import PoolManager
-from flowctl.settings import ComponentSettings, PoolSettings
+from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 
 Action = Callable[[dict[str, Any]], Any]
@@ -135,7 +138,7 @@ class Component:
     def on_stop(self) -> None:
         """Called when stopping, before the servers stop."""
 
-    def on_policy(self, policy: fc.Policy) -> None:
+    def on_policy(self, policy: Policy) -> None:
         """Called after a new controller policy was applied."""
 
     # -- what subclasses use ----------------------------------------------------------
@@ -256,27 +259,9 @@ class Component:
             return
         self.log.info("metrics on http://127.0.0.1:%d/metrics", bound)
 
-    def _apply_policy(self, policy: fc.Policy) -> None:
-        # Zero means "not sent" (an older controller): keep what we have.
-        pool = policy.pool
-        if pool.max_connections > 0 and 0 <= pool.min_connections <= pool.max_connections:
-            current = self.pools.settings
-            self.pools.resize(
-                PoolSettings(
-                    min_connections=pool.min_connections,
-                    max_connections=pool.max_connections,
-                    idle_timeout_seconds=pool.idle_timeout_seconds or current.idle_timeout_seconds,
-                    health_check_interval_seconds=pool.health_check_interval_seconds
-                    or current.health_check_interval_seconds,
-                    connect_timeout_seconds=pool.connect_timeout_seconds
-                    or current.connect_timeout_seconds,
-                    max_retries=pool.max_retries
-                    if pool.HasField("max_retries")
-                    else current.max_retries,
-                )
-            )
-        if policy.monitoring_interval_seconds > 0:
-            self.health_watch.interval_seconds = policy.monitoring_interval_seconds
+    def _apply_policy(self, policy: Policy) -> None:
+        self.pools.resize(policy.pool)
+        self.health_watch.interval_seconds = policy.monitoring_interval_seconds
         self.on_policy(policy)
 
     def _pool_event(self, endpoint: str, event: str) -> None:

@@ -1,7 +1,8 @@
 """Following the controller's WatchDirectives stream: throttle, backpressure, policy.
 
 A directive sets the FlowController's rate; a policy with a new revision updates the
-thresholds, the heartbeat interval and (through `on_policy`) the pool sizes, live.
+thresholds, the heartbeat interval and (through `on_policy`) the pool sizes, live. A
+policy the contract refuses is ignored whole, with a warning.
 The stream is re-opened after every break once the client is registered again.
 """
 
@@ -16,8 +17,9 @@ import grpc
 
 from flowctl import flow_control_pb2 as fc
 from flowctl.backoff import Backoff
-from flowctl.errors import FlowControlError
-from flowctl.settings import FlowControlSettings
+from flowctl.contract import Policy
+from flowctl.errors import SettingsError
+from flowctl.policy_codec import policy_from_proto
 
 if TYPE_CHECKING:
     from flowctl.client import ControllerClient
@@ -27,7 +29,7 @@ log = logging.getLogger("flowctl.directives")
 
 class DirectiveWatcher:
     def __init__(
-        self, client: ControllerClient, on_policy: Callable[[fc.Policy], None] | None
+        self, client: ControllerClient, on_policy: Callable[[Policy], None] | None
     ) -> None:
         self._client = client
         self._on_policy = on_policy
@@ -35,6 +37,7 @@ class DirectiveWatcher:
         self._stream: grpc.Call | None = None
         self._lock = threading.Lock()
         self.policy_revision = 0
+        self.policy: Policy | None = None
         self.last_directive: fc.Directive | None = None
 
     def start(self) -> None:
@@ -89,26 +92,26 @@ class DirectiveWatcher:
         if directive.HasField("policy") and directive.policy.revision != self.policy_revision:
             self.apply_policy(directive.policy)
 
-    def apply_policy(self, policy: fc.Policy) -> None:
+    def apply_policy(self, message: fc.Policy) -> None:
         client = self._client
-        self.policy_revision = policy.revision
-        thresholds = FlowControlSettings(
-            activate_at=policy.activate_at,
-            deactivate_at=policy.deactivate_at,
-            throttle_rate=policy.throttle_rate,
-        )
+        revision = self.policy_revision = message.revision
+        # What an older controller leaves out stays as this component has it.
+        current = self.policy.pool if self.policy is not None else client.settings.pool
         try:
-            client.flow.update_thresholds(thresholds)
-        except FlowControlError as e:
-            log.warning("ignoring thresholds of policy %d: %s", policy.revision, e)
-        if policy.heartbeat_interval_seconds > 0:
-            client.heartbeat_interval = policy.heartbeat_interval_seconds
+            policy = policy_from_proto(message, pool_fallback=current)
+        except SettingsError as e:
+            log.warning("ignoring policy %d: %s", revision, e)
+            return
+        self.policy = policy
+        client.flow.update_thresholds(policy.flow_control)
+        client.heartbeat_interval = policy.heartbeat_interval_seconds
+        flow = policy.flow_control
         log.info(
             "policy %d: activate_at=%s deactivate_at=%s throttle_rate=%s heartbeat=%ss",
-            policy.revision,
-            policy.activate_at,
-            policy.deactivate_at,
-            policy.throttle_rate,
+            revision,
+            flow.activate_at,
+            flow.deactivate_at,
+            flow.throttle_rate,
             client.heartbeat_interval,
         )
         if self._on_policy is not None:
@@ -116,4 +119,4 @@ class DirectiveWatcher:
                 self._on_policy(policy)
             except Exception:
                 # A component's hook must not end the directive stream it rides on.
-                log.exception("applying policy %d in the component failed", policy.revision)
+                log.exception("applying policy %d in the component failed", revision)

@@ -5,7 +5,8 @@ counts work in flight (`with flow.inflight(n):`), and calls `flow.pace()` once p
 unit of work so that a throttle directive really slows it: after `w` seconds of work
 at rate `r`, `pace` sleeps `w * (1/r - 1)`, so the loop runs at `r` times its own
 unthrottled speed. The rate comes from the controller's directives while one is
-connected, and from local hysteresis on the same thresholds when none is.
+connected, and from local hysteresis (`FlowControlSettings.overloaded`, the rule the
+controller applies too) on the same thresholds when none is.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from flowctl.contract import FlowControlSettings, check
 from flowctl.errors import FlowControlError
 from flowctl.pacing import Pacer
-from flowctl.settings import FlowControlSettings
 from flowctl.snapshot import FlowSnapshot
 from flowctl.window import SlidingWindow, Totals
 
@@ -60,7 +61,7 @@ class FlowController:
         self._paced_work: deque[tuple[int, float]] = deque(maxlen=64)
         self.max_pause_seconds = max_pause_seconds
         self.latency_observer: Callable[[float], None] | None = None
-        self._thresholds = check_thresholds(thresholds or FlowControlSettings())
+        self._thresholds = check(thresholds or FlowControlSettings())
         self._max_inflight = 1
         self.set_max_inflight(max_inflight)
 
@@ -76,8 +77,7 @@ class FlowController:
         with self._lock:
             if self._inflight + n <= self._max_inflight:
                 self._inflight += n
-                if self._inflight >= self._activate_count:
-                    self._local_overloaded = True
+                self._follow_load()
                 return True
             return self._acquire_slow(n, timeout)
 
@@ -85,6 +85,7 @@ class FlowController:
         return self.acquire(n, timeout=0.0)
 
     def _acquire_slow(self, n: int, timeout: float | None) -> bool:
+        # A caller that has to wait is the plainest sign of overload, whatever the load says.
         self._local_overloaded = True
         deadline = None if timeout is None else self._clock() + timeout
         self._waiters += 1
@@ -95,6 +96,7 @@ class FlowController:
                     return False
                 self._space.wait(remaining)
             self._inflight += n
+            self._follow_load()
             return True
         finally:
             self._waiters -= 1
@@ -108,8 +110,7 @@ class FlowController:
                     "every release needs its acquire"
                 )
             self._inflight -= n
-            if self._inflight < self._deactivate_count:
-                self._local_overloaded = False
+            self._follow_load()
             self._completed += n
             if latency_seconds is not None:
                 self._latency_sum += latency_seconds
@@ -222,10 +223,10 @@ class FlowController:
     # -- configuration ----------------------------------------------------------------
 
     def update_thresholds(self, thresholds: FlowControlSettings) -> None:
-        check_thresholds(thresholds)
+        check(thresholds)
         with self._lock:
             self._thresholds = thresholds
-            self._recompute_limits()
+            self._follow_load()
         self._wake_pacers()
 
     def set_max_inflight(self, max_inflight: int) -> None:
@@ -233,16 +234,13 @@ class FlowController:
             raise FlowControlError(f"max_inflight must be >= 1, got {max_inflight}")
         with self._lock:
             self._max_inflight = max_inflight
-            self._recompute_limits()
+            self._follow_load()
             self._space.notify_all()
 
-    def _recompute_limits(self) -> None:
-        self._activate_count = self._thresholds.activate_at * self._max_inflight
-        self._deactivate_count = self._thresholds.deactivate_at * self._max_inflight
-        if self._inflight >= self._activate_count:
-            self._local_overloaded = True
-        elif self._inflight < self._deactivate_count:
-            self._local_overloaded = False
+    def _follow_load(self) -> None:
+        """Local hysteresis on the current load (called with the lock held)."""
+        load = self._inflight / self._max_inflight
+        self._local_overloaded = self._thresholds.overloaded(load, self._local_overloaded)
 
     @property
     def thresholds(self) -> FlowControlSettings:
@@ -282,15 +280,3 @@ class FlowController:
                 controller_connected=self._controller_connected,
                 completed_total=total,
             )
-
-
-def check_thresholds(thresholds: FlowControlSettings) -> FlowControlSettings:
-    """The thresholds, if usable (FLOWRUN_FLOW_CONTROL or a policy could carry bad ones)."""
-    if not 0 < thresholds.deactivate_at < thresholds.activate_at <= 1:
-        raise FlowControlError(
-            f"thresholds need 0 < deactivate_at ({thresholds.deactivate_at}) < "
-            f"activate_at ({thresholds.activate_at}) <= 1"
-        )
-    if not 0 < thresholds.throttle_rate <= 1:
-        raise FlowControlError(f"throttle_rate must be in (0, 1], got {thresholds.throttle_rate}")
-    return thresholds

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flowctl.contract import FlowControlSettings
 from flowctl.flow_control import FlowSnapshot
 from flowctl.pool import PoolStats
-from flowctl.settings import FlowControlSettings
 
 Status = Literal["healthy", "degraded", "unhealthy"]
 _RANK: dict[Status, int] = {"healthy": 0, "degraded": 1, "unhealthy": 2}

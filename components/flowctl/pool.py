@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowctl.backoff import Backoff
+from flowctl.contract import PoolSettings, check
 from flowctl.errors import PoolError
 from flowctl.pool_connection import (
     CONNECTION_ERRORS,
@@ -29,7 +30,6 @@ from flowctl.pool_connection import (
     flight_location,
     open_connection,
 )
-from flowctl.settings import PoolSettings
 from flowctl.tickets import StreamTicket
 
 __all__ = ["ConnectionPool", "PoolEvent", "PoolStats", "PooledConnection"]
@@ -48,7 +48,7 @@ class ConnectionPool:
     ) -> None:
         self.endpoint = endpoint
         self.location = flight_location(endpoint)
-        self.settings = check_pool_settings(settings or PoolSettings())
+        self.settings = check(settings or PoolSettings())
         self._on_event = on_event
         self._clock = clock
         self._lock = threading.Lock()
@@ -85,7 +85,7 @@ class ConnectionPool:
 
     def resize(self, settings: PoolSettings) -> None:
         """Apply new limits live: extra idle connections close, missing ones open."""
-        check_pool_settings(settings)
+        check(settings)
         with self._lock:
             self.settings = settings
             self._available.notify_all()
@@ -325,15 +325,3 @@ class ConnectionPool:
                 in_use=sum(c.in_use for c in self._connections),
                 reachable=not self._degraded,
             )
-
-
-def check_pool_settings(settings: PoolSettings) -> PoolSettings:
-    if (
-        settings.max_connections < 1
-        or not 0 <= settings.min_connections <= settings.max_connections
-    ):
-        raise PoolError(
-            f"pool needs 0 <= min_connections ({settings.min_connections}) <= "
-            f"max_connections ({settings.max_connections}) and max_connections >= 1"
-        )
-    return settings

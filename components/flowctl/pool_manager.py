@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from flowctl.contract import PoolSettings
 from flowctl.pool import ConnectionPool, PoolEvent, PoolStats
-from flowctl.settings import PoolSettings
 
 
 @dataclass

@@ -6,9 +6,9 @@ import logging
 import sys
 
 from flowctl.component import Component
-from flowctl.errors import FlowctlError
+from flowctl.errors import FlowctlError, SettingsError
 from flowctl.lifecycle import install_signal_handlers, set_parent_death_signal
-from flowctl.settings import ComponentSettings, SettingsError
+from flowctl.settings import ComponentSettings
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -35,7 +35,7 @@ def run_component(cls: type[Component], settings: ComponentSettings | None = Non
     set_parent_death_signal(settings.runner_pid)
     try:
         component = cls(settings)
-    except (FlowctlError, SettingsError, ValueError) as e:
+    except (FlowctlError, ValueError) as e:
         log.error("cannot start %s: %s", settings.component_id, e)
         return 2
     install_signal_handlers(component.stop)

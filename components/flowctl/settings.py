@@ -3,16 +3,21 @@
 The runner writes these variables (`ComponentSettings.to_environ`); a component reads
 them (`ComponentSettings.from_environ`). The FLOWCTL_* names are the public flowctl
 project's, so its Go components run under flowrun unchanged; FLOWRUN_* are ours.
+The settings a running component may be told again live (flow control, pool, intervals)
+are those of `flowctl.contract`, with its defaults and its check.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar, get_type_hints
+
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings, check
+from flowctl.durations import format_duration, parse_duration
+from flowctl.errors import SettingsError
 
 ENABLE_FLOWCTL = "ENABLE_FLOWCTL"
 FLOWCTL_ENDPOINT = "FLOWCTL_ENDPOINT"
@@ -34,37 +39,8 @@ FLOWRUN_POOL = "FLOWRUN_POOL"
 FLOWRUN_SPEC_DIR = "FLOWRUN_SPEC_DIR"
 FLOWRUN_RUNNER_PID = "FLOWRUN_RUNNER_PID"
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-class SettingsError(ValueError):
-    """An environment variable a component needs is missing or malformed."""
-
-
-def parse_seconds(name: str, text: str) -> float:
-    """`10s`, `250ms`, `5m`, or a bare number of seconds (as the Go components accept)."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise SettingsError(f"{name}={text!r}: expected a duration like '10s' or '250ms'")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-@dataclass(frozen=True)
-class FlowControlSettings:
-    activate_at: float = 0.8
-    deactivate_at: float = 0.6
-    throttle_rate: float = 0.5
-
-
-@dataclass(frozen=True)
-class PoolSettings:
-    min_connections: int = 2
-    max_connections: int = 10
-    idle_timeout_seconds: float = 300.0
-    health_check_interval_seconds: float = 30.0
-    connect_timeout_seconds: float = 5.0
-    max_retries: int = 3
+_DEFAULTS = Policy()
+_Part = TypeVar("_Part", FlowControlSettings, PoolSettings)
 
 
 @dataclass(frozen=True)
@@ -79,10 +55,10 @@ class ComponentSettings:
     config: Mapping[str, Any] = field(default_factory=dict)
     max_inflight: int = 1000
     metrics_port: int | None = None
-    monitoring_interval_seconds: float = 5.0
+    monitoring_interval_seconds: float = _DEFAULTS.monitoring_interval_seconds
     flowctl_enabled: bool = False
     flowctl_endpoint: str = "127.0.0.1:8080"
-    heartbeat_interval_seconds: float = 1.0
+    heartbeat_interval_seconds: float = _DEFAULTS.heartbeat_interval_seconds
     token: str | None = None
     ca_file: str | None = None
     flow_control: FlowControlSettings = field(default_factory=FlowControlSettings)
@@ -105,18 +81,18 @@ class ComponentSettings:
             config=_json_object(env, FLOWRUN_CONFIG),
             max_inflight=_integer(env, FLOWRUN_MAX_INFLIGHT, 1000),
             metrics_port=int(metrics_port) if metrics_port else None,
-            monitoring_interval_seconds=parse_seconds(
-                FLOWRUN_MONITORING_INTERVAL, env.get(FLOWRUN_MONITORING_INTERVAL, "5s")
+            monitoring_interval_seconds=_seconds(
+                env, FLOWRUN_MONITORING_INTERVAL, _DEFAULTS.monitoring_interval_seconds
             ),
             flowctl_enabled=_flag(env.get(ENABLE_FLOWCTL, "false")),
             flowctl_endpoint=env.get(FLOWCTL_ENDPOINT, "127.0.0.1:8080"),
-            heartbeat_interval_seconds=parse_seconds(
-                FLOWCTL_HEARTBEAT_INTERVAL, env.get(FLOWCTL_HEARTBEAT_INTERVAL, "1s")
+            heartbeat_interval_seconds=_seconds(
+                env, FLOWCTL_HEARTBEAT_INTERVAL, _DEFAULTS.heartbeat_interval_seconds
             ),
             token=env.get(FLOWCTL_TOKEN) or None,
             ca_file=env.get(FLOWCTL_CA_FILE) or None,
-            flow_control=FlowControlSettings(**_json_object(env, FLOWRUN_FLOW_CONTROL)),
-            pool=PoolSettings(**_json_object(env, FLOWRUN_POOL)),
+            flow_control=_contract_part(env, FLOWRUN_FLOW_CONTROL, FlowControlSettings),
+            pool=_contract_part(env, FLOWRUN_POOL, PoolSettings),
             spec_dir=env.get(FLOWRUN_SPEC_DIR, "."),
             runner_pid=int(runner_pid) if runner_pid else None,
         )
@@ -125,7 +101,7 @@ class ComponentSettings:
         env = {
             ENABLE_FLOWCTL: "true" if self.flowctl_enabled else "false",
             FLOWCTL_ENDPOINT: self.flowctl_endpoint,
-            FLOWCTL_HEARTBEAT_INTERVAL: f"{round(self.heartbeat_interval_seconds * 1000)}ms",
+            FLOWCTL_HEARTBEAT_INTERVAL: format_duration(self.heartbeat_interval_seconds),
             FLOWCTL_SERVICE_ID: self.service_id,
             FLOWCTL_COMPONENT_ID: self.component_id,
             FLOWRUN_COMPONENT_TYPE: self.component_type,
@@ -133,9 +109,9 @@ class ComponentSettings:
             FLOWRUN_INPUTS: json.dumps(dict(self.inputs)),
             FLOWRUN_CONFIG: json.dumps(dict(self.config)),
             FLOWRUN_MAX_INFLIGHT: str(self.max_inflight),
-            FLOWRUN_MONITORING_INTERVAL: f"{round(self.monitoring_interval_seconds * 1000)}ms",
-            FLOWRUN_FLOW_CONTROL: json.dumps(self.flow_control.__dict__),
-            FLOWRUN_POOL: json.dumps(self.pool.__dict__),
+            FLOWRUN_MONITORING_INTERVAL: format_duration(self.monitoring_interval_seconds),
+            FLOWRUN_FLOW_CONTROL: json.dumps(asdict(self.flow_control)),
+            FLOWRUN_POOL: json.dumps(asdict(self.pool)),
             FLOWRUN_SPEC_DIR: self.spec_dir,
         }
         if self.metrics_port is not None:
@@ -160,6 +136,34 @@ def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SettingsError(f"{name} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def _contract_part(env: Mapping[str, str], name: str, part: type[_Part]) -> _Part:
+    """A contract part from its JSON object: defaults for what is left out, then checked."""
+    values = _json_object(env, name)
+    types = get_type_hints(part)
+    known = [item.name for item in fields(part)]
+    for key, value in values.items():
+        if key not in types:
+            raise SettingsError(f"{name}: unknown key {key!r} (known keys: {', '.join(known)})")
+        wanted = (int,) if types[key] is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            kind = "a whole number" if types[key] is int else "a number"
+            raise SettingsError(f"{name}: {key} must be {kind}, got {value!r}")
+    try:
+        return check(part(**values))
+    except SettingsError as e:
+        raise SettingsError(f"{name}: {e}", e.problems) from e
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        return parse_duration(text, unit_required=False)
+    except SettingsError as e:
+        raise SettingsError(f"{name}: {e}") from e
 
 
 def _flag(text: str) -> bool:

@@ -7,8 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 import pyarrow as pa
-
-from stellar_arrow_source.schema import CREDIT_ALPHANUM4, CREDIT_ALPHANUM12, NATIVE, NATIVE_CODE
+from stellar_common.ledger_schema import CREDIT_ALPHANUM4, CREDIT_ALPHANUM12, NATIVE, NATIVE_CODE
 
 _ACCOUNT_VERSION_BYTE = 6 << 3  # 'G...'
 

@@ -26,19 +26,19 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from stellar_arrow_source import hashing as h
-from stellar_arrow_source import vectors as v
-from stellar_arrow_source.accounts import CREDIT_ASSETS, AssetTable, account_pool, asset_table
-from stellar_arrow_source.operations import OperationColumns, operation_columns
-from stellar_arrow_source.schema import (
+from stellar_common import vectors as v
+from stellar_common.ledger_schema import (
     CLOSE_TIME_TYPE,
     OPERATION_TYPE,
     STELLAR_LEDGER_SCHEMA,
     TRANSACTION_TYPE,
 )
-from stellar_arrow_source.vectors import UINT64
-from stellar_arrow_source.vectors import u64 as _u64
+from stellar_common.vectors import UINT64
+from stellar_common.vectors import u64 as _u64
+
+from stellar_arrow_source import hashing as h
+from stellar_arrow_source.accounts import CREDIT_ASSETS, AssetTable, account_pool, asset_table
+from stellar_arrow_source.operations import OperationColumns, operation_columns
 
 DEFAULT_GENESIS = datetime(2024, 1, 1, tzinfo=UTC)
 HUGE_LEDGER_TRANSACTIONS = 100

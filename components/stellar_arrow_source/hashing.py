@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from stellar_arrow_source.vectors import MASK64 as _MASK64
-from stellar_arrow_source.vectors import arange
-from stellar_arrow_source.vectors import u64 as _u64
+from stellar_common.vectors import MASK64 as _MASK64
+from stellar_common.vectors import arange
+from stellar_common.vectors import u64 as _u64
 
 UINT64 = pa.uint64()
 _GOLDEN = 0x9E3779B97F4A7C15

@@ -6,10 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from stellar_arrow_source import hashing as h
-from stellar_arrow_source.accounts import AssetTable
-from stellar_arrow_source.schema import (
+from stellar_common.ledger_schema import (
     ACCOUNT_MERGE,
     CREATE_ACCOUNT,
     OPERATION_TYPE,
@@ -18,7 +15,10 @@ from stellar_arrow_source.schema import (
     PAYMENT,
     STROOPS_PER_UNIT,
 )
-from stellar_arrow_source.vectors import u64 as _u64
+from stellar_common.vectors import u64 as _u64
+
+from stellar_arrow_source import hashing as h
+from stellar_arrow_source.accounts import AssetTable
 
 # (kind, percent). The first five are the transfers the TTP processor extracts, in the
 # order the masks below rely on; the others it must skip and count.

@@ -16,9 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-
-from stellar_arrow_source.options import ConfigError
-from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA, empty_batch, ledger_range
+from flowctl.options import ConfigError
+from stellar_common.ledger_schema import STELLAR_LEDGER_SCHEMA, empty_batch, ledger_range
 
 log = logging.getLogger("stellar.parquet")
 

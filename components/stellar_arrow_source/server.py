@@ -22,20 +22,18 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
+from flowctl import options
 from flowctl.component import Action, Component
 from flowctl.errors import TicketError
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Gauge, Histogram
+from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA
+from stellar_common.spans import Chunk, LedgerSpan
 
-from stellar_arrow_source import options
 from stellar_arrow_source.generator import DEFAULT_GENESIS, GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.pacing import LedgerPace
 from stellar_arrow_source.parquet_backend import ParquetLedgers
-from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA
-from stellar_arrow_source.wire import Chunk, LedgerSpan
-
-LEDGER_STREAM = "ledgers"
 
 
 class LedgerBackend(Protocol):

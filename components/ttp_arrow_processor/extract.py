@@ -3,7 +3,7 @@
 The nested `transactions` / `operations` lists are flattened once; every event column is
 then computed for the whole batch by array kernels, never row by row. Events come out in
 ledger order, then transaction order, the fee first, then the operations in order
-(see `ttp_arrow_processor.schema` for what each event means).
+(see `stellar_common.event_schema` for what each event means).
 
 Operations of a kind that is not a transfer (manage_data, clawback, a type this processor
 has never heard of...) are counted by type and skipped; a transfer operation missing its
@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from stellar_arrow_source import vectors as v
-from stellar_arrow_source.schema import NATIVE, NATIVE_CODE, TRANSFER_OPERATION_TYPES
-
-from ttp_arrow_processor.schema import (
+from stellar_common import vectors as v
+from stellar_common.event_schema import (
     BURN,
     FEE,
     FEE_OPERATION_INDEX,
@@ -28,6 +26,7 @@ from ttp_arrow_processor.schema import (
     TRANSFER,
     TTP_EVENT_SCHEMA,
 )
+from stellar_common.ledger_schema import NATIVE, NATIVE_CODE, TRANSFER_OPERATION_TYPES
 
 _KNOWN_TYPES = pa.array(TRANSFER_OPERATION_TYPES, pa.string())
 _STROOPS = pa.scalar(10_000_000, pa.int64())

@@ -19,21 +19,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
+from flowctl import options
 from flowctl.component import Action, Component
 from flowctl.errors import TicketError
+from flowctl.resumable import ResumableInput, call_input_action
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Histogram
-from stellar_arrow_source import options
-from stellar_arrow_source.resumable import ResumableInput, call_input_action
-from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA, empty_batch
-from stellar_arrow_source.server import LEDGER_STREAM
-from stellar_arrow_source.wire import Chunk, LedgerSpan
+from stellar_common.event_schema import EVENT_STREAM, TTP_EVENT_SCHEMA
+from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA, empty_batch
+from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan
 
 from ttp_arrow_processor.extract import ExtractStats, extract_events
-from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
-
-EVENT_STREAM = "ttp_events"
 
 
 class TtpArrowProcessor(Component):
@@ -87,6 +84,7 @@ class TtpArrowProcessor(Component):
             )
         upstream = ResumableInput(
             self,
+            LEDGER_SPANS,
             stream=self.input_stream,
             on_disconnect=self._lost_input,
             schema=STELLAR_LEDGER_SCHEMA,

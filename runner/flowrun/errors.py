@@ -61,9 +61,5 @@ class AlreadyRunningError(RunnerError):
     """Another runner already serves this spec."""
 
 
-class PolicyError(ControllerError):
-    """A flow-control policy whose thresholds or intervals cannot work together."""
-
-
 class ComponentLaunchError(RunnerError):
     """A component whose program cannot be started at all (missing, not executable)."""

@@ -35,8 +35,9 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.controller import Controller, Policy
-from flowrun.controller.backpressure import BackpressureDecision, Thresholds
+from flowctl.contract import FlowControlSettings, Policy
+from flowrun.controller.backpressure import BackpressureDecision
+from flowrun.controller.server import Controller
 from flowrun.controller.state import ControllerState
 from prometheus_client import CollectorRegistry
 
@@ -177,7 +178,7 @@ def test_heartbeats_absorbed_from_1000_services(
 
 
 def populated_state(count: int) -> ControllerState:
-    state = ControllerState(Policy(heartbeat_ttl=600.0))
+    state = ControllerState(Policy(heartbeat_ttl_seconds=600.0))
     for index in range(count):
         inputs = {"inputs": f"svc{index - 1}"} if index else {}
         state.register(
@@ -203,7 +204,7 @@ def test_pipeline_metrics_computation(benchmark: Any, count: int) -> None:
 
 
 def chain_decision(count: int) -> BackpressureDecision:
-    decision = BackpressureDecision(Thresholds(0.8, 0.6, 0.5))
+    decision = BackpressureDecision(FlowControlSettings())
     for index in range(count):
         decision.place(f"svc{index}-1", f"svc{index}", (f"svc{index - 1}",) if index else ())
     return decision
@@ -247,7 +248,7 @@ def test_heartbeat_path_in_process(benchmark: Any) -> None:
 
 @pytest.fixture
 def embedded(loop: asyncio.AbstractEventLoop) -> Iterator[Controller]:
-    controller = Controller(Policy(heartbeat_ttl=600.0), registry=CollectorRegistry())
+    controller = Controller(Policy(heartbeat_ttl_seconds=600.0), registry=CollectorRegistry())
     loop.run_until_complete(controller.start())
     yield controller
     loop.run_until_complete(controller.stop(grace=0))

@@ -12,8 +12,8 @@ import pyarrow.flight as flight
 import pytest
 from flowctl import ConnectionPool, FlowController, Monitor, PoolManager
 from flowctl.client import ClientStats
+from flowctl.contract import FlowControlSettings, PoolSettings
 from flowctl.health import assess
-from flowctl.settings import FlowControlSettings, PoolSettings
 from pytest_benchmark.fixture import BenchmarkFixture
 
 

@@ -34,8 +34,9 @@ import psutil
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
+from conftest import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
-from stellar_arrow_source.local_pipeline import LocalPipeline, free_port
+from stellar_local_pipeline import LocalPipeline
 from ttp_arrow_processor.extract import extract_events
 
 LEDGERS = int(os.environ.get("STELLAR_BENCH_LEDGERS", "20000"))

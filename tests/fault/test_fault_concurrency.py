@@ -14,10 +14,9 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
+from flowctl.contract import Policy, PoolSettings
 from flowctl.pool import ConnectionPool
-from flowctl.settings import PoolSettings
 from flowctl.tickets import StreamTicket
-from flowrun.controller import Policy
 from google.protobuf.empty_pb2 import Empty
 from integration._sdk_harness import ControllerThread, CountingSource, component_settings
 from prometheus_client import CollectorRegistry
@@ -33,7 +32,9 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def controller(registry: CollectorRegistry) -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval=1.0, heartbeat_ttl=60.0), registry=registry)
+    thread = ControllerThread(
+        Policy(heartbeat_interval_seconds=1.0, heartbeat_ttl_seconds=60.0), registry=registry
+    )
     thread.start()
     yield thread
     thread.close()

@@ -26,11 +26,11 @@ from fixtures.fault_stellar import (
 )
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
+from flowctl.contract import Policy
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import StreamTicket
-from flowrun.controller import Policy
 from integration._sdk_harness import ControllerThread
-from stellar_arrow_source.local_pipeline import LocalPipeline
+from stellar_local_pipeline import LocalPipeline
 
 pytestmark = pytest.mark.timeout(180)
 FLAKY = Path(__file__).resolve().parent.parent / "fixtures" / "fault_flaky_metrics.py"
@@ -39,7 +39,7 @@ LAST = 120
 
 @pytest.fixture
 def controller() -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval=0.2, heartbeat_ttl=2.0))
+    thread = ControllerThread(Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=2.0))
     thread.start()
     yield thread
     thread.close()

@@ -28,7 +28,7 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.controller import Policy
+from flowctl.contract import Policy
 from integration._sdk_harness import ControllerThread
 from prometheus_client import CollectorRegistry
 
@@ -101,7 +101,7 @@ def registry() -> CollectorRegistry:
 @pytest.fixture
 def controller(registry: CollectorRegistry) -> Iterator[ControllerThread]:
     thread = ControllerThread(
-        Policy(activate_at=0.8, deactivate_at=0.6, heartbeat_interval=0.2, heartbeat_ttl=30.0),
+        Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=30.0),
         registry=registry,
     )
     thread.start()

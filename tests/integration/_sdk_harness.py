@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 from flowctl import Component, ComponentSettings, StreamTicket
-from flowctl.settings import FlowControlSettings, PoolSettings
-from flowrun.controller import Controller, Policy
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
+from flowrun.controller.server import Controller
 from flowrun.controller.views import ServiceView
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ class ControllerThread:
     """A flowrun Controller served by an asyncio loop on a daemon thread."""
 
     def __init__(self, policy: Policy | None = None, **kwargs: Any) -> None:
-        self.policy = policy or Policy(heartbeat_interval=0.2, heartbeat_ttl=1.0)
+        self.policy = policy or Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=1.0)
         self.kwargs = kwargs
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

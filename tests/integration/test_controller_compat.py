@@ -15,7 +15,8 @@ from typing import Any
 
 import grpc
 import pytest
-from flowrun.controller import Controller, Policy
+from flowctl.contract import Policy
+from flowrun.controller.server import Controller
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto as F
 from prometheus_client import CollectorRegistry

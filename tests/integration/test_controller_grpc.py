@@ -13,7 +13,9 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.controller import Controller, Policy
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
+from flowctl.policy_codec import policy_from_proto, policy_to_proto
+from flowrun.controller.server import Controller
 from google.protobuf.empty_pb2 import Empty
 from prometheus_client import CollectorRegistry
 
@@ -33,7 +35,7 @@ def metrics() -> CollectorRegistry:
 
 @pytest.fixture
 async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
-    server = Controller(Policy(heartbeat_ttl=30.0), registry=metrics)
+    server = Controller(Policy(heartbeat_ttl_seconds=30.0), registry=metrics)
     await server.start()
     yield server
     await server.stop(grace=0)
@@ -223,7 +225,9 @@ async def test_garbage_metrics_never_poison_the_controller(
 async def test_janitor_marks_silent_services_unhealthy_and_keeps_last_heartbeat(
     metrics: CollectorRegistry,
 ) -> None:
-    server = Controller(Policy(heartbeat_interval=0.1, heartbeat_ttl=0.3), registry=metrics)
+    server = Controller(
+        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.3), registry=metrics
+    )
     address = await server.start()
     try:
         async with grpc.aio.insecure_channel(address) as channel:
@@ -292,7 +296,7 @@ async def test_policy_update_reaches_every_subscriber_and_applies_at_once(
         assert (await next_directive(stream)).throttle_rate == 1.0
 
     revision = await controller.update_policy(
-        Policy(activate_at=0.7, deactivate_at=0.5, throttle_rate=0.25, heartbeat_ttl=30.0)
+        Policy(FlowControlSettings(0.7, 0.5, 0.25), heartbeat_ttl_seconds=30.0)
     )
     assert revision == 2 and controller.backpressure_active
     got = {name: await next_directive(stream) for name, stream in streams.items()}
@@ -308,17 +312,15 @@ async def test_update_policy_rpc_and_get_policy(
     controller: Controller, flow: fc_grpc.FlowControlStub
 ) -> None:
     wanted = Policy(
-        activate_at=0.9,
-        deactivate_at=0.3,
-        throttle_rate=0.1,
-        heartbeat_ttl=30.0,
-        pool_connect_timeout=2.5,
-        pool_max_retries=0,  # zero is a setting, not "unset"
+        FlowControlSettings(activate_at=0.9, deactivate_at=0.3, throttle_rate=0.1),
+        # zero retries is a setting, not "unset"
+        PoolSettings(connect_timeout_seconds=2.5, max_retries=0),
+        heartbeat_ttl_seconds=30.0,
     )
-    ack = await flow.UpdatePolicy(wanted.to_proto(), timeout=WAIT)
+    ack = await flow.UpdatePolicy(policy_to_proto(wanted), timeout=WAIT)
     assert ack.revision == 2 and controller.policy == wanted
     current = await flow.GetPolicy(Empty(), timeout=WAIT)
-    assert current.revision == 2 and Policy.from_proto(current) == wanted
+    assert current.revision == 2 and policy_from_proto(current) == wanted
 
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await flow.UpdatePolicy(fc.Policy(activate_at=0.5, deactivate_at=0.9), timeout=WAIT)
@@ -440,5 +442,5 @@ async def test_prometheus_metrics_are_measured(
     assert sample(metrics, "flowctl_backpressure_active") == 1.0
     assert sample(metrics, "flowctl_controller_registrations_total") == 3.0
     assert sample(metrics, "flowctl_controller_heartbeats_total") == 1.0
-    await controller.update_policy(Policy(heartbeat_ttl=30.0))
+    await controller.update_policy(Policy(heartbeat_ttl_seconds=30.0))
     assert sample(metrics, "flowctl_controller_policy_revision") == 2.0

@@ -17,7 +17,9 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.controller import Controller, Policy, ServiceView
+from flowctl.contract import Policy
+from flowrun.controller.server import Controller
+from flowrun.controller.views import ServiceView
 from prometheus_client import CollectorRegistry
 from tcp_proxy import TcpProxy
 
@@ -42,7 +44,9 @@ def metrics() -> CollectorRegistry:
 
 @pytest.fixture
 async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
-    server = Controller(Policy(heartbeat_interval=0.1, heartbeat_ttl=0.5), registry=metrics)
+    server = Controller(
+        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.5), registry=metrics
+    )
     await server.start()
     yield server
     await server.stop(grace=0)

@@ -12,8 +12,9 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
-from flowrun.controller import Controller, Policy
+from flowctl.contract import Policy
 from flowrun.controller.security import bearer_token
+from flowrun.controller.server import Controller
 from flowrun.errors import ControllerError
 from google.protobuf.empty_pb2 import Empty
 from prometheus_client import CollectorRegistry

@@ -44,7 +44,7 @@ def _edit(spec: Path, change: Callable[[dict[str, Any]], None]) -> None:
 
 
 def _pids(runner: Runner) -> dict[str, int]:
-    return {c["name"]: c["pid"] for c in runner.status()["components"]}
+    return {c.name: c.pid for c in runner.status().components}
 
 
 async def _scenario(spec: Path, dump: Path) -> None:
@@ -54,7 +54,7 @@ async def _scenario(spec: Path, dump: Path) -> None:
     try:
         await _until(lambda: runner.phase == "running", "the pipeline started")
         before = _pids(runner)
-        endpoint = runner.status()["controller"]["endpoint"]
+        endpoint = runner.status().controller.endpoint
 
         def v2(body: dict[str, Any]) -> None:
             body["flow_control"] = {"activate_at": 0.7, "deactivate_at": 0.5}
@@ -71,8 +71,8 @@ async def _scenario(spec: Path, dump: Path) -> None:
         assert not alive(before["sink"]) and alive(after["extra"])
         assert json.loads(dump.read_text())["GENERATION"] == "2"
         assert await _policy_activate_at(endpoint) == pytest.approx(0.7)
-        assert runner.status()["revision"] == loaded.revision
-        assert runner.status()["flow_control"]["activate_at"] == 0.7
+        assert runner.status().revision == loaded.revision
+        assert runner.status().flow_control.activate_at == 0.7
 
         _edit(spec, lambda body: body["components"].pop("extra"))
         removed = await runner.apply(load_spec(spec))
@@ -83,8 +83,8 @@ async def _scenario(spec: Path, dump: Path) -> None:
         _edit(spec, lambda body: body["controller"].update(endpoint=new_endpoint))
         await runner.restart_pipeline(load_spec(spec))
         final = runner.status()
-        assert final["controller"]["endpoint"] == new_endpoint
-        assert all(c["state"] == "running" and c["registered"] for c in final["components"])
+        assert final.controller.endpoint == new_endpoint
+        assert all(c.state == "running" and c.registered for c in final.components)
         last = _pids(runner)
         assert not set(last.values()) & set(after.values())
     finally:

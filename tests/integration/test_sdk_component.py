@@ -19,7 +19,7 @@ import pytest
 from _sdk_harness import ControllerThread, CountingSource, component_settings, wait_for
 from conftest import REPO_ROOT, free_port
 from flowctl import Component, ComponentSettings, StreamTicket
-from flowrun.controller import Policy
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 
 EXAMPLE = REPO_ROOT / "examples" / "custom_processor" / "add_column.py"
 
@@ -63,7 +63,7 @@ def source() -> Iterator[CountingSource]:
 
 @pytest.fixture
 def controller() -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval=0.2, heartbeat_ttl=1.0))
+    thread = ControllerThread(Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=1.0))
     thread.start()
     yield thread
     thread.close()
@@ -287,15 +287,13 @@ def test_policy_update_resizes_pools_and_moves_thresholds_live(
         wait_for(lambda: pool.stats().total >= 1)
         controller.update_policy(
             Policy(
-                activate_at=0.9,
-                deactivate_at=0.2,
-                heartbeat_interval=0.2,
-                heartbeat_ttl=1.0,
-                pool_min_connections=3,
-                pool_max_connections=3,
-                pool_connect_timeout=1.5,
-                pool_max_retries=0,
-                monitoring_interval=0.25,
+                flow_control=FlowControlSettings(activate_at=0.9, deactivate_at=0.2),
+                pool=PoolSettings(
+                    min_connections=3, max_connections=3, connect_timeout_seconds=1.5, max_retries=0
+                ),
+                heartbeat_interval_seconds=0.2,
+                heartbeat_ttl_seconds=1.0,
+                monitoring_interval_seconds=0.25,
             )
         )
         wait_for(lambda: pool.stats().total == 3)

@@ -12,8 +12,8 @@ from certificates import self_signed
 from conftest import free_port
 from flowctl import FlowController, FlowctlError
 from flowctl.client import ControllerClient, Registration
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowctl.settings import ComponentSettings
-from flowrun.controller import Policy
 from tcp_proxy import TcpProxy
 
 INTERVAL = 0.2
@@ -21,7 +21,9 @@ INTERVAL = 0.2
 
 @pytest.fixture
 def controller() -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval=INTERVAL, heartbeat_ttl=1.0))
+    thread = ControllerThread(
+        Policy(heartbeat_interval_seconds=INTERVAL, heartbeat_ttl_seconds=1.0)
+    )
     yield thread
     thread.close()
 
@@ -95,13 +97,12 @@ def test_policy_update_reaches_the_client_live(controller: ControllerThread) -> 
         wait_for(lambda: client.flow.controller_connected)
         controller.update_policy(
             Policy(
-                activate_at=0.95,
-                deactivate_at=0.4,
-                throttle_rate=0.2,
-                heartbeat_interval=0.3,
-                heartbeat_ttl=2.0,
-                pool_min_connections=1,
-                pool_max_connections=3,
+                flow_control=FlowControlSettings(
+                    activate_at=0.95, deactivate_at=0.4, throttle_rate=0.2
+                ),
+                pool=PoolSettings(min_connections=1, max_connections=3),
+                heartbeat_interval_seconds=0.3,
+                heartbeat_ttl_seconds=2.0,
             )
         )
         wait_for(lambda: client.flow.thresholds.activate_at == 0.95)
@@ -134,7 +135,7 @@ def test_restarted_controller_gets_the_service_back_within_two_heartbeats(
     controller: ControllerThread,
 ) -> None:
     interval = 0.5
-    controller.policy = Policy(heartbeat_interval=interval, heartbeat_ttl=3.0)
+    controller.policy = Policy(heartbeat_interval_seconds=interval, heartbeat_ttl_seconds=3.0)
     address = controller.start()
     client = start_client(address, "src", heartbeat_interval_seconds=interval)
     try:
@@ -179,7 +180,7 @@ def test_partition_falls_back_to_local_and_recovers(
 
 
 def test_token_is_required_and_accepted() -> None:
-    controller = ControllerThread(Policy(heartbeat_interval=INTERVAL), token="s3cret")
+    controller = ControllerThread(Policy(heartbeat_interval_seconds=INTERVAL), token="s3cret")
     try:
         address = controller.start()
         good = start_client(address, "good", token="s3cret")
@@ -200,7 +201,10 @@ def test_token_is_required_and_accepted() -> None:
 def test_tls_with_a_ca_file_and_token(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     controller = ControllerThread(
-        Policy(heartbeat_interval=INTERVAL), token="s3cret", tls_cert=str(cert), tls_key=str(key)
+        Policy(heartbeat_interval_seconds=INTERVAL),
+        token="s3cret",
+        tls_cert=str(cert),
+        tls_key=str(key),
     )
     try:
         address = controller.start()

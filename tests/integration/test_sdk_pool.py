@@ -10,8 +10,8 @@ import pyarrow.flight as flight
 import pytest
 from _sdk_harness import wait_for
 from conftest import free_port
-from flowctl import ConnectionPool, PoolError, PoolManager, StreamTicket
-from flowctl.settings import PoolSettings
+from flowctl import ConnectionPool, PoolError, PoolManager, SettingsError, StreamTicket
+from flowctl.contract import PoolSettings
 
 
 class EchoServer(flight.FlightServerBase):  # type: ignore[misc]
@@ -250,9 +250,9 @@ def test_closed_pool_refuses(server: EchoServer) -> None:
 
 
 def test_bad_limits_are_refused(server: EchoServer) -> None:
-    with pytest.raises(PoolError, match="min_connections"):
+    with pytest.raises(SettingsError, match="min_connections"):
         ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=5, max_connections=2))
     pool = ConnectionPool(f"127.0.0.1:{server.port}", settings(min_connections=0))
-    with pytest.raises(PoolError, match="max_connections"):
+    with pytest.raises(SettingsError, match="max_connections"):
         pool.resize(settings(min_connections=0, max_connections=0))
     pool.close()

@@ -14,10 +14,11 @@ import pytest
 from arrow_analytics_sink.checkpoint import CheckpointStore
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
+from flowctl.actions import call_action_at
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
-from stellar_arrow_source.local_pipeline import LocalPipeline
 from stellar_arrow_source.server import StellarArrowSource
-from test_stellar_pipeline import action, build, running, wait_for
+from stellar_local_pipeline import LocalPipeline
+from test_stellar_pipeline import build, running, wait_for
 from ttp_arrow_processor.extract import extract_events
 from ttp_arrow_processor.server import TtpArrowProcessor
 
@@ -81,16 +82,18 @@ def test_a_read_only_output_makes_the_sink_unhealthy_until_it_is_writable(
     with tmpfs(tmp_path / "out", "256m") as output:
         source, processor, sink = pipeline_into(output)
         with running(source, processor, sink):
-            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= 100)
+            wait_for(lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] >= 100)
             remount(output, "ro")
-            wait_for(lambda: action(sink.endpoint, "health")["status"] == "unhealthy")
-            stats = action(sink.endpoint, "get_stats")
+            wait_for(lambda: call_action_at(sink.endpoint, "health")["status"] == "unhealthy")
+            stats = call_action_at(sink.endpoint, "get_stats")
             assert "Read-only file system" in stats["write_error"]
             assert uncommitted_files(output, stats["last_ledger"]) == []
             remount(output, "rw")
             resumed_past = stats["last_ledger"] + 100
-            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past)
-            assert action(sink.endpoint, "health")["status"] == "healthy"
+            wait_for(
+                lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past
+            )
+            assert call_action_at(sink.endpoint, "health")["status"] == "healthy"
         assert_output_is_exact(output, CheckpointStore(output).load().last_ledger)
 
 
@@ -100,14 +103,18 @@ def test_a_full_disk_makes_the_sink_unhealthy_and_leaves_no_partial_file(
     with tmpfs(tmp_path / "out", "1m") as output:
         source, processor, sink = pipeline_into(output)
         with running(source, processor, sink):
-            wait_for(lambda: "No space left" in action(sink.endpoint, "get_stats")["write_error"])
-            assert action(sink.endpoint, "health")["status"] == "unhealthy"
-            stats = action(sink.endpoint, "get_stats")
+            wait_for(
+                lambda: "No space left" in call_action_at(sink.endpoint, "get_stats")["write_error"]
+            )
+            assert call_action_at(sink.endpoint, "health")["status"] == "unhealthy"
+            stats = call_action_at(sink.endpoint, "get_stats")
             assert uncommitted_files(output, stats["last_ledger"]) == []
             remount(output, "size=256m")
             resumed_past = stats["last_ledger"] + 100
-            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past)
-            assert action(sink.endpoint, "health")["status"] == "healthy"
+            wait_for(
+                lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] >= resumed_past
+            )
+            assert call_action_at(sink.endpoint, "health")["status"] == "healthy"
         assert_output_is_exact(output, CheckpointStore(output).load().last_ledger)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,13 +15,14 @@ import pytest
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
 from conftest import free_port
+from flowctl.actions import call_action_at
 from flowctl.component import Component
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import StreamTicket
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.parquet_backend import write_ledgers
 from stellar_arrow_source.server import StellarArrowSource
-from stellar_arrow_source.wire import LedgerSpan
+from stellar_common.spans import LedgerSpan
 from ttp_arrow_processor.extract import extract_events
 from ttp_arrow_processor.server import TtpArrowProcessor
 
@@ -90,16 +90,6 @@ def read_stream(endpoint: str, start: int, stream: str) -> list[tuple[pa.RecordB
     return chunks
 
 
-def action(endpoint: str, name: str) -> dict[str, Any]:
-    client = flight.FlightClient(f"grpc://{endpoint}")
-    try:
-        result = list(client.do_action(flight.Action(name, b"")))
-    finally:
-        client.close()
-    value: dict[str, Any] = json.loads(result[0].body.to_pybytes())
-    return value
-
-
 def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
     source = build(
         StellarArrowSource, "source", {"seed": SEED, "end_ledger": 600, "batch_size": 50}
@@ -113,8 +103,8 @@ def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
         spec_dir=tmp_path,
     )
     with running(source, processor, sink):
-        wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] == 600)
-        stats = action(sink.endpoint, "get_stats")
+        wait_for(lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] == 600)
+        stats = call_action_at(sink.endpoint, "get_stats")
         metrics = {
             c.settings.component_id: c.monitor.exposition().decode()
             for c in (source, processor, sink)
@@ -153,7 +143,7 @@ def test_the_processor_serves_from_the_ledger_asked(tmp_path: Path) -> None:
     processor = build(TtpArrowProcessor, "processor", {}, inputs={"source": source.endpoint})
     with running(source, processor):
         chunks = read_stream(processor.endpoint, 250, "ttp_events")
-        stats = action(processor.endpoint, "get_stats")
+        stats = call_action_at(processor.endpoint, "get_stats")
     spans = [span for _, span in chunks]
     assert spans[0].first_ledger == 250 and spans[-1].last_ledger == 300
     assert all(a.last_ledger + 1 == b.first_ledger for a, b in itertools.pairwise(spans))
@@ -170,7 +160,7 @@ def test_the_source_streams_whole_ledgers_from_its_start(tmp_path: Path) -> None
     )
     with running(source):
         chunks = read_stream(source.endpoint, 0, "ledgers")
-        current = action(source.endpoint, "get_current_ledger")
+        current = call_action_at(source.endpoint, "get_current_ledger")
         with pytest.raises(flight.FlightError, match="unknown stream"):
             read_stream(source.endpoint, 0, "trades")
     assert [(s.first_ledger, s.last_ledger) for _, s in chunks] == [(40, 64), (65, 89), (90, 95)]
@@ -209,7 +199,7 @@ def test_a_throttle_directive_slows_the_source() -> None:
         for _ in range(30):
             reader.read_chunk()
         elapsed = time.monotonic() - started
-        current = action(source.endpoint, "get_current_ledger")
+        current = call_action_at(source.endpoint, "get_current_ledger")
         client.close()
     # Unthrottled: 29/100 s. At rate 0.2 the pace is 20 ledgers/s.
     assert elapsed >= 29 / 20 * 0.95
@@ -245,13 +235,15 @@ def test_an_input_lost_mid_stream_is_resumed_from_the_right_ledger(tmp_path: Pat
         spec_dir=tmp_path,
     )
     with running(processor, sink):
-        wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] >= 100)
+        wait_for(lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] >= 100)
         source.stop()
         source.shutdown()
-        wait_for(lambda: action(processor.endpoint, "get_stats")["input_reconnections"] >= 1)
+        wait_for(
+            lambda: call_action_at(processor.endpoint, "get_stats")["input_reconnections"] >= 1
+        )
         source = build(StellarArrowSource, "source", config, port=port)
         with running(source):
-            wait_for(lambda: action(sink.endpoint, "get_stats")["last_ledger"] == 800)
-            via = action(processor.endpoint, "get_current_ledger")
+            wait_for(lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] == 800)
+            via = call_action_at(processor.endpoint, "get_current_ledger")
     assert read_parquet_events(tmp_path / "out").equals(expected_events(1, 800))
     assert via["via"] == ["processor"] and via["current_ledger"] == 800

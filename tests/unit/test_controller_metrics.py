@@ -1,16 +1,14 @@
-"""Pipeline metrics math and the Policy value."""
+"""Pipeline metrics math."""
 
 from __future__ import annotations
 
 import pytest
 from flowctl import control_plane_pb2 as cp
-from flowrun.controller import Policy
-from flowrun.controller.backpressure import BackpressureDecision, Thresholds
+from flowctl.contract import FlowControlSettings
+from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.pipeline_metrics import pipeline_metrics, summarize
 from flowrun.controller.registry import Registration, ServiceRecord
 from flowrun.controller.sanitize import clean_metrics
-from flowrun.errors import PolicyError
-from flowrun.spec.model import PipelineBody
 
 
 def record(name: str, *, load: float, throughput: float, latency: float) -> ServiceRecord:
@@ -43,7 +41,7 @@ def test_empty_pipeline_has_zero_totals() -> None:
 
 
 def test_pipeline_metrics_message_carries_per_service_state() -> None:
-    decision = BackpressureDecision(Thresholds(0.8, 0.6, 0.5))
+    decision = BackpressureDecision(FlowControlSettings())
     samples = [(record("a", load=0.9, throughput=1.0, latency=0.1), True)]
     decision.place("a", "a", ())
     decision.observe("a", 0.9)
@@ -53,50 +51,3 @@ def test_pipeline_metrics_message_carries_per_service_state() -> None:
     assert service.overloaded and service.load == 0.9 and service.throttle_rate == 1.0
     assert service.last_heartbeat.seconds == 1_700_000_000
     assert service.last_heartbeat.nanos == 250_000_000
-
-
-def test_policy_round_trips_through_proto() -> None:
-    policy = Policy(activate_at=0.9, deactivate_at=0.4, throttle_rate=0.25, heartbeat_ttl=2.5)
-    message = policy.to_proto(revision=3)
-    assert message.revision == 3 and message.pool.max_connections == 10
-    assert Policy.from_proto(message) == policy
-
-
-def test_policy_from_spec() -> None:
-    body = PipelineBody.model_validate(
-        {
-            "controller": {"heartbeat_interval": "500ms", "heartbeat_ttl": "3s"},
-            "flow_control": {"activate_at": 0.9, "deactivate_at": 0.5, "throttle_rate": 0.3},
-            "pool": {"min_connections": 1, "max_connections": 4},
-            "components": {},
-        }
-    )
-    policy = Policy.from_spec(body)
-    assert (policy.activate_at, policy.deactivate_at, policy.throttle_rate) == (0.9, 0.5, 0.3)
-    assert (policy.heartbeat_interval, policy.heartbeat_ttl) == (0.5, 3.0)
-    assert (policy.pool_min_connections, policy.pool_max_connections) == (1, 4)
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {"activate_at": 0.5, "deactivate_at": 0.6},
-        {"activate_at": 1.5},
-        {"deactivate_at": 0.0},
-        {"throttle_rate": 0.0},
-        {"throttle_rate": float("nan")},
-        {"heartbeat_ttl": 0.0},
-        {"pool_min_connections": 5, "pool_max_connections": 2},
-    ],
-)
-def test_invalid_policies_are_rejected(bad: dict[str, float]) -> None:
-    with pytest.raises(PolicyError):
-        Policy(**bad)  # type: ignore[arg-type]
-
-
-def test_a_zero_proto_policy_is_rejected_with_every_reason() -> None:
-    from flowctl import flow_control_pb2 as fc
-
-    with pytest.raises(PolicyError) as error:
-        Policy.from_proto(fc.Policy())
-    assert "activate_at" in str(error.value) and "heartbeat_interval" in str(error.value)

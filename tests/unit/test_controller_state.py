@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from flowctl import control_plane_pb2 as cp
 from flowctl import flow_control_pb2 as fc
-from flowrun.controller import Policy
+from flowctl.contract import Policy
 from flowrun.controller.directives import DirectiveHub, Mailbox
 from flowrun.controller.janitor import sweep_interval
 from flowrun.controller.state import ControllerState
@@ -28,7 +28,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def state(clock: FakeClock) -> ControllerState:
-    state = ControllerState(Policy(heartbeat_ttl=5.0), wall_clock=clock, monotonic=clock)
+    state = ControllerState(Policy(heartbeat_ttl_seconds=5.0), wall_clock=clock, monotonic=clock)
     state.register(cp.ServiceInfo(service_id="src-1", component_id="src", service_type=1))
     state.register(
         cp.ServiceInfo(
@@ -65,7 +65,7 @@ def test_longer_ttl_in_a_policy_update_revives_services(
 ) -> None:
     clock.now += 10.0
     assert len(state.sweep()) == 2
-    revision, _ = state.update_policy(Policy(heartbeat_ttl=60.0))
+    revision, _ = state.update_policy(Policy(heartbeat_ttl_seconds=60.0))
     assert revision == 2
     assert all(view.healthy for view in state.views())
 

@@ -19,8 +19,9 @@ from flowrun.reload.plan import (
     VIA_RUNNER,
     Plan,
     build_plan,
-    plan_json,
+    plan_report,
 )
+from flowrun.reload.plan_report import PlanReport
 from flowrun.reload.render import render_plan
 from flowrun.spec.loader import LoadedSpec, load_spec
 
@@ -70,7 +71,7 @@ def _live(plan: Plan) -> dict[str, tuple[Any, Any, str]]:
 def test_same_spec_is_an_empty_plan(tmp_path: Path) -> None:
     plan = _plan(tmp_path, lambda spec: None)
     assert plan.empty and plan.old_revision == plan.new_revision
-    assert render_plan(plan_json(plan)) == f"no change: revision {plan.old_revision} is what runs"
+    assert render_plan(plan_report(plan)) == f"no change: revision {plan.old_revision} is what runs"
 
 
 def test_thresholds_and_heartbeat_are_live_through_the_controller(tmp_path: Path) -> None:
@@ -113,15 +114,18 @@ def test_a_live_field_the_policy_does_not_carry_applies_at_next_start(
 ) -> None:
     # Derived, not listed: were the policy to leave the pool's connect_timeout out, the plan
     # would say that running components only take it when they next start.
-    from flowrun.controller.policy import Policy
+    from flowrun.reload import plan as planning
 
-    real = Policy.from_spec
+    real = planning._policy_differs
 
-    def without_connect_timeout(body: Any) -> Policy:
-        pool = body.pool.model_copy(update={"connect_timeout": 5.0})
-        return real(body.model_copy(update={"pool": pool}))
+    def without_connect_timeout(old: Any, new: Any) -> bool:
+        bodies = [
+            body.model_copy(update={"pool": body.pool.model_copy(update={"connect_timeout": 5.0})})
+            for body in (old, new)
+        ]
+        return real(*bodies)
 
-    monkeypatch.setattr(Policy, "from_spec", without_connect_timeout)
+    monkeypatch.setattr(planning, "_policy_differs", without_connect_timeout)
     plan = _plan(tmp_path, _pool_edits)
     assert _live(plan)["spec.pool.connect_timeout"] == ("5s", "2s", AT_NEXT_START)
     assert not plan.restart
@@ -189,7 +193,7 @@ def test_controller_endpoint_needs_a_full_restart(tmp_path: Path) -> None:
     plan = _plan(tmp_path, edit)
     assert plan.needs_full_restart
     assert plan.full_restart_reason == "spec.controller.endpoint changed"
-    text = render_plan(plan_json(plan))
+    text = render_plan(plan_report(plan))
     assert "full restart, in order" in text and '"127.0.0.1:7001" -> "127.0.0.1:7100"' in text
     assert "spec.flow_control.activate_at: 0.8 -> 0.9" in text
 
@@ -207,7 +211,7 @@ def test_profiles_count_only_through_the_profile_in_force(tmp_path: Path) -> Non
     assert _live(plan) == {"spec.controller.heartbeat_interval": ("200ms", "100ms", VIA_CONTROLLER)}
 
 
-def test_plan_json_and_text(tmp_path: Path) -> None:
+def test_plan_report_json_and_text(tmp_path: Path) -> None:
     def edit(spec: dict[str, Any]) -> None:
         spec["flow_control"]["activate_at"] = 0.75
         spec["components"]["src"]["endpoint"] = "127.0.0.1:7012"
@@ -215,7 +219,7 @@ def test_plan_json_and_text(tmp_path: Path) -> None:
         del spec["components"]["audit"]
 
     plan = _plan(tmp_path, edit)
-    data = plan_json(plan)
+    data = plan_report(plan).to_json()
     assert data["revision"] == {"from": plan.old_revision, "to": plan.new_revision}
     assert data["live"] == [
         {
@@ -229,7 +233,8 @@ def test_plan_json_and_text(tmp_path: Path) -> None:
     assert [item["name"] for item in data["restart"]] == ["src", "proc"]
     assert data["start"] == ["new"] and data["stop"] == ["audit"]
     assert data["full_restart"]["needed"] is False
-    text = render_plan(data)
+    assert PlanReport.from_json(data).to_json() == data
+    text = render_plan(PlanReport.from_json(data))
     assert text.splitlines() == [
         f"revision {plan.old_revision} -> {plan.new_revision}",
         "applied live, no process restarts:",
@@ -292,7 +297,7 @@ def test_without_a_controller_thresholds_apply_at_the_next_start(tmp_path: Path)
     plan = build_plan(pair_of(old, _load(tmp_path, "new", standalone)))
     assert _live(plan) == {"spec.flow_control.activate_at": (0.8, 0.9, AT_NEXT_START)}
     assert not plan.restart
-    assert "each component takes it when it next starts" in render_plan(plan_json(plan))
+    assert "each component takes it when it next starts" in render_plan(plan_report(plan))
 
 
 def test_interpolated_secrets_never_show_in_the_plan(tmp_path: Path) -> None:
@@ -305,7 +310,7 @@ def test_interpolated_secrets_never_show_in_the_plan(tmp_path: Path) -> None:
     old = load_spec(path, environ={"DB_PASSWORD": "old-hunter2"})
     new = load_spec(path, environ={"DB_PASSWORD": "new-hunter2"})
 
-    shown = plan_json(build_plan(pair_of(old, new)))
+    shown = plan_report(build_plan(pair_of(old, new))).to_json()
 
     text = str(shown)
     assert "hunter2" not in text

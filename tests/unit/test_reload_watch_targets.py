@@ -1,12 +1,11 @@
 """What the spec watcher watches: the folders naming the files and every folder a symlink
-leads into, and which events in them matter; the content fingerprint; outcome text."""
+leads into, and which events in them matter; the content fingerprint."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from flowrun.reload.render import render_outcome
 from flowrun.reload.watcher import fingerprint, symlink_chain, watch_targets
 
 
@@ -59,27 +58,3 @@ def test_fingerprint_follows_content_not_metadata(tmp_path: Path) -> None:
     assert fingerprint([spec, dotenv]) == first
     spec.write_text("a: 2\n")
     assert fingerprint([spec, dotenv]) != first
-
-
-def test_outcome_text() -> None:
-    outcome = {
-        "trigger": "SIGHUP",
-        "status": "applied",
-        "previous_revision": "aaaa",
-        "revision": "bbbb",
-        "generation": 3,
-        "seconds": 0.5,
-        "applied_live": ["spec.flow_control.activate_at"],
-        "restarted": ["sink"],
-        "started": [],
-        "stopped": ["old"],
-        "errors": [],
-    }
-    assert render_outcome(outcome).splitlines() == [
-        "reload applied (SIGHUP): revision aaaa -> bbbb (generation 3) in 0.50s",
-        "  applied live: spec.flow_control.activate_at",
-        "  restarted: sink",
-        "  stopped: old",
-    ]
-    rejected = {**outcome, "status": "rejected", "errors": ["p.yaml:3:5: spec.x: bad"]}
-    assert render_outcome(rejected).splitlines()[-1] == "p.yaml:3:5: spec.x: bad"

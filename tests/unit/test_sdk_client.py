@@ -18,6 +18,8 @@ from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.client import ControllerClient, Registration
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
+from flowctl.policy_codec import policy_to_proto
 from flowctl.settings import ComponentSettings
 from google.protobuf import empty_pb2
 
@@ -185,20 +187,20 @@ def test_metrics_provider_that_raises_still_heartbeats(
 
 def test_directives_throttle_and_policy_applies_live(servicers: Any) -> None:
     _, flow_servicer, endpoint = servicers
-    policies: list[fc.Policy] = []
+    policies: list[Policy] = []
     client, flow = make_client(endpoint, on_policy=policies.append)
     client.start()
     try:
         assert client.wait_registered(20)
         wait_for(lambda: flow.controller_connected)
-        policy = fc.Policy(
-            activate_at=0.9,
-            deactivate_at=0.3,
-            throttle_rate=0.25,
+        sent = Policy(
+            flow_control=FlowControlSettings(
+                activate_at=0.9, deactivate_at=0.3, throttle_rate=0.25
+            ),
+            pool=PoolSettings(min_connections=1, max_connections=3),
             heartbeat_interval_seconds=0.3,
-            pool=fc.PoolPolicy(min_connections=1, max_connections=3),
-            revision=4,
         )
+        policy = policy_to_proto(sent, revision=4)
         flow_servicer.push(
             fc.Directive(
                 service_id="proc-1", throttle_rate=0.4, backpressure_active=True, policy=policy
@@ -209,10 +211,10 @@ def test_directives_throttle_and_policy_applies_live(servicers: Any) -> None:
         assert flow.thresholds.activate_at == 0.9
         assert flow.thresholds.throttle_rate == 0.25
         assert client.heartbeat_interval == 0.3
-        assert [p.revision for p in policies] == [4]
+        assert policies == [sent]
         flow_servicer.push(fc.Directive(service_id="proc-1", throttle_rate=1.0, policy=policy))
         wait_for(lambda: flow.throttle_rate == 1.0)
-        assert [p.revision for p in policies] == [4]  # same revision: not applied again
+        assert policies == [sent]  # same revision: not applied again
     finally:
         client.stop()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from flowctl import FlowControlError, FlowController
-from flowctl.settings import FlowControlSettings
+from flowctl import FlowControlError, FlowController, SettingsError
+from flowctl.contract import FlowControlSettings
 
 
 class FakeClock:
@@ -130,9 +130,9 @@ def test_thresholds_update_live_and_reject_bad_ones() -> None:
     )
     assert flow.backpressure_active
     assert flow.throttle_rate == 0.2
-    with pytest.raises(FlowControlError):
+    with pytest.raises(SettingsError):
         flow.update_thresholds(FlowControlSettings(activate_at=0.5, deactivate_at=0.7))
-    with pytest.raises(FlowControlError):
+    with pytest.raises(SettingsError):
         flow.update_thresholds(FlowControlSettings(throttle_rate=0))
     with pytest.raises(FlowControlError):
         flow.set_max_inflight(0)
@@ -241,5 +241,5 @@ def test_heartbeat_metrics_have_contract_keys() -> None:
 
 
 def test_bad_initial_thresholds_are_refused() -> None:
-    with pytest.raises(FlowControlError, match="deactivate_at"):
+    with pytest.raises(SettingsError, match="deactivate_at"):
         FlowController(10, FlowControlSettings(activate_at=0.5, deactivate_at=0.9))

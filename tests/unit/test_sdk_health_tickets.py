@@ -8,9 +8,9 @@ import pyarrow.flight as flight
 import pytest
 from flowctl import FlowController, StreamTicket, TicketError
 from flowctl.backoff import Backoff
+from flowctl.contract import FlowControlSettings
 from flowctl.health import Check, assess
 from flowctl.pool import PoolStats
-from flowctl.settings import FlowControlSettings
 from flowctl.window import SlidingWindow, Totals
 
 THRESHOLDS = FlowControlSettings()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowrun.errors import SpecError, SpecFileError
 from flowrun.spec.loader import LoadedSpec, load_spec, render_yaml
 from test_spec_support import VALID, load_text, write
@@ -60,6 +61,33 @@ def test_revision_ignores_formatting_comments_and_profiles(tmp_path: Path) -> No
 def test_durations_are_seconds(tmp_path: Path) -> None:
     text = VALID.replace("spec:\n", "spec:\n  controller: {heartbeat_interval: 250ms}\n")
     assert load_text(tmp_path, text).body.controller.heartbeat_interval == 0.25
+
+
+def test_the_spec_is_turned_into_the_contract_policy(tmp_path: Path) -> None:
+    assert load_text(tmp_path, VALID).body.policy() == Policy()  # the defaults are the contract's
+    text = VALID.replace(
+        "spec:\n",
+        "spec:\n"
+        "  controller: {heartbeat_interval: 500ms, heartbeat_ttl: 3s}\n"
+        "  flow_control: {activate_at: 0.9, deactivate_at: 0.5, throttle_rate: 0.3}\n"
+        "  pool: {min_connections: 1, max_connections: 4, idle_timeout: 1m,"
+        " health_check_interval: 10s, connect_timeout: 2s, max_retries: 0}\n"
+        "  monitoring: {interval: 2s}\n",
+    )
+    assert load_text(tmp_path, text).body.policy() == Policy(
+        flow_control=FlowControlSettings(activate_at=0.9, deactivate_at=0.5, throttle_rate=0.3),
+        pool=PoolSettings(
+            min_connections=1,
+            max_connections=4,
+            idle_timeout_seconds=60.0,
+            health_check_interval_seconds=10.0,
+            connect_timeout_seconds=2.0,
+            max_retries=0,
+        ),
+        heartbeat_interval_seconds=0.5,
+        heartbeat_ttl_seconds=3.0,
+        monitoring_interval_seconds=2.0,
+    )
 
 
 SECRETS = VALID + (

@@ -8,9 +8,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
-from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA
+from stellar_common.event_schema import TTP_EVENT_SCHEMA
+from stellar_common.ledger_schema import STELLAR_LEDGER_SCHEMA
 from ttp_arrow_processor.extract import extract_events
-from ttp_arrow_processor.schema import TTP_EVENT_SCHEMA
 
 TRANSFERS = {
     "payment",

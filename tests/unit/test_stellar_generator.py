@@ -11,7 +11,7 @@ import pytest
 from stellar_arrow_source.accounts import account_pool
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.operations import OPERATION_MIX
-from stellar_arrow_source.schema import STELLAR_LEDGER_SCHEMA, TRANSFER_OPERATION_TYPES
+from stellar_common.ledger_schema import STELLAR_LEDGER_SCHEMA, TRANSFER_OPERATION_TYPES
 
 EMPTY_LEDGER, ALL_FAILED_LEDGER, HUGE_LEDGER = 48, 12, 403  # of seed 1 (asserted below)
 

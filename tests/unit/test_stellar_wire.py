@@ -11,10 +11,10 @@ import pytest
 from arrow_analytics_sink.checkpoint import Checkpoint
 from arrow_analytics_sink.jsonl import jsonl_bytes
 from arrow_analytics_sink.progress import ProgressMeter
-from stellar_arrow_source import options
+from flowctl import options
 from stellar_arrow_source.pacing import LedgerPace
 from stellar_arrow_source.server import SourceConfig
-from stellar_arrow_source.wire import Chunk, LedgerSpan, span_of
+from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, span_of
 
 
 class FakeTime(threading.Event):
@@ -52,6 +52,15 @@ def test_a_span_is_read_from_the_data_when_there_is_no_metadata() -> None:
     span = span_of(pa.record_batch({"sequence": pa.array([7, 8, 9], pa.uint32())}))
     assert span is not None and (span.first_ledger, span.last_ledger) == (7, 9)
     assert span_of(pa.record_batch({"other": pa.array([1])})) is None
+
+
+def test_a_resumable_input_resumes_at_the_ledger_after_a_span() -> None:
+    batch = pa.record_batch({"sequence": pa.array([7, 8], pa.uint32())})
+    sent = LedgerSpan(5, 9, 1.0)
+    assert LEDGER_SPANS.position_of(batch, pa.py_buffer(sent.encode())) == sent
+    from_data = LEDGER_SPANS.position_of(batch, None)  # a peer that sends no metadata
+    assert from_data is not None and (from_data.first_ledger, from_data.last_ledger) == (7, 8)
+    assert LEDGER_SPANS.start_after(sent) == 10
 
 
 def test_the_pace_spreads_ledgers_over_time() -> None:

@@ -7,22 +7,38 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import click
+from flowctl.contract import FlowControlSettings, Policy, check
+from flowctl.durations import format_duration, parse_duration
+from flowctl.errors import SettingsError
 
 from flowrun.errors import ControllerError
 
 if TYPE_CHECKING:
-    from flowrun.controller import Controller
+    from flowrun.controller.server import Controller
 
 LISTENING = "flowctl controller listening on"
+_DEFAULTS = Policy()
 
 
 def _duration(context: click.Context, parameter: click.Parameter, value: str) -> float:
-    from flowrun.spec.durations import parse_duration
-
     try:
         return parse_duration(value)
-    except ValueError as e:
+    except SettingsError as e:
         raise click.BadParameter(str(e)) from e
+
+
+def _checked_policy(policy: Policy) -> Policy:
+    """The policy of the flags, or a usage error naming the flag of every problem."""
+    try:
+        return check(policy)
+    except SettingsError as e:
+        listed = "; ".join(f"{_flag_of(p.path)}: {p.message()}" for p in e.problems)
+        raise click.UsageError(listed) from e
+
+
+def _flag_of(path: str) -> str:
+    """A flag is its setting's own name: flow_control.activate_at -> --activate-at."""
+    return "--" + path.rpartition(".")[2].removesuffix("_seconds").replace("_", "-")
 
 
 def _is_loopback(address: str) -> bool:
@@ -60,17 +76,28 @@ def _token_from(name: str | None) -> str | None:
 )
 @click.option("--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate for TLS.")
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for TLS.")
-@click.option("--heartbeat-interval", default="1s", show_default=True, callback=_duration)
+@click.option(
+    "--heartbeat-interval",
+    default=format_duration(_DEFAULTS.heartbeat_interval_seconds),
+    show_default=True,
+    callback=_duration,
+)
 @click.option(
     "--heartbeat-ttl",
-    default="5s",
+    default=format_duration(_DEFAULTS.heartbeat_ttl_seconds),
     show_default=True,
     callback=_duration,
     help="A service silent for longer is unhealthy.",
 )
-@click.option("--activate-at", type=float, default=0.8, show_default=True)
-@click.option("--deactivate-at", type=float, default=0.6, show_default=True)
-@click.option("--throttle-rate", type=float, default=0.5, show_default=True)
+@click.option(
+    "--activate-at", type=float, default=_DEFAULTS.flow_control.activate_at, show_default=True
+)
+@click.option(
+    "--deactivate-at", type=float, default=_DEFAULTS.flow_control.deactivate_at, show_default=True
+)
+@click.option(
+    "--throttle-rate", type=float, default=_DEFAULTS.flow_control.throttle_rate, show_default=True
+)
 @click.option(
     "--metrics-listen",
     metavar="HOST:PORT",
@@ -96,7 +123,7 @@ def controller(
     import asyncio
     import logging
 
-    from flowrun.controller import Controller, Policy
+    from flowrun.controller.server import Controller
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     token = _token_from(token_env)
@@ -106,12 +133,12 @@ def controller(
             "anyone who can reach it can register services and change the policy",
             err=True,
         )
-    policy = Policy(
-        activate_at=activate_at,
-        deactivate_at=deactivate_at,
-        throttle_rate=throttle_rate,
-        heartbeat_interval=heartbeat_interval,
-        heartbeat_ttl=heartbeat_ttl,
+    policy = _checked_policy(
+        Policy(
+            flow_control=FlowControlSettings(activate_at, deactivate_at, throttle_rate),
+            heartbeat_interval_seconds=heartbeat_interval,
+            heartbeat_ttl_seconds=heartbeat_ttl,
+        )
     )
     server = Controller(policy, listen=listen, token=token, tls_cert=tls_cert, tls_key=tls_key)
     asyncio.run(_serve(server, metrics_listen, grace))

@@ -7,14 +7,13 @@ runs. Output is text, or the runner's JSON with --json.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flowrun.cli.runtime_commands import PROBE_TIMEOUT_SECONDS, SPEC_ARGUMENT
+from flowrun.cli.runtime_commands import PROBE_TIMEOUT_SECONDS, SPEC_ARGUMENT, json_text
 
 # A reload may stop (stop_grace) and start (start_timeout) a chain of components, twice
 # when it rolls back; the runner bounds each step, this only bounds the wait for all.
@@ -39,27 +38,29 @@ def _ask(spec: Path, path: str, body: dict[str, Any], timeout_seconds: float) ->
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan(spec: Path, profile: str | None, as_json: bool) -> None:
     """What reloading SPEC as it is now would do to the running pipeline (nothing is applied)."""
+    from flowrun.reload.plan_report import PlanAnswer
     from flowrun.reload.render import render_plan
 
-    answer = _ask(spec, "/plan", {"profile": profile} if profile else {}, PLAN_TIMEOUT_SECONDS)
+    body = {"profile": profile} if profile else {}
+    answer = PlanAnswer.from_json(_ask(spec, "/plan", body, PLAN_TIMEOUT_SECONDS))
     if as_json:
-        click.echo(json.dumps(answer, indent=2))
-    elif not answer["valid"]:
+        click.echo(json_text(answer.to_json()))
+    elif answer.plan is None:
         click.echo(
             f"the spec is invalid: a reload would be rejected and revision "
-            f"{answer['revision']} would keep running",
+            f"{answer.revision} would keep running",
             err=True,
         )
-        for issue in answer["errors"]:
+        for issue in answer.errors:
             click.echo(issue, err=True)
     else:
-        if answer["profile"] != answer["profile_in_force"]:
+        if answer.profile != answer.profile_in_force:
             click.echo(
-                f"(planned with profile {answer['profile']}; the runner reloads with "
-                f"{answer['profile_in_force'] or 'no profile'})"
+                f"(planned with profile {answer.profile}; the runner reloads with "
+                f"{answer.profile_in_force or 'no profile'})"
             )
-        click.echo(render_plan(answer["plan"]))
-    if not answer["valid"]:
+        click.echo(render_plan(answer.plan))
+    if not answer.valid:
         sys.exit(1)
 
 
@@ -70,11 +71,12 @@ def reload(spec: Path, as_json: bool) -> None:
     """Reload SPEC now and wait until done: what applied live, restarted, started, stopped.
 
     Exit 1 when the spec was rejected or a component had to be rolled back."""
+    from flowrun.reload.outcome import ReloadOutcome
     from flowrun.reload.render import render_outcome
 
-    outcome = _ask(spec, "/reload", {}, RELOAD_TIMEOUT_SECONDS)
-    click.echo(json.dumps(outcome, indent=2) if as_json else render_outcome(outcome))
-    if not outcome["ok"]:
+    outcome = ReloadOutcome.from_json(_ask(spec, "/reload", {}, RELOAD_TIMEOUT_SECONDS))
+    click.echo(json_text(outcome.to_json()) if as_json else render_outcome(outcome))
+    if not outcome.ok:
         sys.exit(1)
 
 

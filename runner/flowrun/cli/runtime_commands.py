@@ -37,6 +37,11 @@ def _fetch(spec: Path, path: str) -> Any:
     return admin.call(info, "GET", path, timeout_seconds=PROBE_TIMEOUT_SECONDS)
 
 
+def json_text(data: Any) -> str:
+    """JSON as `--json` prints it."""
+    return json.dumps(data, indent=2)
+
+
 @click.command("up")
 @SPEC_ARGUMENT
 @click.option("--profile", "-p", default=None, help="Profile to apply (default: $FLOWRUN_PROFILE).")
@@ -48,7 +53,7 @@ def _fetch(spec: Path, path: str) -> Any:
 )
 def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
     """Start the pipeline: controller, then every component, upstream first."""
-    from flowrun.reload.install import WATCH_VARIABLE
+    from flowrun.daemon.launch import WATCH_VARIABLE
     from flowrun.spec.loader import load_spec
 
     if no_watch:
@@ -62,7 +67,8 @@ def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
         run_runner(loaded, state, foreground=True)
         return
     from flowrun.daemon.detach import start_detached
-    from flowrun.daemon.status import render_table
+    from flowrun.daemon.status_table import render_table
+    from flowrun.supervision.states import ComponentState
 
     try:
         status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
@@ -74,7 +80,7 @@ def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
         )
         sys.exit(130)
     click.echo(render_table(status))
-    failing = [c["name"] for c in status["components"] if c["state"] != "running"]
+    failing = [c.name for c in status.components if c.state is not ComponentState.RUNNING]
     if failing:
         click.echo(
             f"\nnot running: {', '.join(failing)}; the runner keeps going "
@@ -113,10 +119,11 @@ def down(spec: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
 def status(spec: Path, as_json: bool) -> None:
     """State, pid, uptime, restarts, load and throttle of every component."""
-    from flowrun.daemon.status import render_table
+    from flowrun.daemon.status_table import render_table
+    from flowrun.daemon.status_types import PipelineStatus
 
-    data = _fetch(spec, "/status")
-    click.echo(json.dumps(data, indent=2) if as_json else render_table(data))
+    pipeline_status = PipelineStatus.from_json(_fetch(spec, "/status"))
+    click.echo(json_text(pipeline_status.to_json()) if as_json else render_table(pipeline_status))
 
 
 @click.command("health")
@@ -124,22 +131,16 @@ def status(spec: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def health(spec: Path, as_json: bool) -> None:
     """Health report; exit 0 healthy, 1 degraded, 2 unhealthy (or not running)."""
-    from flowrun.daemon.status import HEALTH_EXIT_CODES, UNHEALTHY, render_health
+    from flowrun.daemon.health import HealthReport, render_health
 
     try:
-        report = _fetch(spec, "/health")
+        report = HealthReport.from_json(_fetch(spec, "/health"))
     except NotRunningError as e:
-        report = {
-            "pipeline": str(spec),
-            "status": UNHEALTHY,
-            "reasons": [f"not running: {e}"],
-            "notes": [],
-        }
-        report["exit_code"] = HEALTH_EXIT_CODES[UNHEALTHY]
-    click.echo(json.dumps(report, indent=2) if as_json else render_health(report))
+        report = HealthReport.not_running(str(spec), str(e))
+    click.echo(json_text(report.to_json()) if as_json else render_health(report))
     # sys.exit, not ctx.exit: cli.main runs click with standalone_mode=False, which turns
     # ctx.exit(n) into a return value nobody reads.
-    sys.exit(int(report["exit_code"]))
+    sys.exit(report.exit_code)
 
 
 @click.command("logs")

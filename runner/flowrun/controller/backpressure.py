@@ -4,10 +4,11 @@ Pure and synchronous (no I/O, no clock) so it can run on every heartbeat: a hear
 costs two dict lookups unless it flips a service's overloaded flag, and only a flip
 (or a topology or threshold change) walks the graph, in O(services + inputs).
 
-Hysteresis: a service becomes overloaded when its load reaches `activate_at` and stays
-so until its load falls below `deactivate_at`. Every service transitively upstream of
-an overloaded one (following the component ids in its `inputs`) runs at
-`throttle_rate`; all others run at 1.0.
+Hysteresis (`FlowControlSettings.overloaded`, the rule components apply locally too): a
+service becomes overloaded when its load reaches `activate_at` and stays so until its
+load falls below `deactivate_at`. Every service transitively upstream of an overloaded
+one (following the component ids in its `inputs`) runs at `throttle_rate`; all others
+run at 1.0.
 """
 
 from __future__ import annotations
@@ -15,21 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flowctl.contract import FlowControlSettings
+
 FULL_SPEED = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    activate_at: float
-    deactivate_at: float
-    throttle_rate: float
-
-
-def next_overloaded(overloaded: bool, load: float, thresholds: Thresholds) -> bool:
-    """The hysteresis rule for one service given its previous state and its new load."""
-    if overloaded:
-        return load >= thresholds.deactivate_at
-    return load >= thresholds.activate_at
 
 
 @dataclass(slots=True)
@@ -50,7 +39,7 @@ class BackpressureDecision:
     which are the ones that must be sent a new directive.
     """
 
-    def __init__(self, thresholds: Thresholds) -> None:
+    def __init__(self, thresholds: FlowControlSettings) -> None:
         self._thresholds = thresholds
         self._nodes: dict[str, _Node] = {}
         self._by_component: dict[str, set[str]] = {}
@@ -58,7 +47,7 @@ class BackpressureDecision:
         self._throttled: dict[str, str] = {}  # throttled service id -> overloaded cause
 
     @property
-    def thresholds(self) -> Thresholds:
+    def thresholds(self) -> FlowControlSettings:
         return self._thresholds
 
     @property
@@ -86,10 +75,7 @@ class BackpressureDecision:
             return set()
         node.load = load
         node.live = True
-        # next_overloaded() inlined: this line runs once per heartbeat.
-        thresholds = self._thresholds
-        limit = thresholds.deactivate_at if node.overloaded else thresholds.activate_at
-        if (load >= limit) == node.overloaded:
+        if self._thresholds.overloaded(load, node.overloaded) == node.overloaded:
             return set()
         self._set_flag(service_id, node, not node.overloaded)
         return self._recompute()
@@ -102,7 +88,7 @@ class BackpressureDecision:
         node.live = live
         return self._reflag(service_id, node)
 
-    def retune(self, thresholds: Thresholds) -> set[str]:
+    def retune(self, thresholds: FlowControlSettings) -> set[str]:
         """Apply new thresholds to every service at once (a policy update)."""
         rate_changed = thresholds.throttle_rate != self._thresholds.throttle_rate
         self._thresholds = thresholds
@@ -133,7 +119,7 @@ class BackpressureDecision:
         return node.load if node is not None else 0.0
 
     def _flag(self, node: _Node) -> bool:
-        return node.live and next_overloaded(node.overloaded, node.load, self._thresholds)
+        return node.live and self._thresholds.overloaded(node.load, node.overloaded)
 
     def _reflag(self, service_id: str, node: _Node) -> set[str]:
         if self._set_flag(service_id, node, self._flag(node)):

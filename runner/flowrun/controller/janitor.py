@@ -47,13 +47,13 @@ class Janitor:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(sweep_interval(self._state.policy.heartbeat_ttl))
+            await asyncio.sleep(sweep_interval(self._state.policy.heartbeat_ttl_seconds))
             try:
                 silent = self._state.sweep()
             except Exception:
                 # A bug here must not end health checking for the controller's lifetime.
                 logger.exception("health sweep failed; retrying")
                 continue
-            ttl = self._state.policy.heartbeat_ttl
+            ttl = self._state.policy.heartbeat_ttl_seconds
             for service_id in silent:
                 logger.warning("service %s silent for more than %gs: unhealthy", service_id, ttl)

@@ -1,13 +1,23 @@
-"""Controller-side Prometheus metrics, read from the live state at scrape time.
+"""Controller-side Prometheus metrics, built from the state at scrape time.
 
 A collector rather than gauges updated on every heartbeat: nothing costs anything
 between scrapes, and every value is what the controller holds at that moment. It is
 registered in a CollectorRegistry the caller owns, so several controllers can live in
 one process (tests) and the runner decides where the metrics are served.
+
+prometheus-client scrapes on its HTTP server's thread, but the state belongs to the
+controller's event loop. So that thread never reads the state: it asks the loop to
+publish the metric families (built in one step of the loop, so all of one moment, and
+never touched by the loop again) and reads what was published. A scrape sees every
+heartbeat the loop took before it, and a heartbeat storm pays nothing for it. When the
+loop does not answer in time (it is closing, or stuck), the last families published are
+served again rather than none.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -16,28 +26,47 @@ from prometheus_client.registry import Collector
 from flowrun.controller.pipeline_metrics import summarize
 from flowrun.controller.state import ControllerState
 
-_RETRIES = 3
+PUBLISH_TIMEOUT_SECONDS = 2.0
 
 
 class ControllerCollector(Collector):
-    def __init__(self, state: ControllerState) -> None:
+    def __init__(self, state: ControllerState, loop: asyncio.AbstractEventLoop) -> None:
+        """`loop`: the event loop that owns `state` (the controller's)."""
         self._state = state
+        self._loop = loop
+        self._published: tuple[Metric, ...] = ()
 
     def describe(self) -> Iterator[Metric]:
         # Declaring the names lets a registry refuse a second controller's duplicates.
-        yield from self._gather()
+        yield from self._read()
 
     def collect(self) -> Iterator[Metric]:
-        # A scrape may run on the metrics server's thread while the loop mutates the state;
-        # a dict resized under our feet is simply read again.
-        for attempt in range(_RETRIES):
-            try:
-                metrics = self._gather()
-                break
-            except RuntimeError:
-                if attempt == _RETRIES - 1:
-                    raise
-        yield from metrics
+        yield from self._read()
+
+    def _read(self) -> tuple[Metric, ...]:
+        """The families as the loop publishes them now, from whichever thread asks."""
+        if _running_loop() is self._loop:  # asked on the loop itself: publish in place
+            return self._publish()
+        published: concurrent.futures.Future[tuple[Metric, ...]] = concurrent.futures.Future()
+
+        def publish_on_the_loop() -> None:
+            if published.set_running_or_notify_cancel():  # else the reader gave up waiting
+                try:
+                    published.set_result(self._publish())
+                except Exception as e:
+                    published.set_exception(e)
+
+        try:
+            self._loop.call_soon_threadsafe(publish_on_the_loop)
+            return published.result(timeout=PUBLISH_TIMEOUT_SECONDS)
+        except (RuntimeError, TimeoutError):  # the loop is closed, or too busy to answer
+            published.cancel()
+            return self._published
+
+    def _publish(self) -> tuple[Metric, ...]:
+        """On the loop: build every family from the state, and keep them as the last."""
+        self._published = tuple(self._gather())
+        return self._published
 
     def _gather(self) -> list[Metric]:
         return [*self._service_gauges(), *self._pipeline_gauges(), *self._counters()]
@@ -141,6 +170,13 @@ class ControllerCollector(Collector):
                 self._state.hub.sent,
             ),
         ]
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -9,10 +10,10 @@ import grpc
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
+from flowctl.contract import Policy
 from prometheus_client import CollectorRegistry
 
 from flowrun.controller.janitor import Janitor
-from flowrun.controller.policy import Policy
 from flowrun.controller.prometheus import ControllerCollector
 from flowrun.controller.security import TokenInterceptor, server_credentials
 from flowrun.controller.servicers import ControlPlaneServicer, FlowControlServicer
@@ -68,7 +69,7 @@ class Controller:
         self._state = ControllerState(policy)
         self._janitor = Janitor(self._state)
         self._metrics_registry = registry if registry is not None else CollectorRegistry()
-        self._collector = ControllerCollector(self._state)
+        self._collector: ControllerCollector | None = None  # built on the loop, by start()
         self._server: grpc.aio.Server | None = None
         self._address: str | None = None
         self._stopped = False
@@ -101,8 +102,9 @@ class Controller:
         server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
         cp_grpc.add_ControlPlaneServicer_to_server(ControlPlaneServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
         fc_grpc.add_FlowControlServicer_to_server(FlowControlServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
+        collector = ControllerCollector(self._state, asyncio.get_running_loop())
         try:
-            self._metrics_registry.register(self._collector)
+            self._metrics_registry.register(collector)
         except ValueError as e:
             raise ControllerError(
                 "this metrics registry already holds a running controller's metrics: "
@@ -112,9 +114,10 @@ class Controller:
             port = self._bind(server)
             await server.start()
         except BaseException:
-            self._metrics_registry.unregister(self._collector)
+            self._metrics_registry.unregister(collector)
             raise
         self._server = server
+        self._collector = collector
         self._address = f"{split_address(self._listen)[0]}:{port}"
         self._janitor.start()
         logger.info("flowctl controller listening on %s", self._address)
@@ -154,5 +157,6 @@ class Controller:
         self._state.hub.close_all()
         await server.stop(grace)
         with contextlib.suppress(KeyError):  # already unregistered by its owner
-            self._metrics_registry.unregister(self._collector)
+            if self._collector is not None:
+                self._metrics_registry.unregister(self._collector)
         logger.info("flowctl controller on %s stopped", self._address)

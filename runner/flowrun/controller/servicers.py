@@ -15,13 +15,13 @@ from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
+from flowctl.errors import SettingsError
+from flowctl.policy_codec import policy_from_proto
 from google.protobuf.empty_pb2 import Empty
 
 from flowrun.controller import messages
-from flowrun.controller.policy import Policy
 from flowrun.controller.registry import RegistryFullError
 from flowrun.controller.state import ControllerState
-from flowrun.errors import PolicyError
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ class FlowControlServicer(fc_grpc.FlowControlServicer):  # type: ignore[misc, un
 
     async def UpdatePolicy(self, request: fc.Policy, context: Context) -> fc.PolicyAck:
         try:
-            policy = Policy.from_proto(request)
-        except PolicyError as e:
+            policy = policy_from_proto(request)
+        except SettingsError as e:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(e))
         revision, notified = self._state.update_policy(policy)
         logger.info("policy revision %d applied (%d services told)", revision, notified)

@@ -13,21 +13,18 @@ from dataclasses import dataclass
 
 from flowctl import control_plane_pb2 as cp
 from flowctl import flow_control_pb2 as fc
+from flowctl.contract import Policy, check
+from flowctl.policy_codec import policy_to_proto
 
 from flowrun.controller import messages
-from flowrun.controller.backpressure import BackpressureDecision, Thresholds
+from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.directives import DirectiveHub
 from flowrun.controller.pipeline_metrics import pipeline_metrics
-from flowrun.controller.policy import Policy
 from flowrun.controller.registry import Registration, Registry, ServiceRecord
 from flowrun.controller.sanitize import clean_metrics
 from flowrun.controller.views import ServiceView, view_of
 
 Clock = Callable[[], float]
-
-
-def thresholds_of(policy: Policy) -> Thresholds:
-    return Thresholds(policy.activate_at, policy.deactivate_at, policy.throttle_rate)
 
 
 @dataclass
@@ -49,12 +46,12 @@ class ControllerState:
     ) -> None:
         self._wall = wall_clock
         self._monotonic = monotonic
-        self._policy = policy
+        self._policy = check(policy)
         self._revision = 1
-        self._policy_message = policy.to_proto(self._revision)
+        self._policy_message = policy_to_proto(policy, self._revision)
         self._silent: set[str] = set()
         self.registry = Registry()
-        self.decision = BackpressureDecision(thresholds_of(policy))
+        self.decision = BackpressureDecision(policy.flow_control)
         self.hub = DirectiveHub()
         self.counters = Counters()
 
@@ -101,7 +98,7 @@ class ControllerState:
 
     def sweep(self) -> list[str]:
         """Mark services silent past heartbeat_ttl (and back); returns the newly silent."""
-        now, ttl = self._monotonic(), self._policy.heartbeat_ttl
+        now, ttl = self._monotonic(), self._policy.heartbeat_ttl_seconds
         went_silent: list[str] = []
         changed: set[str] = set()
         for record in self.registry:
@@ -120,24 +117,24 @@ class ControllerState:
 
     def update_policy(self, policy: Policy) -> tuple[int, int]:
         """Apply a new policy; returns the new revision and how many services were told."""
-        self._policy = policy
+        self._policy = check(policy)
         self._revision += 1
-        self._policy_message = policy.to_proto(self._revision)
+        self._policy_message = policy_to_proto(policy, self._revision)
         self.counters.policy_updates += 1
-        self.decision.retune(thresholds_of(policy))
+        self.decision.retune(policy.flow_control)
         subscribed = self.hub.subscribed_services()
         self._notify(subscribed)
         self.sweep()
         return self._revision, len(subscribed)
 
     def is_healthy(self, record: ServiceRecord) -> bool:
-        return record.is_fresh(self._monotonic(), self._policy.heartbeat_ttl)
+        return record.is_fresh(self._monotonic(), self._policy.heartbeat_ttl_seconds)
 
     def directive_for(self, service_id: str) -> fc.Directive:
         return messages.directive(service_id, self.decision, self._policy_message, self._wall())
 
     def samples(self) -> list[tuple[ServiceRecord, bool]]:
-        now, ttl = self._monotonic(), self._policy.heartbeat_ttl
+        now, ttl = self._monotonic(), self._policy.heartbeat_ttl_seconds
         return [(record, record.is_fresh(now, ttl)) for record in self.registry]
 
     def views(self) -> list[ServiceView]:

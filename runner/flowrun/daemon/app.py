@@ -2,8 +2,10 @@
 endpoint for one pipeline, from `up` to the last process stopped.
 
 Signal handlers only queue a request (SIGINT/SIGTERM: shut down, a second SIGINT: kill
-now, SIGHUP: reload); the main loop acts on them in order. Hot reload plugs in through
-`reload_handler`, `admin.route(...)`, `apply()` and `restart_pipeline()`.
+now, SIGHUP: reload); the main loop acts on them in order. The runner builds its own
+`Reloader` and is the `RunningPipeline` it reloads (`apply()`, `restart_pipeline()`,
+`started`...); it routes SIGHUP, `flowrun reload` and `flowrun plan` to it, and runs its
+spec watcher beside the pipeline.
 """
 
 from __future__ import annotations
@@ -15,41 +17,50 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from flowrun.daemon.admin import AdminServer, Request, Response
+from flowrun.daemon.admin import AdminServer
 from flowrun.daemon.metrics import RunnerMetrics, serve_metrics
 from flowrun.daemon.progress import report_waits
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
+from flowrun.daemon.routes import AdminRoutes
 from flowrun.daemon.state_dir import RunnerInfo, StateDir
-from flowrun.daemon.status import component_statuses, health_report, pipeline_status
+from flowrun.daemon.status import component_statuses, pipeline_status, runner_status
+from flowrun.daemon.status_types import ComponentStatus, PipelineStatus, RunnerPhase
 from flowrun.errors import ControllerError, RunnerError
-from flowrun.reload.history import ReloadState
+from flowrun.reload.reloader import TRIGGER_SIGNAL, Reloader
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, control_plane_for
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.output import Console, EventLog, forward_library_logs
 from flowrun.supervision.ports import port_conflict
+from flowrun.supervision.states import ComponentState
+from flowrun.supervision.supervised import SupervisedComponent
 from flowrun.supervision.supervisor import ApplyResult, Supervisor
-
-ReloadHandler = Callable[["Runner", str], Awaitable[None]]
 
 
 class Runner:
-    def __init__(self, loaded: LoadedSpec, *, state: StateDir, console: Console | None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedSpec,
+        *,
+        state: StateDir,
+        console: Console | None,
+        watch_spec_file: bool = False,
+    ) -> None:
+        """`watch_spec_file`: reload on every edit of the spec (else on SIGHUP and
+        `flowrun reload` only)."""
         self.loaded = loaded
         self.state = state
         self.console = console
-        self.phase = "starting"
+        self.phase = RunnerPhase.STARTING
+        # Set when start-up is over: every component settled, or a stop came first.
+        self.started = asyncio.Event()
         self.started_at = time.time()
-        self.reload_state = ReloadState()
-        self.reload_handler: ReloadHandler | None = None
-        # Coroutines run beside the pipeline from start to shutdown (a spec watcher...).
-        self.background_jobs: list[Callable[[Runner], Awaitable[None]]] = []
         # Held by every change of the running pipeline, so a reload and a shutdown never overlap.
         self.changes = asyncio.Lock()
         self._restore_signals: Callable[[], None] = lambda: None
@@ -64,6 +75,7 @@ class Runner:
         self._stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._metrics_server: Any = None
         self._runner_metrics: RunnerMetrics | None = None
+        self.reloader = Reloader(self, watch_files=watch_spec_file)
 
     @property
     def body(self) -> PipelineBody:
@@ -88,11 +100,10 @@ class Runner:
             try:
                 await self._start_services()
                 startup = asyncio.ensure_future(self._startup())
-                jobs = [asyncio.ensure_future(job(self)) for job in self.background_jobs]
-                for job_task in jobs:
-                    job_task.add_done_callback(self._report_job_end)
+                watch = asyncio.ensure_future(self.reloader.watch())
+                watch.add_done_callback(self._report_watch_end)
                 await self._serve_requests()
-                for task in (startup, *jobs):
+                for task in (startup, watch):
                     task.cancel()
                 await self._shutdown()
             finally:
@@ -104,9 +115,9 @@ class Runner:
                 logging.getLogger("flowrun").removeHandler(forwarding)
                 self._events.close()
 
-    def _report_job_end(self, task: asyncio.Future[None]) -> None:
+    def _report_watch_end(self, task: asyncio.Future[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            self.event(f"background job failed: {task.exception()!r}")
+            self.event(f"watching the spec failed: {task.exception()!r}")
 
     async def _start_services(self) -> None:
         body = self.body
@@ -117,7 +128,7 @@ class Runner:
         await self._start_control_plane()
         if body.monitoring.metrics_port is not None:
             self.metrics_port = self._serve_metrics(body.monitoring.metrics_port)
-        self._register_routes()
+        AdminRoutes(self).register(self.admin)
         await self.admin.start()
         self.state.write_info(
             RunnerInfo(
@@ -170,11 +181,13 @@ class Runner:
             self.body,
             control=self.control,
             spec_dir=self.loaded.spec_dir,
-            state_dir=self.state,
+            log_path_for=self.state.log_file,
             events=self.event,
             console=self.console,
             guardian=self._guardian,
         )
+        if self._runner_metrics is not None:
+            supervisor.listeners.append(self._runner_metrics.observe)
         if self.console is not None:
             self.console.set_names(list(self.body.components))
         return supervisor
@@ -186,8 +199,13 @@ class Runner:
             await self.supervisor.start()
         finally:
             waits.cancel()
-        if self.phase == "starting":
-            self.phase = "running"
+        if self.phase is RunnerPhase.STARTING:
+            self._enter(RunnerPhase.RUNNING)
+
+    def _enter(self, phase: RunnerPhase) -> None:
+        self.phase = phase
+        if phase is not RunnerPhase.STARTING:
+            self.started.set()
 
     async def _serve_requests(self) -> None:
         while True:
@@ -196,23 +214,14 @@ class Runner:
                 self.event(f"stopping ({'signal' if kind == INTERRUPT else 'requested'})")
                 return
             if kind == RELOAD:
-                await self._reload("SIGHUP")
-
-    async def _reload(self, trigger: str) -> None:
-        if self.reload_handler is None:
-            self.event(
-                f"reload requested ({trigger}) but this runner has no hot reload; "
-                "restart it to apply changes"
-            )
-            return
-        await self.reload_handler(self, trigger)
+                await self.reloader.reload(TRIGGER_SIGNAL)
 
     async def _shutdown(self) -> None:
         async with self.changes:
             await self._stop_everything()
 
     async def _stop_everything(self) -> None:
-        self.phase = "stopping"
+        self._enter(RunnerPhase.STOPPING)
         forcer = asyncio.ensure_future(self._kill_on_second_interrupt())
         report: dict[str, Any] = {}
         try:
@@ -250,44 +259,34 @@ class Runner:
             self._guardian.close()
         self._restore_signals()
 
-    # -- admin ------------------------------------------------------------------------------
-    def _register_routes(self) -> None:
-        self.admin.route("GET", "/status", self._status_route)
-        self.admin.route("GET", "/health", self._health_route)
-        self.admin.route("POST", "/down", self._down_route)
-
-    async def _status_route(self, request: Request) -> Response:
-        return Response(200, self.status())
-
-    async def _health_route(self, request: Request) -> Response:
-        return Response(200, health_report(self.status()))
-
-    async def _down_route(self, request: Request) -> Response:
+    async def stop_and_report(self) -> dict[str, Any]:
+        """Stop the pipeline (as SIGTERM does); what stopped, once it has."""
         self.request(SHUTDOWN)
-        return Response(200, await asyncio.shield(self._stopped))
+        return await asyncio.shield(self._stopped)
 
     # -- what status shows -----------------------------------------------------------------
-    def _component_list(self) -> list[Any]:
+    def _component_list(self) -> list[SupervisedComponent]:
         return list(self.supervisor.components.values()) if self.supervisor is not None else []
 
-    def _component_statuses(self) -> list[dict[str, Any]]:
-        return component_statuses(self.supervisor, self.body, self.control)
+    def _component_statuses(self) -> tuple[ComponentStatus, ...]:
+        if self.supervisor is None:
+            return ()
+        return component_statuses(self.supervisor.components, self.body, self.control)
 
-    def status(self) -> dict[str, Any]:
-        """The status object of `flowrun status --json` (DESIGN.md section 4)."""
-        runner = {
-            "pid": os.getpid(),
-            "phase": self.phase,
-            "started_at": self.started_at,
-            "admin": self.admin.address,
-            "metrics_port": self.metrics_port,
-            "state_dir": str(self.state.root),
-        }
+    def status(self) -> PipelineStatus:
+        """The status of `flowrun status` (DESIGN.md section 4)."""
+        runner = runner_status(
+            self.phase,
+            started_at=self.started_at,
+            admin=self.admin.address,
+            metrics_port=self.metrics_port,
+            state_dir=str(self.state.root),
+        )
         return pipeline_status(
-            self.loaded, runner, self.control, self._component_statuses(), self.reload_state
+            self.loaded, runner, self.control, self._component_statuses(), self.reloader.history
         )
 
-    # -- the API of hot reload ----------------------------------------------------------------
+    # -- the RunningPipeline that hot reload drives ------------------------------------------
     async def apply(self, loaded: LoadedSpec, *, restart: Collection[str] = ()) -> ApplyResult:
         """Move the running pipeline to `loaded`: push the live policy to the controller (and
         through it to every component), then let the supervisor restart, start and stop
@@ -298,7 +297,10 @@ class Runner:
             self.loaded = loaded
             if self.console is not None:
                 self.console.set_names(list(loaded.body.components))
-            return await supervisor.apply(loaded.body, restart=restart)
+            result = await supervisor.apply(loaded.body, restart=restart)
+            if self._runner_metrics is not None:
+                self._runner_metrics.publish()  # removed components leave the snapshot
+            return result
 
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
         """Full ordered restart on a new spec: components down, controller replaced, all up.
@@ -316,7 +318,10 @@ class Runner:
             self.supervisor = self._new_supervisor()
             await self.supervisor.start()
 
+    def components_not_running(self) -> list[str]:
+        return [c.name for c in self._component_list() if c.state is not ComponentState.RUNNING]
+
     def _accepting_changes(self) -> Supervisor:
-        if self.phase == "stopping" or self.supervisor is None:
+        if self.phase is RunnerPhase.STOPPING or self.supervisor is None:
             raise RunnerError("the pipeline is stopping (or not started): no change applies now")
         return self.supervisor

@@ -14,16 +14,17 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
 
 from flowrun.daemon import admin
 from flowrun.daemon.logread import tail_lines
 from flowrun.daemon.progress import change_lines
 from flowrun.daemon.state_dir import StateDir
+from flowrun.daemon.status_types import PipelineStatus, RunnerPhase
 from flowrun.errors import FlowrunError, RunnerError
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import PipelineBody
 from flowrun.supervision.guardian import live_pgid
+from flowrun.supervision.states import ComponentState
 
 POLL_SECONDS = 0.05
 SLACK_SECONDS = 15.0
@@ -46,7 +47,7 @@ def settle_timeout(body: PipelineBody) -> float:
 
 def start_detached(
     loaded: LoadedSpec, state: StateDir, say: Callable[[str], None]
-) -> dict[str, Any]:
+) -> PipelineStatus:
     """Start the runner detached; the status once its start settled (RunnerError if it died)."""
     state.ensure()
     if state.is_locked():
@@ -102,18 +103,18 @@ def _exit_code(pid: int) -> int | None:
 
 def _wait_until_settled(
     pid: int, state: StateDir, timeout_seconds: float, say: Callable[[str], None]
-) -> dict[str, Any]:
+) -> PipelineStatus:
     deadline = time.monotonic() + timeout_seconds
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[str, tuple[ComponentState, str]] = {}
     while True:
         code = _exit_code(pid)
         if code is not None:
             raise RunnerError(_died_message(state, code))
         status = _status_of(pid, state)
         if status is not None:
-            for line in change_lines(seen, status["components"]):
+            for line in change_lines(seen, status.components):
                 say(f"  {line}")
-            if status["runner"]["phase"] != "starting":
+            if status.runner.phase is not RunnerPhase.STARTING:
                 return status
         if time.monotonic() > deadline:
             raise RunnerError(
@@ -124,15 +125,15 @@ def _wait_until_settled(
         time.sleep(POLL_SECONDS)
 
 
-def _status_of(pid: int, state: StateDir) -> dict[str, Any] | None:
+def _status_of(pid: int, state: StateDir) -> PipelineStatus | None:
     info = state.read_info()
     if info is None or info.pid != pid:
         return None
     try:
-        status: dict[str, Any] = admin.call(info, "GET", "/status", timeout_seconds=5.0)
+        answer = admin.call(info, "GET", "/status", timeout_seconds=5.0)
     except FlowrunError:
         return None
-    return status
+    return PipelineStatus.from_json(answer)
 
 
 def _died_message(state: StateDir, code: int) -> str:

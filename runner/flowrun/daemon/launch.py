@@ -1,17 +1,28 @@
-"""Running the runner: in the foreground of this terminal, or as a detached process."""
+"""Running the runner: in the foreground of this terminal, or as a detached process,
+watching its spec for edits unless told not to."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import warnings
+from collections.abc import Mapping
 
 from flowrun.daemon.app import Runner
 from flowrun.daemon.state_dir import StateDir
-from flowrun.reload import install_hot_reload
 from flowrun.spec.loader import LoadedSpec
 from flowrun.supervision.output import Console, colour_wanted
+
+# Set to 0/false/no/off to reload only on SIGHUP and `flowrun reload` (deployments that
+# want an edit to apply only when they say so); `flowrun up --no-watch` sets it.
+WATCH_VARIABLE = "FLOWRUN_WATCH"
+
+
+def watch_wanted(environ: Mapping[str, str]) -> bool:
+    """Whether a runner started with this environment reloads on edits of its spec."""
+    return environ.get(WATCH_VARIABLE, "").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def _watch_children_with_pidfd() -> None:
@@ -36,8 +47,9 @@ def run_runner(loaded: LoadedSpec, state: StateDir, *, foreground: bool) -> None
     _watch_children_with_pidfd()
 
     async def main() -> None:
-        runner = Runner(loaded, state=state, console=console)
-        install_hot_reload(runner)
+        runner = Runner(
+            loaded, state=state, console=console, watch_spec_file=watch_wanted(os.environ)
+        )
         await runner.run()
 
     try:

@@ -1,12 +1,18 @@
 """The runner's own Prometheus metrics, served beside the embedded controller's.
 
-Read from the supervisor at scrape time (a collector), so nothing is counted twice and
-every value is what the supervisor holds at that moment.
+prometheus-client calls `collect` on its HTTP server's thread, while the supervised
+components belong to the event loop. So the two never share live state: on every change
+of a component's state (and after a reload changed the set of components) the loop
+publishes an immutable `RunnerSnapshot`, replacing the previous one whole, and a scrape
+reads whichever snapshot is current. A single reference assignment is atomic, so a scrape
+sees one consistent moment, never half of a change; it never sees less than the last
+change before it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -24,28 +30,80 @@ from flowrun.supervision.states import ComponentState
 if TYPE_CHECKING:
     from flowrun.supervision.supervised import SupervisedComponent
 
-START_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+START_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+MAX_START_SAMPLES = 1000  # per component: the histogram covers its latest starts
+
+
+@dataclass(frozen=True)
+class ComponentSample:
+    name: str
+    state: ComponentState
+    restarts: int
+
+
+@dataclass(frozen=True)
+class StartTimes:
+    """One component's times from launch to ready, as a cumulative histogram."""
+
+    name: str
+    cumulative_counts: tuple[int, ...]
+    """Starts within each bound of START_BUCKETS_SECONDS."""
+    count: int
+    sum_seconds: float
+
+    @classmethod
+    def of(cls, name: str, samples_seconds: Iterable[float]) -> StartTimes:
+        samples = list(samples_seconds)
+        counts = tuple(sum(s <= bound for s in samples) for bound in START_BUCKETS_SECONDS)
+        return cls(name, counts, len(samples), sum(samples))
+
+
+@dataclass(frozen=True)
+class RunnerSnapshot:
+    """Everything a scrape reports, at one moment of the event loop."""
+
+    components: tuple[ComponentSample, ...] = ()
+    start_times: tuple[StartTimes, ...] = ()
 
 
 class RunnerMetrics(Collector):
     """Restarts, states and start times of every component."""
 
-    def __init__(self, components: Callable[[], list[SupervisedComponent]]) -> None:
+    def __init__(self, components: Callable[[], Iterable[SupervisedComponent]]) -> None:
         self._components = components
+        # Owned by the event loop: only `observe` and `publish` touch them.
         self._start_seconds: dict[str, list[float]] = {}
+        self._start_times: dict[str, StartTimes] = {}
+        self._snapshot = RunnerSnapshot()
+        self.publish()
+
+    @property
+    def snapshot(self) -> RunnerSnapshot:
+        """The last published snapshot (any thread)."""
+        return self._snapshot
 
     def observe(self, component: SupervisedComponent) -> None:
-        if (
-            component.state is ComponentState.RUNNING
-            and component.child is not None
-            and component.ready_at
-        ):
+        """A component changed state (on the loop): count a start that became ready, and
+        publish."""
+        child = component.child
+        if component.state is ComponentState.RUNNING and child is not None and component.ready_at:
             samples = self._start_seconds.setdefault(component.name, [])
-            samples.append(component.ready_at - component.child.started_monotonic)
-            del samples[:-1000]
+            samples.append(component.ready_at - child.started_monotonic)
+            del samples[:-MAX_START_SAMPLES]
+            self._start_times[component.name] = StartTimes.of(component.name, samples)
+        self.publish()
+
+    def publish(self) -> None:
+        """Replace the snapshot with the components as they are now (on the loop)."""
+        self._snapshot = RunnerSnapshot(
+            components=tuple(
+                ComponentSample(c.name, c.state, c.restarts) for c in self._components()
+            ),
+            start_times=tuple(self._start_times.values()),
+        )
 
     def collect(self) -> Iterator[Metric]:
-        components = list(self._components())
+        snapshot = self._snapshot  # one read: everything below is of the same moment
         restarts = CounterMetricFamily(
             "flowrun_component_restarts",
             "Restarts of each component by the runner.",
@@ -59,26 +117,26 @@ class RunnerMetrics(Collector):
         states = GaugeMetricFamily(
             "flowrun_components", "Components in each state.", labels=["state"]
         )
-        for component in components:
-            restarts.add_metric([component.name], component.restarts)
-            up.add_metric(
-                [component.name], 1.0 if component.state is ComponentState.RUNNING else 0.0
-            )
+        for sample in snapshot.components:
+            restarts.add_metric([sample.name], sample.restarts)
+            up.add_metric([sample.name], 1.0 if sample.state is ComponentState.RUNNING else 0.0)
         for state in ComponentState:
-            states.add_metric([state.value], sum(c.state is state for c in components))
-        yield from (restarts, up, states, self._start_histogram())
+            states.add_metric([state.value], sum(c.state is state for c in snapshot.components))
+        yield from (restarts, up, states, _start_histogram(snapshot.start_times))
 
-    def _start_histogram(self) -> Metric:
-        histogram = HistogramMetricFamily(
-            "flowrun_component_start_seconds", "Time from launch to ready.", labels=["component"]
-        )
-        for name, samples in list(self._start_seconds.items()):
-            buckets = [
-                (str(bound), float(sum(s <= bound for s in samples))) for bound in START_BUCKETS
-            ]
-            buckets.append(("+Inf", float(len(samples))))
-            histogram.add_metric([name], buckets, sum_value=sum(samples))
-        return histogram
+
+def _start_histogram(start_times: Iterable[StartTimes]) -> Metric:
+    histogram = HistogramMetricFamily(
+        "flowrun_component_start_seconds", "Time from launch to ready.", labels=["component"]
+    )
+    for times in start_times:
+        buckets = [
+            (str(bound), float(count))
+            for bound, count in zip(START_BUCKETS_SECONDS, times.cumulative_counts, strict=True)
+        ]
+        buckets.append(("+Inf", float(times.count)))
+        histogram.add_metric([times.name], buckets, sum_value=times.sum_seconds)
+    return histogram
 
 
 def serve_metrics(

@@ -1,10 +1,11 @@
 """Carrying out a plan on the running pipeline, and undoing what did not come up.
 
-Incremental: one `Runner.apply` (live policy push, then restarts, starts, stops). A
-restarted component that does not become ready on its first start is rolled back to its
-previous definition (with whatever it needs: an input the edit removed comes back too),
-by planning and applying once more. A full restart (`Runner.restart_pipeline`) that
-fails, or leaves a component not ready, restarts the previous spec the same way.
+Incremental: one `RunningPipeline.apply` (live policy push, then restarts, starts,
+stops). A restarted component that does not become ready on its first start is rolled
+back to its previous definition (with whatever it needs: an input the edit removed comes
+back too), by planning and applying once more. A full restart
+(`RunningPipeline.restart_pipeline`) that fails, or leaves a component not ready,
+restarts the previous spec the same way.
 """
 
 from __future__ import annotations
@@ -13,26 +14,21 @@ import asyncio
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from flowrun.errors import ControllerError
+from flowrun.reload.outcome import ReloadStatus
 from flowrun.reload.plan import Plan, SpecPair, build_plan
+from flowrun.reload.running_pipeline import RunningPipeline
 from flowrun.spec.loader import LoadedSpec, revision_of
 from flowrun.spec.model import ComponentSpec, PipelineSpec
 from flowrun.spec.rules import check_rules
-from flowrun.supervision.states import ComponentState
-
-if TYPE_CHECKING:
-    from flowrun.daemon.app import Runner
-
-APPLIED, ROLLED_BACK, FAILED = "applied", "rolled_back", "failed"
 
 
 @dataclass
 class Applied:
     """What applying a plan did, in the words of the reload outcome."""
 
-    status: str = APPLIED
+    status: ReloadStatus = ReloadStatus.APPLIED
     applied_live: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
@@ -53,14 +49,18 @@ def pair_of(old: LoadedSpec, new: LoadedSpec) -> SpecPair:
     )
 
 
-async def apply_plan(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: Plan) -> Applied:
+async def apply_plan(
+    pipeline: RunningPipeline, old: LoadedSpec, new: LoadedSpec, plan: Plan
+) -> Applied:
     if plan.needs_full_restart:
-        return await _full_restart(runner, old, new, plan)
-    return await _incremental(runner, old, new, plan)
+        return await _full_restart(pipeline, old, new, plan)
+    return await _incremental(pipeline, old, new, plan)
 
 
-async def _incremental(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: Plan) -> Applied:
-    result = await runner.apply(new, restart=plan.restart_names)
+async def _incremental(
+    pipeline: RunningPipeline, old: LoadedSpec, new: LoadedSpec, plan: Plan
+) -> Applied:
+    result = await pipeline.apply(new, restart=plan.restart_names)
     not_ready = set(result.failed)
     applied = Applied(
         applied_live=[item.change.path for item in plan.live],
@@ -70,19 +70,19 @@ async def _incremental(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: P
     )
     for name in result.started:
         if name in not_ready:
-            applied.status = FAILED
+            applied.status = ReloadStatus.FAILED
             applied.errors.append(
                 f"{name} (added) did not become ready: {_first_line(result.outcomes[name].message)}"
             )
     failed_restarts = [name for name in result.restarted if name in not_ready]
     if failed_restarts:
         reasons = {name: _why(result.outcomes[name].message) for name in failed_restarts}
-        await _roll_back(runner, old, new, failed_restarts, reasons, applied)
+        await _roll_back(pipeline, old, new, failed_restarts, reasons, applied)
     return applied
 
 
 async def _roll_back(
-    runner: Runner,
+    pipeline: RunningPipeline,
     old: LoadedSpec,
     new: LoadedSpec,
     names: list[str],
@@ -93,7 +93,7 @@ async def _roll_back(
     rollback = mixed_spec(new, old, restore)
     problems = check_rules(rollback.spec.model_dump(mode="json", by_alias=True))
     if problems:
-        applied.status = FAILED
+        applied.status = ReloadStatus.FAILED
         applied.errors.extend(
             f"{name} cannot be rolled back ("
             + "; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in problems)
@@ -101,10 +101,10 @@ async def _roll_back(
             for name in names
         )
         return
-    current = runner.loaded
+    current = pipeline.loaded
     back = await asyncio.to_thread(build_plan, pair_of(current, rollback))
-    result = await runner.apply(rollback, restart=back.restart_names)
-    applied.status = ROLLED_BACK
+    result = await pipeline.apply(rollback, restart=back.restart_names)
+    applied.status = ReloadStatus.ROLLED_BACK
     applied.rolled_back = sorted(restore)
     applied.started = [name for name in applied.started if name not in restore]
     applied.stopped = [name for name in applied.stopped if name not in restore]
@@ -145,18 +145,20 @@ def mixed_spec(new: LoadedSpec, old: LoadedSpec, restore: Iterable[str]) -> Load
     return dataclasses.replace(new, spec=spec, revision=revision_of(spec))
 
 
-async def _full_restart(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: Plan) -> Applied:
+async def _full_restart(
+    pipeline: RunningPipeline, old: LoadedSpec, new: LoadedSpec, plan: Plan
+) -> Applied:
     applied = Applied(full_restart=plan.full_restart_reason)
     try:
-        await runner.restart_pipeline(new)
-        not_ready = _not_running(runner)
+        await pipeline.restart_pipeline(new)
+        not_ready = pipeline.components_not_running()
     except ControllerError as e:
         not_ready, applied.errors = [], [f"the new pipeline cannot start: {e}"]
     if not_ready:
         applied.errors.append(f"not ready after the full restart: {', '.join(not_ready)}")
     if applied.errors:
-        await runner.restart_pipeline(old)
-        applied.status = ROLLED_BACK
+        await pipeline.restart_pipeline(old)
+        applied.status = ReloadStatus.ROLLED_BACK
         applied.rolled_back = list(old.body.components)
         applied.errors.append("the previous pipeline was restarted")
         return applied
@@ -166,17 +168,6 @@ async def _full_restart(runner: Runner, old: LoadedSpec, new: LoadedSpec, plan: 
     applied.started = list(plan.start)
     applied.stopped = list(plan.stop)
     return applied
-
-
-def _not_running(runner: Runner) -> list[str]:
-    supervisor = runner.supervisor
-    if supervisor is None:
-        return []
-    return [
-        name
-        for name, component in supervisor.components.items()
-        if component.state is not ComponentState.RUNNING
-    ]
 
 
 def _why(message: str) -> str:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowrun.errors import PolicyError
 from flowrun.reload.diff import FieldChange, diff_specs, transplant, with_live_values_of
-from flowrun.secrets import MASK, is_secret_name
+from flowrun.reload.plan_report import ChangeReport, LiveChangeReport, PlanReport, RestartReport
+from flowrun.secrets import MASK, is_secret_name, mask_text
+from flowrun.spec.graph import topological_order
 from flowrun.spec.model import (
     COMPONENT,
     LIVE,
@@ -27,7 +28,6 @@ from flowrun.spec.model import (
 )
 from flowrun.spec.process import component_environ, component_settings
 from flowrun.spec.render import mask_values
-from flowrun.supervision.supervisor import topological_order
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -199,12 +199,7 @@ def _applies(change: FieldChange, pair: SpecPair) -> str:
 
 
 def _policy_differs(old: PipelineBody, new: PipelineBody) -> bool:
-    from flowrun.controller.policy import Policy
-
-    try:
-        return Policy.from_spec(new) != Policy.from_spec(old)
-    except PolicyError:
-        return True  # only policy fields make a policy invalid
+    return new.policy() != old.policy()
 
 
 def _environ_of(name: str, body: PipelineBody, pair: SpecPair) -> Mapping[str, str]:
@@ -212,11 +207,52 @@ def _environ_of(name: str, body: PipelineBody, pair: SpecPair) -> Mapping[str, s
     return env
 
 
-def change_json(change: FieldChange) -> dict[str, Any]:
-    old, new = change.old, change.new
-    if _is_secret(change.loc):  # masked as `flowrun render` masks: the change shows, not values
-        old, new = (MASK if value is not None else None for value in (old, new))
-    return {"path": change.path, "old": old, "new": new, "kind": change.kind}
+def plan_report(plan: Plan) -> PlanReport:
+    """The plan as it is shown (`flowrun plan`, reload outcomes), secrets masked."""
+    shown = _Masker(plan.secret_values)
+    return PlanReport(
+        old_revision=plan.old_revision,
+        new_revision=plan.new_revision,
+        live=tuple(LiveChangeReport(shown.change(item.change), item.applies) for item in plan.live),
+        restart=tuple(
+            RestartReport(
+                name=shown.text(item.name),
+                changes=tuple(shown.change(c) for c in item.fields),
+                environment=tuple(shown.text(key) for key in item.environment),
+                command=item.command,
+                working_dir=item.working_dir,
+            )
+            for item in plan.restart
+        ),
+        start=tuple(shown.text(name) for name in plan.start),
+        stop=tuple(shown.text(name) for name in plan.stop),
+        reconfigure=tuple(shown.change(c) for c in plan.reconfigure),
+        full_restart=tuple(shown.change(c) for c in plan.full_restart),
+        full_restart_reason=shown.text(plan.full_restart_reason),
+    )
+
+
+class _Masker:
+    """Masks secrets as `flowrun render` does: a secret field's values whatever they are
+    (the change still shows), and interpolated secret values wherever they landed (a URL,
+    a command argument)."""
+
+    def __init__(self, secret_values: frozenset[str]) -> None:
+        self._secret_values = secret_values
+
+    def text(self, value: str) -> str:
+        return mask_text(value, self._secret_values)
+
+    def change(self, change: FieldChange) -> ChangeReport:
+        old, new = change.old, change.new
+        if _is_secret(change.loc):
+            old, new = (MASK if value is not None else None for value in (old, new))
+        return ChangeReport(
+            path=self.text(change.path),
+            old=mask_values(old, self._secret_values),
+            new=mask_values(new, self._secret_values),
+            kind=change.kind,
+        )
 
 
 def _is_secret(loc: tuple[str, ...]) -> bool:
@@ -229,34 +265,3 @@ def _is_secret(loc: tuple[str, ...]) -> bool:
         and loc[3] in ("env", "config")
         and any(is_secret_name(part) for part in loc[4:])
     )
-
-
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """The plan as JSON: what `flowrun plan --json` prints and `render_plan` reads."""
-    plan_data = {
-        "revision": {"from": plan.old_revision, "to": plan.new_revision},
-        "empty": plan.empty,
-        "full_restart": {
-            "needed": plan.needs_full_restart,
-            "reason": plan.full_restart_reason,
-            "changes": [change_json(c) for c in plan.full_restart],
-        },
-        "live": [{**change_json(item.change), "applies": item.applies} for item in plan.live],
-        "restart": [
-            {
-                "name": item.name,
-                "changes": [change_json(c) for c in item.fields],
-                "environment": list(item.environment),
-                "command": item.command,
-                "working_dir": item.working_dir,
-            }
-            for item in plan.restart
-        ],
-        "start": list(plan.start),
-        "stop": list(plan.stop),
-        "reconfigure": [change_json(c) for c in plan.reconfigure],
-    }
-    # Key-based masking above covers env/config entries; this covers interpolated secrets
-    # wherever they landed (a URL, a command argument).
-    masked: dict[str, Any] = mask_values(plan_data, plan.secret_values)
-    return masked

@@ -2,9 +2,12 @@
 
 A trigger (a settled file change, SIGHUP, `flowrun reload`) loads and validates the spec
 with the profile and environment the runner started with. Invalid: the pipeline keeps
-running, every `FILE:LINE:COL` issue is logged and kept in the reload state (`status`
+running, every `FILE:LINE:COL` issue is logged and kept in the reload history (`status`
 shows it). Valid: plan, apply, roll back what did not come up, and log the outcome with
 the new revision. A reload never raises into the runner: it reports.
+
+The runner builds its Reloader, gives it itself (a `RunningPipeline`), runs `watch()`
+beside the pipeline and routes SIGHUP, `flowrun reload` and `flowrun plan` to it.
 """
 
 from __future__ import annotations
@@ -13,115 +16,119 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from flowrun.errors import FlowrunError, SpecError, SpecFileError
-from flowrun.reload.apply import APPLIED, Applied, apply_plan, pair_of
-from flowrun.reload.plan import Plan, build_plan, plan_json
+from flowrun.reload.apply import Applied, apply_plan, pair_of
+from flowrun.reload.history import ReloadHistory
+from flowrun.reload.outcome import ReloadOutcome, ReloadStatus
+from flowrun.reload.plan import Plan, build_plan, plan_report
+from flowrun.reload.plan_report import PlanAnswer
 from flowrun.reload.render import render_outcome
+from flowrun.reload.running_pipeline import RunningPipeline
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
 from flowrun.spec.loader import LoadedSpec, load_spec
 
-if TYPE_CHECKING:
-    from flowrun.daemon.app import Runner
-
 TRIGGER_FILE = "file change"
 TRIGGER_ADMIN = "flowrun reload"
-UNCHANGED, REJECTED, FAILED = "unchanged", "rejected", "failed"
+TRIGGER_SIGNAL = "SIGHUP"
 DOTENV = ".env"
-STARTED_POLL_SECONDS = 0.05
 
 
 class Reloader:
     def __init__(
         self,
-        runner: Runner,
+        pipeline: RunningPipeline,
         *,
+        watch_files: bool,
         environ: Mapping[str, str] | None = None,
         settle_milliseconds: int = SETTLE_MILLISECONDS,
     ) -> None:
-        self.runner = runner
-        self.environ = dict(os.environ if environ is None else environ)
-        loaded = runner.loaded
-        self.files = [loaded.path, loaded.spec_dir / DOTENV]
+        """`watch_files`: reload on every edit of the spec and its .env (else only when
+        asked); `environ`: what `${VAR}` reads, by default this process's environment."""
+        self._pipeline = pipeline
+        self._watch_files = watch_files
+        self._environ = dict(os.environ if environ is None else environ)
+        loaded = pipeline.loaded
+        self._files = [loaded.path, loaded.spec_dir / DOTENV]
         self.watcher = SpecWatcher(
-            self.files, self._file_changed, settle_milliseconds=settle_milliseconds
+            self._files, self._file_changed, settle_milliseconds=settle_milliseconds
         )
         self._one_at_a_time = asyncio.Lock()
-        self.watching = True
+        self._history = ReloadHistory()
 
-    # -- the runner's plug-in points -------------------------------------------------------
-    async def on_reload_request(self, runner: Runner, trigger: str) -> None:
-        await self.reload(trigger)
+    @property
+    def history(self) -> ReloadHistory:
+        """Every reload so far, as `status` shows it."""
+        return self._history
 
-    async def watch(self, runner: Runner) -> None:
-        """The background job: watch from the start, reload once the pipeline runs."""
-        if not self.watching:
-            runner.event(
-                f"not watching {runner.loaded.path} (FLOWRUN_WATCH): reload with "
-                "`flowrun reload` or SIGHUP"
+    async def watch(self) -> None:
+        """Run beside the pipeline: watch from the start, reload once start-up is over."""
+        path = self._pipeline.loaded.path
+        if not self._watch_files:
+            self._pipeline.event(
+                f"not watching {path} (FLOWRUN_WATCH): reload with `flowrun reload` or SIGHUP"
             )
             return
         watching = asyncio.ensure_future(self.watcher.run())
         try:
-            await self._until_started()
-            runner.event(f"watching {runner.loaded.path} and its .env: an edit reloads")
-            if await self._revision_on_disk() != runner.loaded.revision:
+            await self._pipeline.started.wait()
+            self._pipeline.event(f"watching {path} and its .env: an edit reloads")
+            if await self._revision_on_disk() != self._pipeline.loaded.revision:
                 await self.reload(f"{TRIGGER_FILE} while starting")
             await watching
         finally:
             watching.cancel()
 
     # -- reloads ----------------------------------------------------------------------------
-    async def reload(self, trigger: str) -> dict[str, Any]:
-        """Reload now and return the outcome (JSON: status, ok, revisions, generation, applied_live,
-        restarted, started, stopped, rolled_back, full_restart, errors, plan). Never
-        raises: a failure is an outcome."""
+    async def reload(self, trigger: str) -> ReloadOutcome:
+        """Reload now and return the outcome. Never raises: a failure is an outcome."""
         async with self._one_at_a_time:
             began = time.monotonic()
-            old = self.runner.loaded
+            old = self._pipeline.loaded
             try:
-                await self._until_started()
+                await self._pipeline.started.wait()
                 return await self._reload(trigger, old, began)
             except FlowrunError as e:  # the pipeline is stopping, or a restart failed twice
-                return self._finish(trigger, old, began, FAILED, errors=[str(e)])
+                return self._finish(
+                    trigger, old, began, Applied(ReloadStatus.FAILED, errors=[str(e)])
+                )
             except Exception as e:  # a reload bug must not take the pipeline down
                 error = f"internal error: {type(e).__name__}: {e}"
-                return self._finish(trigger, old, began, FAILED, errors=[error])
+                return self._finish(
+                    trigger, old, began, Applied(ReloadStatus.FAILED, errors=[error])
+                )
 
-    async def plan(self, profile: str | None = None) -> dict[str, Any]:
+    async def plan(self, profile: str | None = None) -> PlanAnswer:
         """What reloading the file as it is now would do, without doing it."""
-        old = self.runner.loaded
+        old = self._pipeline.loaded
         chosen = profile or old.profile
-        answer: dict[str, Any] = {
-            "spec": str(old.path),
-            "profile": chosen,
-            "profile_in_force": old.profile,
-            "revision": old.revision,
-        }
         try:
             new = await self._load(chosen)
         except (SpecError, SpecFileError) as e:
-            return {**answer, "valid": False, "errors": _issues(e)}
+            return PlanAnswer(
+                str(old.path), chosen, old.profile, old.revision, errors=tuple(_issues(e))
+            )
         plan = await self._plan(old, new)
-        return {**answer, "valid": True, "plan": plan_json(plan)}
+        return PlanAnswer(str(old.path), chosen, old.profile, old.revision, plan_report(plan))
 
-    async def _reload(self, trigger: str, old: LoadedSpec, began: float) -> dict[str, Any]:
-        self.watcher.accept(fingerprint(self.files))
+    async def _reload(self, trigger: str, old: LoadedSpec, began: float) -> ReloadOutcome:
+        self.watcher.accept(fingerprint(self._files))
         try:
             new = await self._load(old.profile)
         except (SpecError, SpecFileError) as e:
-            return self._finish(trigger, old, began, REJECTED, errors=_issues(e))
+            return self._finish(
+                trigger, old, began, Applied(ReloadStatus.REJECTED, errors=_issues(e))
+            )
         plan = await self._plan(old, new)
         if plan.empty:
-            return self._finish(trigger, old, began, UNCHANGED, plan=plan)
-        applied = await apply_plan(self.runner, old, new, plan)
-        return self._finish(trigger, old, began, applied.status, applied=applied, plan=plan)
+            return self._finish(trigger, old, began, Applied(ReloadStatus.UNCHANGED), plan)
+        applied = await apply_plan(self._pipeline, old, new, plan)
+        return self._finish(trigger, old, began, applied, plan)
 
     async def _load(self, profile: str | None) -> LoadedSpec:
         # Off the event loop: a large spec takes a while to validate.
-        path = self.runner.loaded.path
-        return await asyncio.to_thread(load_spec, path, profile, self.environ)
+        path = self._pipeline.loaded.path
+        return await asyncio.to_thread(load_spec, path, profile, self._environ)
 
     async def _plan(self, old: LoadedSpec, new: LoadedSpec) -> Plan:
         # Off the event loop too: it builds every component's environment twice.
@@ -130,13 +137,9 @@ class Reloader:
     async def _file_changed(self) -> None:
         await self.reload(TRIGGER_FILE)
 
-    async def _until_started(self) -> None:
-        while self.runner.phase == "starting":
-            await asyncio.sleep(STARTED_POLL_SECONDS)
-
     async def _revision_on_disk(self) -> str | None:
         try:
-            return (await self._load(self.runner.loaded.profile)).revision
+            return (await self._load(self._pipeline.loaded.profile)).revision
         except FlowrunError:
             return None
 
@@ -146,46 +149,34 @@ class Reloader:
         trigger: str,
         old: LoadedSpec,
         began: float,
-        status: str,
-        *,
-        errors: list[str] | None = None,
-        applied: Applied | None = None,
+        applied: Applied,
         plan: Plan | None = None,
-    ) -> dict[str, Any]:
-        applied = applied or Applied(status=status, errors=list(errors or []))
-        outcome = {
-            "trigger": trigger,
-            "status": status,
-            "ok": status in (APPLIED, UNCHANGED),
-            "previous_revision": old.revision,
-            "revision": self.runner.loaded.revision,
-            "generation": self.runner.reload_state.generation,
-            "applied_live": applied.applied_live,
-            "restarted": applied.restarted,
-            "started": applied.started,
-            "stopped": applied.stopped,
-            "rolled_back": applied.rolled_back,
-            "full_restart": applied.full_restart,
-            "errors": applied.errors,
-            "seconds": round(time.monotonic() - began, 3),
-            "plan": plan_json(plan) if plan is not None else None,
-        }
-        self._record(outcome, changed=self.runner.loaded.revision != old.revision)
+    ) -> ReloadOutcome:
+        """Record the outcome in the history and the event log; return it."""
+        revision = self._pipeline.loaded.revision
+        changed = revision != old.revision
+        outcome = ReloadOutcome(
+            trigger=trigger,
+            status=applied.status,
+            previous_revision=old.revision,
+            revision=revision,
+            generation=self._history.next_generation(changed=changed),
+            applied_live=tuple(applied.applied_live),
+            restarted=tuple(applied.restarted),
+            started=tuple(applied.started),
+            stopped=tuple(applied.stopped),
+            rolled_back=tuple(applied.rolled_back),
+            full_restart=applied.full_restart,
+            errors=tuple(applied.errors),
+            seconds=round(time.monotonic() - began, 3),
+            plan=plan_report(plan) if plan is not None else None,
+        )
+        self._history = self._history.after(outcome, changed=changed, now=time.time())
         head, *rest = render_outcome(outcome).splitlines()
-        self.runner.event(head)
+        self._pipeline.event(head)
         for line in rest:
-            self.runner.event(f"reload: {line.strip()}")
+            self._pipeline.event(f"reload: {line.strip()}")
         return outcome
-
-    def _record(self, outcome: dict[str, Any], *, changed: bool) -> None:
-        state = self.runner.reload_state
-        status = outcome["status"]
-        if changed:
-            outcome["generation"] = state.succeeded(outcome)
-        if status == UNCHANGED:
-            state.last_error = None  # the file is back to what runs: an old rejection is moot
-        elif status != APPLIED:
-            state.failed("\n".join(outcome["errors"]), outcome)
 
 
 def _issues(error: SpecError | SpecFileError) -> list[str]:

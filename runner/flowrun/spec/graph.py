@@ -1,17 +1,21 @@
-"""Rules about the component graph: names, inputs, types and cycles.
+"""The component graph: the rules it must follow (names, inputs, types, no cycles) and the
+order its components start in.
 
 Rules read the plain document data, not the validated model, so that they still run when
 pydantic has found other problems: a spec's problems are reported all at once. A value of
-the wrong type is skipped here (pydantic reports it).
+the wrong type is skipped here (pydantic reports it). The order is read from the validated
+model, by the supervisor (which starts components in it) and by the reload plan (which
+shows what it would start), so neither depends on the other for it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flowrun.spec.messages import Finding
+from flowrun.spec.model import ComponentSpec
 from flowrun.spec.modelwalk import did_you_mean
 from flowrun.spec.nodes import Loc
 
@@ -120,3 +124,25 @@ def _cycles_from(
             state[target] = "open"
             path.append(target)
             pending.append(iter(edges[target]))
+
+
+def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
+    """Names with every input before its dependents (spec order among equals).
+
+    An input that names no component of the mapping is ignored: the caller may pass a
+    part of the pipeline (the components common to two revisions, say).
+    """
+    order: list[str] = []
+    placed: set[str] = set()
+    remaining = list(components)
+    while remaining:
+        ready = [
+            name
+            for name in remaining
+            if all(i in placed or i not in components for i in components[name].inputs)
+        ]
+        batch = ready or remaining[:1]  # a cycle cannot pass validation; never loop forever on one
+        order.extend(batch)
+        placed.update(batch)
+        remaining = [name for name in remaining if name not in placed]
+    return order

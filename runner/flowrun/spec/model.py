@@ -3,15 +3,22 @@
 Every field says in its schema how a change to it is applied by a hot reload
 (`x-reload`): `live` (no process restarts), `component` (that component restarts alone)
 or `pipeline` (a full, ordered restart). `flowrun.reload` reads the same marks.
+
+The settings that cross to components (controller heartbeat, flow control, pool,
+monitoring interval) take their defaults and rules from `flowctl.contract`: each such
+section checks itself with the contract's `check`, whose problems become errors at the
+section's own keys, and `PipelineBody.policy()` is the spec turned into the contract.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from flowctl.contract import FlowControlSettings, Policy, PoolSettings, minimum
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flowrun.spec.contract_check import check_by_contract
 from flowrun.spec.durations import Duration
 
 LIVE = "live"
@@ -24,6 +31,8 @@ _RELOAD_TEXT = {
 }
 
 ENDPOINT_PATTERN = r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$"
+_DEFAULTS = Policy()
+_FLOW, _POOL = _DEFAULTS.flow_control, _DEFAULTS.pool
 
 
 def reloads(kind: str, description: str, **kwargs: Any) -> Any:
@@ -85,41 +94,103 @@ class ControllerConfig(_Strict):
         default="127.0.0.1:8080",
         pattern=ENDPOINT_PATTERN,
     )
-    heartbeat_interval: Duration = reloads(LIVE, "How often components heartbeat.", default=1.0)
+    heartbeat_interval: Duration = reloads(
+        LIVE, "How often components heartbeat.", default=_DEFAULTS.heartbeat_interval_seconds
+    )
     heartbeat_ttl: Duration = reloads(
-        LIVE, "A service silent for longer is unhealthy (and restarted by the runner).", default=5.0
+        LIVE,
+        "A service silent for longer is unhealthy (and restarted by the runner).",
+        default=_DEFAULTS.heartbeat_ttl_seconds,
     )
     token: str | None = reloads(
         PIPELINE, "Shared token every client must present (metadata header).", default=None
     )
     tls: TLSConfig | None = reloads(PIPELINE, "TLS for a controller on another host.", default=None)
 
+    @model_validator(mode="after")
+    def _heartbeat_by_contract(self) -> Self:
+        # The policy's rules on these two; its other settings are defaults, always valid.
+        heartbeat = Policy(
+            heartbeat_interval_seconds=self.heartbeat_interval,
+            heartbeat_ttl_seconds=self.heartbeat_ttl,
+        )
+        check_by_contract(self, heartbeat)
+        return self
+
 
 class FlowControlConfig(_Strict):
     activate_at: float = reloads(
-        LIVE, "Load (inflight/max_inflight) at which backpressure turns on.", default=0.8
+        LIVE,
+        "Load (inflight/max_inflight) at which backpressure turns on.",
+        default=_FLOW.activate_at,
     )
     deactivate_at: float = reloads(
-        LIVE, "Load below which backpressure turns off again (hysteresis).", default=0.6
+        LIVE,
+        "Load below which backpressure turns off again (hysteresis).",
+        default=_FLOW.deactivate_at,
     )
     throttle_rate: float = reloads(
-        LIVE, "Fraction of full speed upstream services run at under backpressure.", default=0.5
+        LIVE,
+        "Fraction of full speed upstream services run at under backpressure.",
+        default=_FLOW.throttle_rate,
     )
+
+    def settings(self) -> FlowControlSettings:
+        return FlowControlSettings(self.activate_at, self.deactivate_at, self.throttle_rate)
+
+    @model_validator(mode="after")
+    def _by_contract(self) -> Self:
+        check_by_contract(self, self.settings())
+        return self
 
 
 class PoolConfig(_Strict):
-    min_connections: int = reloads(LIVE, "Connections kept open per input.", default=2, ge=0)
-    max_connections: int = reloads(LIVE, "Upper bound of connections per input.", default=10, ge=1)
+    min_connections: int = reloads(
+        LIVE,
+        "Connections kept open per input.",
+        default=_POOL.min_connections,
+        ge=minimum(PoolSettings, "min_connections"),
+    )
+    max_connections: int = reloads(
+        LIVE,
+        "Upper bound of connections per input.",
+        default=_POOL.max_connections,
+        ge=minimum(PoolSettings, "max_connections"),
+    )
     idle_timeout: Duration = reloads(
-        LIVE, "Idle connections above the minimum close after this.", default=300.0
+        LIVE,
+        "Idle connections above the minimum close after this.",
+        default=_POOL.idle_timeout_seconds,
     )
     health_check_interval: Duration = reloads(
-        LIVE, "How often pooled connections are checked.", default=30.0
+        LIVE,
+        "How often pooled connections are checked.",
+        default=_POOL.health_check_interval_seconds,
     )
-    connect_timeout: Duration = reloads(LIVE, "Time allowed to open one connection.", default=5.0)
+    connect_timeout: Duration = reloads(
+        LIVE, "Time allowed to open one connection.", default=_POOL.connect_timeout_seconds
+    )
     max_retries: int = reloads(
-        LIVE, "Retries of a failed call before it is reported.", default=3, ge=0
+        LIVE,
+        "Retries of a failed call before it is reported.",
+        default=_POOL.max_retries,
+        ge=minimum(PoolSettings, "max_retries"),
     )
+
+    def settings(self) -> PoolSettings:
+        return PoolSettings(
+            min_connections=self.min_connections,
+            max_connections=self.max_connections,
+            idle_timeout_seconds=self.idle_timeout,
+            health_check_interval_seconds=self.health_check_interval,
+            connect_timeout_seconds=self.connect_timeout,
+            max_retries=self.max_retries,
+        )
+
+    @model_validator(mode="after")
+    def _by_contract(self) -> Self:
+        check_by_contract(self, self.settings())
+        return self
 
 
 class MonitoringConfig(_Strict):
@@ -131,7 +202,9 @@ class MonitoringConfig(_Strict):
         le=65535,
     )
     interval: Duration = reloads(
-        LIVE, "How often metrics and health reports are refreshed.", default=5.0
+        LIVE,
+        "How often metrics and health reports are refreshed.",
+        default=_DEFAULTS.monitoring_interval_seconds,
     )
 
 
@@ -198,6 +271,16 @@ class PipelineBody(_Strict):
         description="Partial specs deep-merged over this one when selected with --profile "
         "or FLOWRUN_PROFILE.",
     )
+
+    def policy(self) -> Policy:
+        """This spec as the contract's policy: what the controller enforces and pushes."""
+        return Policy(
+            flow_control=self.flow_control.settings(),
+            pool=self.pool.settings(),
+            heartbeat_interval_seconds=self.controller.heartbeat_interval,
+            heartbeat_ttl_seconds=self.controller.heartbeat_ttl,
+            monitoring_interval_seconds=self.monitoring.interval,
+        )
 
 
 class PipelineSpec(_Strict):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flowctl import settings as contract
-from flowctl.settings import ComponentSettings, FlowControlSettings, PoolSettings
+from flowctl import settings as environment_contract
+from flowctl.settings import ComponentSettings
 
 from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 
@@ -19,7 +19,7 @@ from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 RUNNER_VARIABLES = frozenset({"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH"})
 CONTRACT_VARIABLES = RUNNER_VARIABLES | frozenset(
     value
-    for name, value in vars(contract).items()
+    for name, value in vars(environment_contract).items()
     if name.isupper()
     and isinstance(value, str)
     and name.startswith(("ENABLE_", "FLOWCTL_", "FLOWRUN_"))
@@ -36,8 +36,7 @@ def component_settings(
     spec_dir: Path,
     runner_pid: int,
 ) -> ComponentSettings:
-    spec = body.components[name]
-    controller, flow, pool = body.controller, body.flow_control, body.pool
+    spec, controller, policy = body.components[name], body.controller, body.policy()
     return ComponentSettings(
         component_id=name,
         service_id=name,
@@ -47,25 +46,14 @@ def component_settings(
         config=spec.config,
         max_inflight=spec.max_inflight,
         metrics_port=spec.health_port,
-        monitoring_interval_seconds=body.monitoring.interval,
+        monitoring_interval_seconds=policy.monitoring_interval_seconds,
         flowctl_enabled=controller.mode is not ControllerMode.DISABLED,
         flowctl_endpoint=controller_endpoint or controller.endpoint,
-        heartbeat_interval_seconds=controller.heartbeat_interval,
+        heartbeat_interval_seconds=policy.heartbeat_interval_seconds,
         token=controller.token,
         ca_file=controller.tls.ca_file if controller.tls else None,
-        flow_control=FlowControlSettings(
-            activate_at=flow.activate_at,
-            deactivate_at=flow.deactivate_at,
-            throttle_rate=flow.throttle_rate,
-        ),
-        pool=PoolSettings(
-            min_connections=pool.min_connections,
-            max_connections=pool.max_connections,
-            idle_timeout_seconds=pool.idle_timeout,
-            health_check_interval_seconds=pool.health_check_interval,
-            connect_timeout_seconds=pool.connect_timeout,
-            max_retries=pool.max_retries,
-        ),
+        flow_control=policy.flow_control,
+        pool=policy.pool,
         spec_dir=str(spec_dir),
         runner_pid=runner_pid,
     )

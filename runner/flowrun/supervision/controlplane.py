@@ -23,7 +23,7 @@ from flowrun.spec.model import ControllerMode, PipelineBody
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from flowrun.controller import ServiceView
+    from flowrun.controller.views import ServiceView
 
 EXTERNAL_RPC_TIMEOUT_SECONDS = 2.0
 VIEWS_MAX_AGE_SECONDS = 0.01
@@ -98,13 +98,12 @@ class EmbeddedControlPlane:
     reachable_since = 0.0
 
     def __init__(self, body: PipelineBody, registry: CollectorRegistry | None) -> None:
-        from flowrun.controller import Controller, Policy
+        from flowrun.controller.server import Controller
 
-        self._policy_of = Policy.from_spec
         self._listen = body.controller.endpoint
         tls = body.controller.tls
         self._controller = Controller(
-            Policy.from_spec(body),
+            body.policy(),
             listen=body.controller.endpoint,
             token=body.controller.token,
             tls_cert=tls.cert_file if tls else None,
@@ -152,7 +151,7 @@ class EmbeddedControlPlane:
         return self._by_component
 
     async def update_policy(self, body: PipelineBody) -> None:
-        await self._controller.update_policy(self._policy_of(body))
+        await self._controller.update_policy(body.policy())
 
 
 class ExternalControlPlane:
@@ -200,13 +199,12 @@ class ExternalControlPlane:
 
     async def update_policy(self, body: PipelineBody) -> None:
         from flowctl import flow_control_pb2_grpc as fc_grpc
-
-        from flowrun.controller import Policy
+        from flowctl.policy_codec import policy_to_proto
 
         stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
         try:
             await stub.UpdatePolicy(
-                Policy.from_spec(body).to_proto(),
+                policy_to_proto(body.policy()),
                 metadata=self._metadata(),
                 timeout=EXTERNAL_RPC_TIMEOUT_SECONDS,
             )

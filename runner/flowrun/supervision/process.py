@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flowrun.errors import ComponentLaunchError
+from flowrun.supervision.boundary import OutputHandler
 from flowrun.supervision.guardian import live_pgid
 
 PYTHON_ALIASES = frozenset(
@@ -34,8 +35,6 @@ _libc_name = ctypes.util.find_library("c")
 _prctl = ctypes.CDLL(_libc_name, use_errno=True).prctl if _libc_name else None
 
 _SETPRIV = shutil.which("setpriv")
-
-OutputHandler = Callable[[bytes], None]
 
 
 def resolve_command(

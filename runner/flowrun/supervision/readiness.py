@@ -9,7 +9,6 @@ Dead while its process lives: no heartbeat for longer than heartbeat_ttl (livene
 from __future__ import annotations
 
 import signal
-import time
 
 from flowrun.spec.model import ComponentSpec, ControllerMode
 from flowrun.supervision.controlplane import ControlPlane
@@ -49,9 +48,9 @@ async def is_ready(
 
 
 def heartbeat_lost(
-    name: str, control: ControlPlane, ttl_seconds: float, started_at: float
+    name: str, control: ControlPlane, ttl_seconds: float, started_at: float, *, now_epoch: float
 ) -> str | None:
-    """Why the live process counts as dead, or None while it heartbeats."""
+    """Why the live process counts as dead at `now_epoch`, or None while it heartbeats."""
     if not _uses_controller(control):
         return None
     snapshot = control.service(name)
@@ -61,7 +60,7 @@ def heartbeat_lost(
         last = max(started_at, control.reachable_since)
     else:
         last = max(snapshot.last_heartbeat or 0.0, snapshot.registered_at or 0.0)
-    silent = time.time() - last
+    silent = now_epoch - last
     if silent <= ttl_seconds:
         return None
     return f"no heartbeat for {silent:.1f}s (heartbeat_ttl {ttl_seconds:g}s) while its process runs"

@@ -1,4 +1,4 @@
-"""Small shared pieces of the supervisor: component states, outcomes, a change changes."""
+"""Small shared pieces of the supervisor: component states, outcomes, a change notifier."""
 
 from __future__ import annotations
 

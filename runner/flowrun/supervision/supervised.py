@@ -9,70 +9,52 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from flowrun.errors import ComponentLaunchError
 from flowrun.secrets import secret_values
-from flowrun.spec.model import ComponentSpec, PipelineBody
+from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
-from flowrun.supervision.controlplane import ControlPlane
-from flowrun.supervision.output import OutputStream
+from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
 from flowrun.supervision.ports import port_conflict
-from flowrun.supervision.process import ChildProcess, resolve_command, spawn
+from flowrun.supervision.process import resolve_command, spawn
 from flowrun.supervision.readiness import (
     describe_exit,
     heartbeat_lost,
     is_ready,
     readiness_criterion,
 )
-from flowrun.supervision.states import ChangeNotifier, ComponentState, RunEnd, StartResult
+from flowrun.supervision.states import ComponentState, RunEnd, StartResult
 
 READY_POLL_SECONDS = 0.02
 MAX_WATCH_TICK_SECONDS = 1.0
 
 
-class ComponentHost(Protocol):
-    """What a component needs from its supervisor."""
-
-    changes: ChangeNotifier
-    control: ControlPlane
-    spec_dir: Path
-
-    def body(self) -> PipelineBody: ...
-
-    def event(self, text: str) -> None: ...
-
-    def environ_for(self, name: str) -> dict[str, str]: ...
-
-    def missing_inputs(self, name: str) -> list[str]: ...
-
-    def output_for(self, name: str) -> OutputStream: ...
-
-    def launched(self, name: str, child: ChildProcess) -> None: ...
-
-    def exited(self, name: str, child: ChildProcess) -> None: ...
-
-    def state_changed(self, component: SupervisedComponent) -> None: ...
-
-
 class SupervisedComponent:
-    def __init__(self, name: str, spec: ComponentSpec, host: ComponentHost) -> None:
+    def __init__(
+        self,
+        name: str,
+        spec: ComponentSpec,
+        host: ComponentHost,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        spawn: Spawn = spawn,
+    ) -> None:
         self.name = name
         self.spec = spec
         self._host = host
+        self._clock = clock
+        self._spawn = spawn
         self.tracker = RestartTracker(spec.restart)
         self.state = ComponentState.STARTING
         self.waiting_for = "its turn"
-        self.child: ChildProcess | None = None
+        self.child: Process | None = None
         self.restarts = 0
         self.last_error: str | None = None
         self.exit_code: int | None = None
         self.ready_at: float | None = None
         self._stopping = False
         self._wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._created = time.monotonic()
         self.first_result: asyncio.Future[StartResult] = asyncio.get_running_loop().create_future()
         self._task: asyncio.Task[None] | None = None
 
@@ -99,11 +81,11 @@ class SupervisedComponent:
         self._host.changes.notify()
         killed = False
         child = self.child
-        began = time.monotonic()
+        began = self._clock.monotonic()
         if child is not None and child.returncode is None:
             killed = await self._stop_child(child)
             how = "killed" if killed else f"stopped (exit {child.returncode})"
-            self._host.event(f"{self.name}: {how} in {time.monotonic() - began:.2f}s")
+            self._host.event(f"{self.name}: {how} in {self._clock.monotonic() - began:.2f}s")
         if self._task is not None:
             await self._task
         self._set(ComponentState.STOPPED, "")
@@ -118,7 +100,7 @@ class SupervisedComponent:
         child = self.child
         if child is None or child.returncode is not None:
             return None
-        return time.monotonic() - child.started_monotonic
+        return self._clock.monotonic() - child.started_monotonic
 
     # -- the life of the component ---------------------------------------------------------
     async def _run(self) -> None:
@@ -162,14 +144,14 @@ class SupervisedComponent:
         not_ready = await self._await_ready(child)
         if not_ready is not None:
             return not_ready
-        seconds = time.monotonic() - child.started_monotonic
-        self.ready_at = time.monotonic()
+        seconds = self._clock.monotonic() - child.started_monotonic
+        self.ready_at = self._clock.monotonic()
         self._set(ComponentState.RUNNING, "")
         self._host.event(f"{self.name}: ready in {seconds:.2f}s (pid {child.pid})")
         self._report_first_result(True, "ready", seconds)
         return await self._watch(child)
 
-    async def _launch(self) -> ChildProcess:
+    async def _launch(self) -> Process:
         environ = self._host.environ_for(self.name)
         cwd = self._host.spec_dir / (self.spec.working_dir or ".")
         if not cwd.is_dir():
@@ -180,7 +162,7 @@ class SupervisedComponent:
         argv = resolve_command(self.name, self.spec.command, cwd, environ.get("PATH", os.defpath))
         output = self._host.output_for(self.name)
         output.redact.use(secret_values(environ))
-        child = await spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
+        child = await self._spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
         output.attach(child.output_transport)
         self.child = child
         self._host.launched(self.name, child)
@@ -188,7 +170,7 @@ class SupervisedComponent:
         self._host.event(f"{self.name}: started pid {child.pid}, waiting for {criterion}")
         return child
 
-    async def _await_ready(self, child: ChildProcess) -> RunEnd | None:
+    async def _await_ready(self, child: Process) -> RunEnd | None:
         self.waiting_for = readiness_criterion(self.spec, self._host.control)
         self._host.state_changed(self)
         deadline = child.started_monotonic + self.spec.start_timeout
@@ -197,7 +179,7 @@ class SupervisedComponent:
                 return await self._ended(child, before_ready=True)
             if await is_ready(self.name, self.spec, self._host.control, child.started_at):
                 return None
-            if time.monotonic() >= deadline:
+            if self._clock.monotonic() >= deadline:
                 await self._stop_child(child)
                 timeout = self.spec.start_timeout
                 what = f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
@@ -206,30 +188,33 @@ class SupervisedComponent:
         await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
         return RunEnd(failure=False, what="stopped")
 
-    async def _watch(self, child: ChildProcess) -> RunEnd:
+    async def _watch(self, child: Process) -> RunEnd:
         tick = min(MAX_WATCH_TICK_SECONDS, self._host.body().controller.heartbeat_interval)
         while True:
             # On the tick's boundary, so every component checks in the same loop pass and
             # they share one snapshot of the controller instead of taking one each.
-            await asyncio.wait(self._exit_or_wake(child), timeout=tick - time.monotonic() % tick)
+            pause_seconds = tick - self._clock.monotonic() % tick
+            await asyncio.wait(self._exit_or_wake(child), timeout=pause_seconds)
             if child.returncode is not None:
                 return await self._ended(child, before_ready=False)
             if self._stopping:
                 await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
                 continue
-            self.tracker.ready_for(time.monotonic() - (self.ready_at or time.monotonic()))
+            now = self._clock.monotonic()
+            self.tracker.ready_for(now - (self.ready_at or now))
             lost = heartbeat_lost(
                 self.name,
                 self._host.control,
                 self._host.body().controller.heartbeat_ttl,
                 child.started_at,
+                now_epoch=self._clock.time(),
             )
             if lost is not None:
                 self._host.event(f"{self.name}: {lost}; restarting it")
                 await self._stop_child(child)
                 return RunEnd(failure=True, what=lost, exit_code=child.returncode)
 
-    async def _ended(self, child: ChildProcess, *, before_ready: bool) -> RunEnd:
+    async def _ended(self, child: Process, *, before_ready: bool) -> RunEnd:
         code = child.returncode if child.returncode is not None else -1
         left = await child.reap_group(self.spec.stop_grace)
         self._host.exited(self.name, child)
@@ -245,7 +230,9 @@ class SupervisedComponent:
         self.last_error = ended.what + ended.detail if ended.failure else None
         if ended.fatal:
             return self._give_up(ComponentState.FAILED, ended.what, ended.detail)
-        decision = self.tracker.decide(time.monotonic(), failure=ended.failure, what=ended.what)
+        decision = self.tracker.decide(
+            self._clock.monotonic(), failure=ended.failure, what=ended.what
+        )
         if decision.verdict is Verdict.FAILED:
             return self._give_up(ComponentState.FAILED, decision.reason, ended.detail)
         if decision.verdict is Verdict.STOPPED:
@@ -267,7 +254,7 @@ class SupervisedComponent:
         return False
 
     # -- helpers ----------------------------------------------------------------------------
-    async def _stop_child(self, child: ChildProcess) -> bool:
+    async def _stop_child(self, child: Process) -> bool:
         killed = await child.stop(self.spec.stop_grace)
         if killed:
             self._host.event(
@@ -278,7 +265,7 @@ class SupervisedComponent:
         self._host.output_for(self.name).flush()
         return killed
 
-    def _exit_or_wake(self, child: ChildProcess) -> list[asyncio.Future[Any]]:
+    def _exit_or_wake(self, child: Process) -> list[asyncio.Future[Any]]:
         return [child.exited, self._wake]
 
     def _health_endpoint(self) -> str | None:

@@ -3,46 +3,33 @@
 Every component waits for its inputs to be ready before it launches, so independent
 components start in parallel and a chain starts in order without any fixed sleep. The
 supervisor is also the API a hot reload drives (`apply`), one component at a time where
-it can: see `apply` and the module `flowrun.daemon.app` for the policy push.
+it can; pushing the new policy to the controller is the runner's part, before `apply`.
+
+It is given plain values (where each component's log goes, a function for its own lines)
+and knows nothing of the runner that hosts it: whoever wants to follow the components
+(metrics, status pages) appends a callable to `listeners`, called on every change of state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowrun.daemon.metrics import RunnerMetrics
-from flowrun.daemon.state_dir import StateDir
-from flowrun.spec.model import ComponentSpec, PipelineBody
+from flowrun.spec.graph import topological_order
+from flowrun.spec.model import PipelineBody
 from flowrun.spec.process import component_environ, component_settings
+from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, Process, Spawn
 from flowrun.supervision.controlplane import ControlPlane
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.output import Console, OutputStream, RotatingLogFile
-from flowrun.supervision.process import ChildProcess
+from flowrun.supervision.process import spawn
 from flowrun.supervision.states import ChangeNotifier, ComponentState, StartResult
 from flowrun.supervision.supervised import SupervisedComponent
 
-
-def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
-    """Names with every input before its dependents (spec order among equals)."""
-    order: list[str] = []
-    placed: set[str] = set()
-    remaining = list(components)
-    while remaining:
-        ready = [
-            name
-            for name in remaining
-            if all(i in placed or i not in components for i in components[name].inputs)
-        ]
-        batch = ready or remaining[:1]  # a cycle cannot pass validation; never loop forever on one
-        order.extend(batch)
-        placed.update(batch)
-        remaining = [name for name in remaining if name not in placed]
-    return order
+ComponentListener = Callable[[SupervisedComponent], None]
 
 
 @dataclass
@@ -67,26 +54,30 @@ class Supervisor:
         *,
         control: ControlPlane,
         spec_dir: Path,
-        state_dir: StateDir,
+        log_path_for: Callable[[str], Path],
         events: Callable[[str], None],
         console: Console | None = None,
         guardian: Guardian | None = None,
-        metrics: RunnerMetrics | None = None,
         environ: Mapping[str, str] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        spawn: Spawn = spawn,
     ) -> None:
+        """`log_path_for(name)` is the file a component's output is appended to; `clock`
+        and `spawn` are the real ones unless a test gives fakes."""
         self._body = body
         self.control = control
         self.spec_dir = spec_dir
-        self._state_dir = state_dir
+        self._log_path_for = log_path_for
         self._events = events
         self._console = console
         self._guardian = guardian
-        self._metrics = metrics
         self._environ = dict(os.environ if environ is None else environ)
+        self._clock = clock
+        self._spawn = spawn
         self.changes = ChangeNotifier()
         self.components: dict[str, SupervisedComponent] = {}
         self._outputs: dict[str, OutputStream] = {}
-        self.listeners: list[Callable[[SupervisedComponent], None]] = []
+        self.listeners: list[ComponentListener] = []
 
     # -- the host of every component ---------------------------------------------------------
     def body(self) -> PipelineBody:
@@ -116,22 +107,20 @@ class Supervisor:
 
     def output_for(self, name: str) -> OutputStream:
         if name not in self._outputs:
-            logfile = RotatingLogFile(self._state_dir.log_file(name))
+            logfile = RotatingLogFile(self._log_path_for(name))
             self._outputs[name] = OutputStream(name, logfile, self._console)
         return self._outputs[name]
 
-    def launched(self, name: str, child: ChildProcess) -> None:
+    def launched(self, name: str, child: Process) -> None:
         if self._guardian is not None:
             self._guardian.track(child.pid)
 
-    def exited(self, name: str, child: ChildProcess) -> None:
+    def exited(self, name: str, child: Process) -> None:
         if self._guardian is not None:
             self._guardian.untrack(child.pid)
 
     def state_changed(self, component: SupervisedComponent) -> None:
         self.changes.notify()
-        if self._metrics is not None:
-            self._metrics.observe(component)
         for listener in self.listeners:
             listener(component)
 
@@ -139,12 +128,12 @@ class Supervisor:
     async def start(self) -> list[StartResult]:
         """Start every component; return once each is ready, failed, retrying or blocked."""
         names = topological_order(self._body.components)
-        started = time.monotonic()
+        started = self._clock.monotonic()
         for name in names:
             self._launch(name)
         outcomes = await self.first_results(names)
         ready = sum(outcome.ready for outcome in outcomes)
-        elapsed = time.monotonic() - started
+        elapsed = self._clock.monotonic() - started
         self._events(f"pipeline: {ready}/{len(outcomes)} components ready in {elapsed:.2f}s")
         return outcomes
 
@@ -246,7 +235,9 @@ class Supervisor:
         self._outputs.clear()
 
     def _launch(self, name: str) -> SupervisedComponent:
-        component = SupervisedComponent(name, self._body.components[name], self)
+        component = SupervisedComponent(
+            name, self._body.components[name], self, clock=self._clock, spawn=self._spawn
+        )
         self.components[name] = component
         component.start()
         return component

@@ -15,13 +15,16 @@ event only (successful=false). The asset columns describe what to_account receiv
 path payment: the destination asset and amount); source_asset_* and source_amount_raw what
 the sender gave up (path payments only). Native XLM has asset_code "XLM" and a null issuer.
 amount_raw is int64 stroops; amount_str the same amount in units with 7 decimals.
+The processor serves them as the stream `EVENT_STREAM`, which the sink reads.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
-from stellar_arrow_source.schema import CLOSE_TIME_TYPE
 
+from stellar_common.ledger_schema import CLOSE_TIME_TYPE
+
+EVENT_STREAM = "ttp_events"
 FEE = "fee"
 TRANSFER = "transfer"
 MINT = "mint"

@@ -1,27 +1,29 @@
 """Reading an input stream that survives its input going away.
 
-`ResumableInput.chunks(start)` yields (batch, LedgerSpan) from ledger `start` on, in
-order, through the component's connection pool. When the input disconnects mid-stream
-(killed, restarted, network), it reconnects with capped backoff and asks again from the
-ledger after the last one it received, so the caller sees every ledger exactly once.
+`ResumableInput.chunks(start)` yields (batch, position) from `start` on, in order,
+through the component's connection pool. Every batch of the stream carries its position
+(what a `PositionCodec` reads, from its app_metadata or its data); when the input
+disconnects mid-stream (killed, restarted, network), the reader reconnects with capped
+backoff and asks again from the start that follows the last position it received, so
+the caller sees every position exactly once. What a position is (a span of ledgers, an
+offset...) is the stream's business: this module only asks the codec.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.flight as flight
+
+from flowctl.actions import call_action
 from flowctl.backoff import Backoff
 from flowctl.component import Component
 from flowctl.errors import FlowctlError, PoolError
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
-
-from stellar_arrow_source.wire import LedgerSpan, span_of
 
 UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
     flight.FlightError,
@@ -32,14 +34,32 @@ UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
 )
 _WATCH_SECONDS = 0.2
 
+Position = TypeVar("Position")
+
+
+class PositionCodec(Protocol[Position]):
+    """Where a batch of a stream is, and which ticket start resumes after it."""
+
+    unit: str
+    """What a ticket start counts, for log lines ("ledger": "resuming from ledger 42")."""
+
+    def position_of(self, batch: pa.RecordBatch, app_metadata: pa.Buffer | None) -> Position | None:
+        """The position a received batch carries; None: it carries none (it is skipped)."""
+        ...
+
+    def start_after(self, position: Position) -> int:
+        """The ticket start that asks for what follows `position`."""
+        ...
+
 
 class ForeignSchemaError(FlowctlError):
     """The input serves a stream of another schema: a wiring mistake, not a disconnect."""
 
 
 @dataclass
-class ResumableInput:
+class ResumableInput(Generic[Position]):
     component: Component
+    positions: PositionCodec[Position]
     input_name: str | None = None
     stream: str = DEFAULT_STREAM
     idle_seconds: float = 1.0
@@ -58,46 +78,49 @@ class ResumableInput:
 
     def chunks(
         self, start: int, *, follow: bool, cancelled: Callable[[], bool] | None = None
-    ) -> Iterator[tuple[pa.RecordBatch, LedgerSpan]]:
-        """Chunks from ledger `start` on. At a clean end of the input stream: return,
-        or with `follow`, wait `idle_seconds` and ask again from the next ledger."""
+    ) -> Iterator[tuple[pa.RecordBatch, Position]]:
+        """Chunks from ticket start `start` on. At a clean end of the input stream:
+        return, or with `follow`, wait `idle_seconds` and ask again for what follows."""
         stop = cancelled or self.component.stopping.is_set
-        next_ledger = start
+        next_start = start
+        unit = self.positions.unit
         while not stop():
             try:
-                for batch, span in self._read_once(next_ledger, stop):
-                    if next_ledger and span.last_ledger < next_ledger:
+                for batch, position in self._read_once(next_start, stop):
+                    following = self.positions.start_after(position)
+                    if following <= next_start:
                         continue  # already delivered before a reconnect
-                    next_ledger = span.last_ledger + 1
+                    next_start = following
                     self.backoff.reset()
-                    yield batch, span
+                    yield batch, position
             except ForeignSchemaError as e:
                 if not self.retry_foreign_schema:
                     raise
-                self.component.log.error("%s; asking again from ledger %d", e, next_ledger)
+                self.component.log.error("%s; asking again from %s %d", e, unit, next_start)
                 self.component.stopping.wait(self.backoff.next_delay())
                 continue
             except UPSTREAM_ERRORS as e:
                 if stop():
                     return
-                self._disconnected(e, next_ledger)
+                self._disconnected(e, next_start)
                 self.component.stopping.wait(self.backoff.next_delay())
                 continue
             if not follow:
                 return
             self.component.stopping.wait(self.idle_seconds)
 
-    def _disconnected(self, error: BaseException, next_ledger: int) -> None:
+    def _disconnected(self, error: BaseException, next_start: int) -> None:
         self.disconnects += 1
         if self.on_disconnect is not None:
             self.on_disconnect(error)
         text = str(error).strip() or repr(error)
         reason = text.splitlines()[0].split(". gRPC client debug context")[0]
         self.component.log.warning(
-            "input %s lost (%s): resuming from ledger %d",
+            "input %s lost (%s): resuming from %s %d",
             self.input_name or next(iter(self.component.settings.inputs), "stream"),
             reason,
-            next_ledger,
+            self.positions.unit,
+            next_start,
         )
 
     def _check_schema(self, served: pa.Schema) -> None:
@@ -114,7 +137,7 @@ class ResumableInput:
 
     def _read_once(
         self, start: int, stop: Callable[[], bool]
-    ) -> Iterator[tuple[pa.RecordBatch, LedgerSpan]]:
+    ) -> Iterator[tuple[pa.RecordBatch, Position]]:
         pool = self.component.pools.get(self.endpoint())
         ticket = StreamTicket(self.stream, start)
         with pool.connection() as client:
@@ -133,9 +156,9 @@ class ResumableInput:
                     except StopIteration:
                         finished = True
                         return
-                    span = LedgerSpan.decode(chunk.app_metadata) or span_of(chunk.data)
-                    if span is not None:
-                        yield chunk.data, span
+                    position = self.positions.position_of(chunk.data, chunk.app_metadata)
+                    if position is not None:
+                        yield chunk.data, position
             finally:
                 done.set()
                 if not finished:
@@ -161,14 +184,9 @@ def call_input_action(
 ) -> dict[str, Any]:
     """Call a JSON Flight action of an input (e.g. get_current_ledger) through the pool."""
     name = input_name or next(iter(component.settings.inputs), "")
+    endpoint = component.input_endpoint(name)
     try:
-        pool = component.pools.get(component.input_endpoint(name))
-        options = flight.FlightCallOptions(timeout=timeout_seconds)
-        with pool.connection(timeout_seconds) as client:
-            results = list(client.do_action(flight.Action(action, b""), options=options))
-        value = json.loads(results[0].body.to_pybytes()) if results else {}
-    except (*UPSTREAM_ERRORS, ValueError, IndexError) as e:  # type: ignore[misc]
+        with component.pools.get(endpoint).connection(timeout_seconds) as client:
+            return call_action(client, action, timeout_seconds=timeout_seconds)
+    except (*UPSTREAM_ERRORS, FlowctlError) as e:  # type: ignore[misc]
         raise FlowctlError(f"input {name!r} did not answer {action}: {e}") from e
-    if not isinstance(value, dict):
-        raise FlowctlError(f"input {name!r} answered {action} with {type(value).__name__}")
-    return value

@@ -14,12 +14,14 @@ path payments. Amounts are int64 stroops (1 XLM = 10,000,000 stroops). For
 operation result). Hashes are lowercase hex; accounts are G... strkeys.
 
 Batches of this schema are always whole ledgers (a ledger is a row), in ascending
-sequence order with no gap.
+sequence order with no gap. The source serves them as the stream `LEDGER_STREAM`.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
+
+LEDGER_STREAM = "ledgers"
 
 NATIVE = "native"
 CREDIT_ALPHANUM4 = "credit_alphanum4"

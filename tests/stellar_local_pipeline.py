@@ -1,6 +1,7 @@
 """Run source -> processor -> sink as subprocesses, without the runner.
 
-For tests, benchmarks and quick experiments: each component gets the environment the
+For tests and benchmarks (it is not part of any shipped package: the runner is the one
+supervisor users get): each component gets the environment the
 runner would give it (`ComponentSettings.to_environ`), a fixed loopback port (kept
 across restarts, so a downstream reconnects to the same endpoint) and a log file.
 
@@ -11,10 +12,8 @@ across restarts, so a downstream reconnects to the same endpoint) and a log file
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.flight as flight
+from conftest import free_port
+from flowctl.actions import call_action_at
 from flowctl.settings import ComponentSettings
 
 # name -> (module, component type, upstream name)
@@ -32,12 +33,6 @@ LAYOUT: dict[str, tuple[str, str, str | None]] = {
     "processor": ("ttp_arrow_processor", "processor", "source"),
     "sink": ("arrow_analytics_sink", "sink", "processor"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -106,14 +101,7 @@ class LocalPipeline:
         self.wait_for(answers, timeout_seconds, f"{name} to serve Flight")
 
     def action(self, name: str, action: str, *, timeout_seconds: float = 5.0) -> dict[str, Any]:
-        client = flight.FlightClient(f"grpc://{self.endpoint(name)}")
-        try:
-            options = flight.FlightCallOptions(timeout=timeout_seconds)
-            results = list(client.do_action(flight.Action(action, b""), options=options))
-        finally:
-            client.close()
-        value: dict[str, Any] = json.loads(results[0].body.to_pybytes())
-        return value
+        return call_action_at(self.endpoint(name), action, timeout_seconds=timeout_seconds)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes[name]

@@ -1,12 +1,20 @@
-"""Typed reads of a component's `config` mapping, with errors that name the key."""
+"""Typed reads of a component's `config` mapping, with errors that name the key.
+
+`config` is free-form in the spec (each component defines its own keys), so every
+component needs the same reads: an integer with a floor, a choice among names, a
+boolean written the YAML way or as text... and an error that says `config.KEY=VALUE:
+expected ...`, which run_component reports before exiting 2.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flowctl.errors import FlowctlError
 
-class ConfigError(ValueError):
+
+class ConfigError(FlowctlError, ValueError):
     """A config key of the component has a value it cannot use."""
 
 

@@ -13,6 +13,9 @@ metadata) tuple `pyarrow.flight.GeneratorStream` sends as data + app_metadata, w
 A peer that sends no metadata (a foreign Flight server) still works: the span is then
 read from the data (`sequence` or `ledger_sequence`), which is exact except that
 trailing ledgers without rows are only known once a later batch arrives.
+
+`LEDGER_SPANS` is how a `flowctl.resumable.ResumableInput` reads these spans: the
+position of a Stellar batch is its span, and a reader resumes at the ledger after it.
 """
 
 from __future__ import annotations
@@ -94,3 +97,20 @@ class Chunk(tuple[Any, bytes]):
         span = LedgerSpan.decode(self[1])
         assert span is not None
         return span
+
+
+class LedgerSpanCodec:
+    """The position of a Stellar batch for `flowctl.resumable`: its LedgerSpan."""
+
+    unit = "ledger"
+
+    def position_of(
+        self, batch: pa.RecordBatch, app_metadata: pa.Buffer | None
+    ) -> LedgerSpan | None:
+        return LedgerSpan.decode(app_metadata) or span_of(batch)
+
+    def start_after(self, position: LedgerSpan) -> int:
+        return position.last_ledger + 1
+
+
+LEDGER_SPANS = LedgerSpanCodec()

@@ -1,0 +1,8 @@
+"""What the three Stellar components agree on, shared without importing each other.
+
+The Arrow schemas of the two streams (`ledger_schema`: StellarLedger, `event_schema`:
+TTPEvent) with their stream names, the ledger span every Flight message carries
+(`spans`), and the array helpers the generator and the processor both vectorise with
+(`vectors`). The components import this package and flowctl, never one another, so
+each can change, be replaced or be rewritten in Go on its own.
+"""

@@ -1,0 +1,108 @@
+"""`flowrun health`: healthy, degraded or unhealthy, with every reason, from a status.
+
+The verdict is an exit code too (0, 1, 2), so scripts and probes need no parsing.
+Unhealthy means a component gave up (failed): nothing will fix it without a person.
+Degraded means the pipeline runs below par but may recover by itself (a component
+starting, in backoff, stopped, without recent heartbeats; an external controller that
+does not answer; a reload that did not apply).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
+from flowrun.spec.model import ControllerMode
+from flowrun.supervision.states import ComponentState
+
+
+class HealthVerdict(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    UNHEALTHY = "unhealthy"
+
+    @property
+    def exit_code(self) -> int:
+        return {HealthVerdict.HEALTHY: 0, HealthVerdict.DEGRADED: 1}.get(self, 2)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    pipeline: str
+    verdict: HealthVerdict
+    reasons: tuple[str, ...] = ()
+    """Why it is not healthy, the unhealthy reasons first."""
+    notes: tuple[str, ...] = ()
+    """Worth knowing, but not a reason (backpressure is flow control doing its job)."""
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "status": self.verdict.value,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+            "exit_code": self.exit_code,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HealthReport:
+        return cls(
+            pipeline=str(data["pipeline"]),
+            verdict=HealthVerdict(data["status"]),
+            reasons=tuple(data.get("reasons", [])),
+            notes=tuple(data.get("notes", [])),
+        )
+
+    @classmethod
+    def not_running(cls, pipeline: str, why: str) -> HealthReport:
+        return cls(pipeline, HealthVerdict.UNHEALTHY, (f"not running: {why}",))
+
+
+def health_report(status: PipelineStatus) -> HealthReport:
+    unhealthy: list[str] = []
+    degraded: list[str] = []
+    for component in status.components:
+        if component.state is ComponentState.FAILED:
+            unhealthy.append(f"{component.name} failed: {component.first_error_line or 'gave up'}")
+        elif (reason := _degraded_reason(component)) is not None:
+            degraded.append(reason)
+    controller = status.controller
+    if controller.mode is ControllerMode.EXTERNAL and not controller.reachable:
+        degraded.append(f"the external controller at {controller.endpoint} does not answer")
+    if status.reload.last_error:
+        degraded.append("the last reload failed: " + status.reload.last_error.splitlines()[0])
+    verdict = (
+        HealthVerdict.UNHEALTHY
+        if unhealthy
+        else HealthVerdict.DEGRADED
+        if degraded
+        else HealthVerdict.HEALTHY
+    )
+    notes = ("backpressure is active",) if status.flow_control.backpressure_active else ()
+    return HealthReport(status.pipeline, verdict, tuple(unhealthy + degraded), notes)
+
+
+def _degraded_reason(component: ComponentStatus) -> str | None:
+    name, state = component.name, component.state
+    if state in (ComponentState.STARTING, ComponentState.BACKOFF):
+        waiting = f" ({component.waiting_for})" if component.waiting_for else ""
+        return f"{name} is {state.value}{waiting}"
+    if state is ComponentState.STOPPED:
+        error = component.first_error_line
+        return f"{name} is stopped" + (f" ({error})" if error else "")
+    if not component.healthy:
+        return f"{name} runs but is not healthy (no recent heartbeat)"
+    return None
+
+
+def render_health(report: HealthReport) -> str:
+    lines = [f"{report.pipeline}: {report.verdict.value}"]
+    lines.extend(f"  - {reason}" for reason in report.reasons)
+    lines.extend(f"  note: {note}" for note in report.notes)
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""What the runner's admin endpoint answers: the routes `flowrun status`, `health`, `down`,
+`plan` and `reload` call, each turning a typed answer into JSON.
+
+JSON exists only here (and in the CLI reading it back): the runner, the reloader and the
+health verdict hand over typed values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flowrun.daemon.admin import AdminServer, Request, Response
+from flowrun.daemon.health import health_report
+from flowrun.daemon.status_types import PipelineStatus
+from flowrun.reload.reloader import TRIGGER_ADMIN, Reloader
+
+
+class Operated(Protocol):
+    """What the routes need of the runner."""
+
+    @property
+    def reloader(self) -> Reloader: ...
+
+    def status(self) -> PipelineStatus: ...
+
+    async def stop_and_report(self) -> dict[str, Any]:
+        """Stop the pipeline; what stopped, what had to be killed, how long it took."""
+        ...
+
+
+class AdminRoutes:
+    def __init__(self, runner: Operated) -> None:
+        self._runner = runner
+
+    def register(self, admin: AdminServer) -> None:
+        admin.route("GET", "/status", self.status)
+        admin.route("GET", "/health", self.health)
+        admin.route("POST", "/down", self.down)
+        admin.route("POST", "/reload", self.reload)
+        admin.route("POST", "/plan", self.plan)
+
+    async def status(self, request: Request) -> Response:
+        return Response(200, self._runner.status().to_json())
+
+    async def health(self, request: Request) -> Response:
+        return Response(200, health_report(self._runner.status()).to_json())
+
+    async def down(self, request: Request) -> Response:
+        return Response(200, await self._runner.stop_and_report())
+
+    async def reload(self, request: Request) -> Response:
+        return Response(200, (await self._runner.reloader.reload(TRIGGER_ADMIN)).to_json())
+
+    async def plan(self, request: Request) -> Response:
+        """The body may name a profile to plan with (default: the one in force)."""
+        body = request.body if isinstance(request.body, dict) else {}
+        profile = body.get("profile")
+        answer = await self._runner.reloader.plan(profile if isinstance(profile, str) else None)
+        return Response(200, answer.to_json())

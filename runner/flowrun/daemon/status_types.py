@@ -1,0 +1,209 @@
+"""The status of a running pipeline as typed values: what `flowrun status --json` prints.
+
+The runner builds a `PipelineStatus` (`flowrun.daemon.status`), the admin endpoint sends
+its `to_json()`, and the CLI reads it back with `from_json()`; everything in between
+(health verdicts, the table, `up -d`'s progress lines) works on these values. The JSON
+keys and their order are the contract of DESIGN.md section 4: tests and users read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flowrun.reload.history import ReloadHistory
+from flowrun.spec.model import ComponentType, ControllerMode
+from flowrun.supervision.states import ComponentState
+
+
+class RunnerPhase(StrEnum):
+    STARTING = "starting"  # until every component's first start settled
+    RUNNING = "running"
+    STOPPING = "stopping"
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    type: ComponentType
+    state: ComponentState
+    pid: int | None
+    restarts: int
+    registered: bool
+    """Registered with the controller by the process that runs now."""
+    healthy: bool
+    load: float | None
+    throttle_rate: float | None
+    uptime_seconds: float | None
+    waiting_for: str | None
+    exit_code: int | None
+    last_error: str | None
+    endpoint: str | None
+    inputs: tuple[str, ...]
+
+    @property
+    def first_error_line(self) -> str | None:
+        return self.last_error.splitlines()[0] if self.last_error else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type.value,
+            "state": self.state.value,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "registered": self.registered,
+            "healthy": self.healthy,
+            "load": self.load,
+            "throttle_rate": self.throttle_rate,
+            "uptime_seconds": self.uptime_seconds,
+            "waiting_for": self.waiting_for,
+            "exit_code": self.exit_code,
+            "last_error": self.last_error,
+            "endpoint": self.endpoint,
+            "inputs": list(self.inputs),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ComponentStatus:
+        return cls(
+            name=str(data["name"]),
+            type=ComponentType(data["type"]),
+            state=ComponentState(data["state"]),
+            pid=data.get("pid"),
+            restarts=int(data.get("restarts", 0)),
+            registered=bool(data.get("registered", False)),
+            healthy=bool(data.get("healthy", False)),
+            load=data.get("load"),
+            throttle_rate=data.get("throttle_rate"),
+            uptime_seconds=data.get("uptime_seconds"),
+            waiting_for=data.get("waiting_for"),
+            exit_code=data.get("exit_code"),
+            last_error=data.get("last_error"),
+            endpoint=data.get("endpoint"),
+            inputs=tuple(data.get("inputs", [])),
+        )
+
+
+@dataclass(frozen=True)
+class RunnerStatus:
+    """The runner process itself."""
+
+    pid: int
+    phase: RunnerPhase
+    started_at: float
+    """Epoch seconds."""
+    admin: str
+    metrics_port: int | None
+    state_dir: str
+    uptime_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "phase": self.phase.value,
+            "started_at": self.started_at,
+            "admin": self.admin,
+            "metrics_port": self.metrics_port,
+            "state_dir": self.state_dir,
+            "uptime_seconds": self.uptime_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunnerStatus:
+        return cls(
+            pid=int(data["pid"]),
+            phase=RunnerPhase(data["phase"]),
+            started_at=float(data["started_at"]),
+            admin=str(data.get("admin", "")),
+            metrics_port=data.get("metrics_port"),
+            state_dir=str(data.get("state_dir", "")),
+            uptime_seconds=float(data.get("uptime_seconds", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class ControllerStatus:
+    mode: ControllerMode
+    endpoint: str | None
+    reachable: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode.value, "endpoint": self.endpoint, "reachable": self.reachable}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ControllerStatus:
+        return cls(
+            ControllerMode(data["mode"]), data.get("endpoint"), bool(data.get("reachable", True))
+        )
+
+
+@dataclass(frozen=True)
+class FlowControlStatus:
+    """The thresholds in force, and whether backpressure is on now."""
+
+    activate_at: float
+    deactivate_at: float
+    throttle_rate: float
+    backpressure_active: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "activate_at": self.activate_at,
+            "deactivate_at": self.deactivate_at,
+            "throttle_rate": self.throttle_rate,
+            "backpressure_active": self.backpressure_active,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FlowControlStatus:
+        return cls(
+            float(data["activate_at"]),
+            float(data["deactivate_at"]),
+            float(data["throttle_rate"]),
+            bool(data["backpressure_active"]),
+        )
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    """The status object of `flowrun status --json` (DESIGN.md section 4)."""
+
+    pipeline: str
+    profile: str | None
+    revision: str
+    spec: str
+    runner: RunnerStatus
+    controller: ControllerStatus
+    flow_control: FlowControlStatus
+    components: tuple[ComponentStatus, ...]
+    """In the order of the spec."""
+    reload: ReloadHistory
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "profile": self.profile,
+            "revision": self.revision,
+            "spec": self.spec,
+            "runner": self.runner.to_json(),
+            "controller": self.controller.to_json(),
+            "flow_control": self.flow_control.to_json(),
+            "components": [component.to_json() for component in self.components],
+            "reload": self.reload.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PipelineStatus:
+        return cls(
+            pipeline=str(data["pipeline"]),
+            profile=data.get("profile"),
+            revision=str(data["revision"]),
+            spec=str(data.get("spec", "")),
+            runner=RunnerStatus.from_json(data["runner"]),
+            controller=ControllerStatus.from_json(data["controller"]),
+            flow_control=FlowControlStatus.from_json(data["flow_control"]),
+            components=tuple(ComponentStatus.from_json(c) for c in data["components"]),
+            reload=ReloadHistory.from_json(data.get("reload") or {}),
+        )

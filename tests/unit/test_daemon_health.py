@@ -1,0 +1,124 @@
+"""`flowrun health` verdicts from a status: each component state, an external controller
+that does not answer, a reload that failed, backpressure as a note; and the report's JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from fixtures.status_samples import component, pipeline_of
+from flowrun.daemon.health import HealthReport, HealthVerdict, health_report, render_health
+from flowrun.daemon.status_types import ControllerStatus, FlowControlStatus
+from flowrun.reload.history import ReloadHistory
+from flowrun.spec.model import ControllerMode
+from flowrun.supervision.states import ComponentState
+
+
+def test_every_component_running_and_healthy_is_healthy() -> None:
+    report = health_report(pipeline_of(component("src"), component("sink")))
+    assert report.verdict is HealthVerdict.HEALTHY and report.exit_code == 0
+    assert report.reasons == () and report.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "verdict", "reason"),
+    [
+        (
+            {"state": ComponentState.FAILED, "last_error": "exited with code 3\n  log tail"},
+            HealthVerdict.UNHEALTHY,
+            "sink failed: exited with code 3",
+        ),
+        ({"state": ComponentState.FAILED}, HealthVerdict.UNHEALTHY, "sink failed: gave up"),
+        (
+            {"state": ComponentState.STARTING, "waiting_for": "inputs: src"},
+            HealthVerdict.DEGRADED,
+            "sink is starting (inputs: src)",
+        ),
+        ({"state": ComponentState.STARTING}, HealthVerdict.DEGRADED, "sink is starting"),
+        (
+            {"state": ComponentState.BACKOFF, "waiting_for": "restart in 2.0s"},
+            HealthVerdict.DEGRADED,
+            "sink is backoff (restart in 2.0s)",
+        ),
+        (
+            {"state": ComponentState.STOPPED, "last_error": "exited with code 0\nmore"},
+            HealthVerdict.DEGRADED,
+            "sink is stopped (exited with code 0)",
+        ),
+        ({"state": ComponentState.STOPPED}, HealthVerdict.DEGRADED, "sink is stopped"),
+        (
+            {"healthy": False},
+            HealthVerdict.DEGRADED,
+            "sink runs but is not healthy (no recent heartbeat)",
+        ),
+    ],
+)
+def test_each_component_state_has_its_verdict_and_reason(
+    changes: dict[str, object], verdict: HealthVerdict, reason: str
+) -> None:
+    report = health_report(pipeline_of(component("src"), component("sink", **changes)))
+    assert report.verdict is verdict
+    assert report.reasons == (reason,)
+    assert report.exit_code == {HealthVerdict.DEGRADED: 1, HealthVerdict.UNHEALTHY: 2}[verdict]
+
+
+def test_unhealthy_reasons_come_before_degraded_ones() -> None:
+    status = pipeline_of(
+        component("src", state=ComponentState.BACKOFF),
+        component("sink", state=ComponentState.FAILED, last_error="boom"),
+    )
+    report = health_report(status)
+    assert report.verdict is HealthVerdict.UNHEALTHY
+    assert report.reasons == ("sink failed: boom", "src is backoff")
+
+
+def test_an_external_controller_that_does_not_answer_degrades() -> None:
+    external = ControllerStatus(ControllerMode.EXTERNAL, "10.0.0.9:8080", reachable=False)
+    report = health_report(pipeline_of(component("src"), controller=external))
+    assert report.verdict is HealthVerdict.DEGRADED
+    assert report.reasons == ("the external controller at 10.0.0.9:8080 does not answer",)
+    # An embedded or disabled controller has nothing to reach.
+    disabled = ControllerStatus(ControllerMode.DISABLED, None, reachable=False)
+    assert health_report(pipeline_of(component("src"), controller=disabled)).reasons == ()
+
+
+def test_a_failed_last_reload_degrades_with_its_first_line() -> None:
+    history = ReloadHistory(generation=2, last_error="p.yaml:3:5: spec.x: bad\np.yaml:4:1: more")
+    report = health_report(pipeline_of(component("src"), reload=history))
+    assert report.verdict is HealthVerdict.DEGRADED
+    assert report.reasons == ("the last reload failed: p.yaml:3:5: spec.x: bad",)
+
+
+def test_backpressure_is_a_note_not_a_reason() -> None:
+    flow = FlowControlStatus(0.8, 0.6, 0.5, backpressure_active=True)
+    report = health_report(pipeline_of(component("src"), flow_control=flow))
+    assert report.verdict is HealthVerdict.HEALTHY
+    assert report.notes == ("backpressure is active",)
+
+
+def test_report_json_text_and_not_running() -> None:
+    status = pipeline_of(component("src", state=ComponentState.FAILED, last_error="boom"))
+    report = dataclasses.replace(health_report(status), notes=("backpressure is active",))
+    data = report.to_json()
+    assert data == {
+        "pipeline": "demo",
+        "status": "unhealthy",
+        "reasons": ["src failed: boom"],
+        "notes": ["backpressure is active"],
+        "exit_code": 2,
+    }
+    assert list(data) == ["pipeline", "status", "reasons", "notes", "exit_code"]
+    assert HealthReport.from_json(data) == report
+    assert render_health(report).splitlines() == [
+        "demo: unhealthy",
+        "  - src failed: boom",
+        "  note: backpressure is active",
+    ]
+    gone = HealthReport.not_running("p.yaml", "no runner")
+    assert gone.to_json() == {
+        "pipeline": "p.yaml",
+        "status": "unhealthy",
+        "reasons": ["not running: no runner"],
+        "notes": [],
+        "exit_code": 2,
+    }
