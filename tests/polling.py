@@ -2,8 +2,8 @@
 
     from polling import wait_for, wait_for_async
 
-    value = wait_for(lambda: server.stats().get("done"), what="the server to finish")
-    await wait_for_async(lambda: controller.services(), what="a service to register")
+    value = wait_for(lambda: server.stats().get("done"), 60, "the server to finish")
+    await wait_for_async(controller.services, what="a service registered", interval=0.02)
 
 The value returned is the condition's first truthy value. On timeout an AssertionError
 names what was waited for, for how long, and the last value seen (or the last exception
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-TIMEOUT_SECONDS = 30.0
+TIMEOUT_SECONDS = 60.0  # only a failing test waits this long: generous for a loaded machine
 INTERVAL_SECONDS = 0.05
 _NOTHING = object()
 
@@ -45,19 +45,23 @@ class _Attempts:
         elif self.last is _NOTHING:
             seen = "never checked"
         else:
-            seen = f"last value {self.last!r}"
+            seen = f"last value {_short(repr(self.last))}"
         message = f"not within {self.timeout:g}s: {self.what} ({seen})"
         error = AssertionError(message)
         error.__cause__ = self.error
         return error
 
 
+def _short(text: str, most: int = 300) -> str:
+    return text if len(text) <= most else f"{text[: most - 5]}[...]"
+
+
 def wait_for(
     condition: Callable[[], T],
-    *,
     timeout: float = TIMEOUT_SECONDS,
     what: str = "",
     interval: float = INTERVAL_SECONDS,
+    *,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call `condition` every `interval` seconds until it returns something truthy."""
@@ -78,10 +82,10 @@ def wait_for(
 
 async def wait_for_async(
     condition: Callable[[], T | Awaitable[T]],
-    *,
     timeout: float = TIMEOUT_SECONDS,
     what: str = "",
     interval: float = INTERVAL_SECONDS,
+    *,
     ignoring: tuple[type[BaseException], ...] = (),
 ) -> T:
     """wait_for inside an event loop: `condition` may be a plain or an async function."""

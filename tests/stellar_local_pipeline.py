@@ -16,16 +16,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polling
 import pyarrow.flight as flight
-from conftest import free_port
 from flowctl.actions import call_action_at
 from flowctl.settings import ComponentSettings
+from ports import free_port
 
 # name -> (module, component type, upstream name)
 LAYOUT: dict[str, tuple[str, str, str | None]] = {
@@ -127,16 +127,9 @@ class LocalPipeline:
     def wait_for(
         condition: Callable[[], bool], timeout_seconds: float = 120.0, what: str = "condition"
     ) -> None:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                if condition():
-                    return
-            except (flight.FlightError, OSError, KeyError):
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout_seconds}s waiting for {what}")
-            time.sleep(0.1)
+        """polling.wait_for, taking a failed call to a (re)starting component for "not yet"."""
+        ignoring = (flight.FlightError, OSError, KeyError)
+        polling.wait_for(condition, timeout_seconds, what, 0.1, ignoring=ignoring)
 
     def __enter__(self) -> LocalPipeline:
         return self

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowctl.directives")
 
+# How often the thread, until the client is registered, looks whether it was stopped.
+REGISTRATION_POLL_SECONDS = 0.2
+
 
 class DirectiveWatcher:
     def __init__(
@@ -35,6 +38,9 @@ class DirectiveWatcher:
         self._on_policy = on_policy
         self._thread: threading.Thread | None = None
         self._stream: grpc.Call | None = None
+        # Set by stop(); with _stream under _lock, so that a stream opened while stop()
+        # runs is cancelled by whichever of the two comes second.
+        self._halt = threading.Event()
         self._lock = threading.Lock()
         self.policy_revision = 0
         self.policy: Policy | None = None
@@ -45,29 +51,43 @@ class DirectiveWatcher:
         self._thread.start()
 
     def stop(self, timeout: float) -> None:
+        """Stop following, whatever the watcher is doing (waiting for registration, opening a
+        stream, reading one, backing off); wait up to `timeout` seconds for its thread."""
         with self._lock:
+            self._halt.set()
             stream = self._stream
         if stream is not None:
             stream.cancel()
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _halted(self) -> bool:
+        return self._halt.is_set() or self._client.stopped.is_set()
+
     def _run(self) -> None:
         client = self._client
         backoff = Backoff(base_seconds=0.05, cap_seconds=1.0)
-        while not client.stopped.is_set():
-            if not client.registered_event.wait(0.2):
+        while not self._halted():
+            if not client.registered_event.wait(REGISTRATION_POLL_SECONDS):
                 continue
             if self._follow_once():
                 backoff.reset()
             backoff.cap_seconds = min(1.0, client.heartbeat_interval)
-            client.stopped.wait(backoff.next_delay())
+            self._halt.wait(backoff.next_delay())
 
     def _follow_once(self) -> bool:
         """Read one stream until it breaks; True when it delivered anything."""
         delivered = False
         stream = self._client.watch_stream()
         with self._lock:
+            if self._halt.is_set():
+                # stop() came while this stream was being opened: it could not cancel it.
+                stream.cancel()
+                return False
             self._stream = stream
         try:
             for directive in stream:
@@ -76,7 +96,7 @@ class DirectiveWatcher:
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNIMPLEMENTED:
                 log.warning("controller has no FlowControl service: no directives will come")
-                self._client.stopped.wait()
+                self._halt.wait()
             elif e.code() != grpc.StatusCode.CANCELLED:
                 log.debug("directive stream broke: %s", e.code().name)
         finally:

@@ -34,7 +34,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from conftest import free_port
+from ports import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_local_pipeline import LocalPipeline
 from ttp_arrow_processor.extract import extract_events

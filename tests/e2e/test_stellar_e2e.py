@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
-from conftest import free_port
+from ports import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from ttp_arrow_processor.extract import extract_events
 

@@ -15,7 +15,6 @@ import grpc
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from conftest import free_port
 from fixtures.fault_flight import FakeUpstream
 from fixtures.fault_stellar import (
     assert_exact_output,
@@ -30,6 +29,7 @@ from flowctl.contract import Policy
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import StreamTicket
 from integration._sdk_harness import ControllerThread
+from ports import free_port
 from stellar_local_pipeline import LocalPipeline
 
 pytestmark = pytest.mark.timeout(180)

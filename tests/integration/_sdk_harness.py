@@ -1,12 +1,11 @@
-"""Helpers of the SDK integration tests: a real Controller on its own loop thread,
-polling with a timeout, and a Flight source component to pull from."""
+"""Helpers of the SDK integration tests: a real Controller on its own loop thread and a
+Flight source component to pull from."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -16,14 +15,6 @@ from flowrun.controller.server import Controller
 from flowrun.controller.views import ServiceView
 
 T = TypeVar("T")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.02) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
-        time.sleep(interval)
 
 
 class ControllerThread:

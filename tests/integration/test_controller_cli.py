@@ -15,9 +15,9 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import free_port
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
+from ports import free_port
 
 pytestmark = pytest.mark.timeout(120)
 FLOWRUN = str(Path(sys.executable).parent / "flowrun")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -17,6 +17,7 @@ from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowctl.policy_codec import policy_from_proto, policy_to_proto
 from flowrun.controller.server import Controller
 from google.protobuf.empty_pb2 import Empty
+from polling import wait_for_async
 from prometheus_client import CollectorRegistry
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -56,14 +57,6 @@ def plane(channel: grpc.aio.Channel) -> cp_grpc.ControlPlaneStub:
 @pytest.fixture
 def flow(channel: grpc.aio.Channel) -> fc_grpc.FlowControlStub:
     return fc_grpc.FlowControlStub(channel)
-
-
-async def eventually(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def register(
@@ -240,17 +233,19 @@ async def test_janitor_marks_silent_services_unhealthy_and_keeps_last_heartbeat(
             def sink_unhealthy() -> bool:
                 return not next(v for v in server.services() if v.service_id == "sink-1").healthy
 
-            await eventually(sink_unhealthy, "the silent sink to turn unhealthy")
+            await wait_for_async(sink_unhealthy, what="the silent sink to turn unhealthy")
             status = await plane.GetServiceStatus(cp.ServiceInfo(service_id="sink-1"))
             assert not status.is_healthy
             assert status.last_heartbeat.ToNanoseconds() == pytest.approx(before * 1e9, abs=1e3)
             # A silent sink must not keep its upstream throttled forever.
-            await eventually(lambda: not server.backpressure_active, "backpressure release")
-            await eventually(
+            await wait_for_async(
+                lambda: not server.backpressure_active, what="backpressure release"
+            )
+            await wait_for_async(
                 lambda: (
                     (sample(metrics, "flowctl_controller_unhealthy_transitions_total") or 0) >= 3
                 ),
-                "the janitor to count three silent services",
+                what="the janitor to count three silent services",
             )
 
             await heartbeat(plane, "sink-1", load=0.95)
@@ -341,9 +336,9 @@ async def test_subscriber_that_disappears_is_cleaned_up(
         await next_directive(stream)
         assert sample(metrics, "flowctl_controller_directive_streams") == 1.0
         await channel.close(grace=None)  # the client vanishes mid-stream
-        await eventually(
+        await wait_for_async(
             lambda: sample(metrics, "flowctl_controller_directive_streams") == 0.0,
-            "the dead stream's mailbox to be removed",
+            what="the dead stream's mailbox to be removed",
         )
     # Changes after the client left go nowhere and break nothing.
     await heartbeat(plane, "sink-1", load=0.99)

@@ -8,8 +8,7 @@ throttling others, leaves no stream behind, and is taken back when the network h
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
@@ -20,6 +19,7 @@ from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.contract import Policy
 from flowrun.controller.server import Controller
 from flowrun.controller.views import ServiceView
+from polling import wait_for_async
 from prometheus_client import CollectorRegistry
 from tcp_proxy import TcpProxy
 
@@ -57,17 +57,6 @@ def proxy(controller: Controller) -> Iterator[TcpProxy]:
     assert controller.address is not None
     with TcpProxy(controller.address) as started:
         yield started
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while True:
-        outcome = check()
-        if outcome if isinstance(outcome, bool) else await outcome:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def view(controller: Controller, service_id: str) -> ServiceView:
@@ -124,7 +113,9 @@ async def test_partitioned_service_turns_unhealthy_and_recovers(
 
         proxy.partition(blackhole=blackhole)
         assert not await try_heartbeat(remote, "source-1", 0.2)
-        await eventually(lambda: not view(controller, "source-1").healthy, "source-1 unhealthy")
+        await wait_for_async(
+            lambda: not view(controller, "source-1").healthy, what="source-1 unhealthy"
+        )
         last_seen = view(controller, "source-1").last_heartbeat
         assert last_seen is not None
 
@@ -135,12 +126,14 @@ async def test_partitioned_service_turns_unhealthy_and_recovers(
         proxy.heal()
         with pytest.raises(grpc.aio.AioRpcError):
             await asyncio.wait_for(stream.read(), WAIT)  # the partitioned stream is dead
-        await eventually(
+        await wait_for_async(
             lambda: metrics.get_sample_value("flowctl_controller_directive_streams") == 0.0,
-            "the controller to drop the dead stream",
+            what="the controller to drop the dead stream",
         )
 
-        await eventually(lambda: try_heartbeat(remote, "source-1", 0.2), "a heartbeat after heal")
+        await wait_for_async(
+            lambda: try_heartbeat(remote, "source-1", 0.2), what="a heartbeat after heal"
+        )
         assert view(controller, "source-1").healthy
         assert (view(controller, "source-1").last_heartbeat or 0) > last_seen
         again = fc_grpc.FlowControlStub(remote_channel).WatchDirectives(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flowrun.reload.watcher import SpecWatcher, fingerprint
+from polling import wait_for_async
 
 Save = Callable[[Path, str], None]
 TIMEOUT_SECONDS = 20.0
@@ -62,14 +63,6 @@ def _kubernetes_layout(root: Path, text: str) -> Path:
     return spec
 
 
-async def _until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {TIMEOUT_SECONDS}s: {what}")
-        await asyncio.sleep(0.02)
-
-
 async def _watching(
     spec: Path, scenario: Callable[[SpecWatcher, list[str]], Awaitable[None]]
 ) -> None:
@@ -92,7 +85,9 @@ async def _watching(
 
 async def _then_sentinel(spec: Path, seen: list[str], expected_before: int) -> None:
     temp_then_rename(spec, "sentinel: true\n")
-    await _until(lambda: bool(seen) and seen[-1] == "sentinel: true\n", "the sentinel edit")
+    await wait_for_async(
+        lambda: bool(seen) and seen[-1] == "sentinel: true\n", what="the sentinel edit"
+    )
     assert len(seen) == expected_before + 1, seen
 
 
@@ -105,9 +100,11 @@ def test_each_save_is_one_change(tmp_path: Path, save: Save) -> None:
 
     async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
         save(spec, "version: 2\n")
-        await _until(lambda: seen == ["version: 2\n"], f"{save.__name__} seen")
+        await wait_for_async(lambda: seen == ["version: 2\n"], what=f"{save.__name__} seen")
         save(spec, "version: 3\n")
-        await _until(lambda: seen[-1:] == ["version: 3\n"], f"second {save.__name__} seen")
+        await wait_for_async(
+            lambda: seen[-1:] == ["version: 3\n"], what=f"second {save.__name__} seen"
+        )
         await _then_sentinel(spec, seen, 2)
 
     asyncio.run(_watching(spec, scenario))
@@ -119,7 +116,9 @@ def test_kubernetes_symlink_swaps(tmp_path: Path) -> None:
     async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
         for version in (2, 3, 4):  # each swap moves the watch to a new folder
             kubernetes_swap(spec, f"version: {version}\n")
-            await _until(lambda v=version: seen[-1:] == [f"version: {v}\n"], f"swap {version}")
+            await wait_for_async(
+                lambda v=version: seen[-1:] == [f"version: {v}\n"], what=f"swap {version}"
+            )
         assert seen == ["version: 2\n", "version: 3\n", "version: 4\n"]
 
     asyncio.run(_watching(spec, scenario))
@@ -135,7 +134,7 @@ def test_a_burst_of_saves_is_one_change(tmp_path: Path) -> None:
         for version in range(1, 6):
             in_place(spec, f"version: {version}\n")
             time.sleep(0.02)
-        await _until(lambda: bool(seen), "the burst seen")
+        await wait_for_async(lambda: bool(seen), what="the burst seen")
         assert seen == ["version: 5\n"]
         await _then_sentinel(spec, seen, 1)
 
@@ -161,7 +160,7 @@ def test_a_dotenv_edit_is_a_change(tmp_path: Path) -> None:
 
     async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
         (tmp_path / ".env").write_text("LEVEL=debug\n")
-        await _until(lambda: len(seen) == 1, "the .env edit seen")
+        await wait_for_async(lambda: len(seen) == 1, what="the .env edit seen")
         await _then_sentinel(spec, seen, 1)
 
     asyncio.run(_watching(spec, scenario))
@@ -173,9 +172,9 @@ def test_a_deleted_spec_is_waited_for(tmp_path: Path) -> None:
 
     async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
         spec.unlink()
-        await _until(lambda: watcher.missing, "the deletion noticed")
+        await wait_for_async(lambda: watcher.missing, what="the deletion noticed")
         assert seen == []
         spec.write_text("version: 2\n")
-        await _until(lambda: seen == ["version: 2\n"], "the recreated spec seen")
+        await wait_for_async(lambda: seen == ["version: 2\n"], what="the recreated spec seen")
 
     asyncio.run(_watching(spec, scenario))

@@ -19,16 +19,7 @@ from flowrun.daemon.app import SHUTDOWN, Runner
 from flowrun.daemon.state_dir import StateDir
 from flowrun.spec.loader import load_spec
 from google.protobuf import empty_pb2
-
-
-async def _until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := predicate()):
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        await asyncio.sleep(0.05)
-    return value
+from polling import wait_for_async
 
 
 async def _policy_activate_at(endpoint: str) -> float:
@@ -52,7 +43,7 @@ async def _scenario(spec: Path, dump: Path) -> None:
     task = asyncio.ensure_future(runner.run())
     last: dict[str, int] = {}
     try:
-        await _until(lambda: runner.phase == "running", "the pipeline started")
+        await wait_for_async(lambda: runner.phase == "running", what="the pipeline started")
         before = _pids(runner)
         endpoint = runner.status().controller.endpoint
 

@@ -16,11 +16,13 @@ from pathlib import Path
 import psutil
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import ControllerThread, CountingSource, component_settings, wait_for
-from conftest import REPO_ROOT, free_port
+from _sdk_harness import ControllerThread, CountingSource, component_settings
 from flowctl import Component, ComponentSettings, StreamTicket
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings
+from polling import wait_for
+from ports import free_port
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "examples" / "custom_processor" / "add_column.py"
 
 

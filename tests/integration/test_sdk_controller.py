@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _sdk_harness import ControllerThread, component_settings, wait_for
+from _sdk_harness import ControllerThread, component_settings
 from certificates import self_signed
-from conftest import free_port
 from flowctl import FlowController, FlowctlError
 from flowctl.client import ControllerClient, Registration
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowctl.settings import ComponentSettings
+from polling import wait_for
+from ports import free_port
 from tcp_proxy import TcpProxy
 
 INTERVAL = 0.2

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import wait_for
-from conftest import free_port
 from flowctl import ConnectionPool, PoolError, PoolManager, SettingsError, StreamTicket
 from flowctl.contract import PoolSettings
+from polling import wait_for
+from ports import free_port
 
 
 class EchoServer(flight.FlightServerBase):  # type: ignore[misc]

@@ -15,10 +15,11 @@ from arrow_analytics_sink.checkpoint import CheckpointStore
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
 from flowctl.actions import call_action_at
+from polling import wait_for
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.server import StellarArrowSource
 from stellar_local_pipeline import LocalPipeline
-from test_stellar_pipeline import build, running, wait_for
+from test_stellar_pipeline import build, running
 from ttp_arrow_processor.extract import extract_events
 from ttp_arrow_processor.server import TtpArrowProcessor
 

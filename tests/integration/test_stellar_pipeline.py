@@ -14,11 +14,12 @@ import pyarrow.flight as flight
 import pytest
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
-from conftest import free_port
 from flowctl.actions import call_action_at
 from flowctl.component import Component
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import StreamTicket
+from polling import wait_for
+from ports import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.parquet_backend import write_ledgers
 from stellar_arrow_source.server import StellarArrowSource
@@ -32,13 +33,6 @@ SEED = 7
 def expected_events(first: int, last: int) -> pa.Table:
     ledgers = SyntheticLedgers(GeneratorConfig(seed=SEED)).ledger_batch(first, last)
     return pa.Table.from_batches([extract_events(ledgers)[0]])
-
-
-def wait_for(condition: Any, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {condition}"
-        time.sleep(0.05)
 
 
 def build(

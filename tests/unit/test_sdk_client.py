@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
 import grpc
 import pytest
-from conftest import free_port
 from flowctl import FlowController
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
@@ -22,13 +20,8 @@ from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowctl.policy_codec import policy_to_proto
 from flowctl.settings import ComponentSettings
 from google.protobuf import empty_pb2
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+from polling import wait_for
+from ports import free_port
 
 
 class ScriptedControlPlane(cp_grpc.ControlPlaneServicer):  # type: ignore[misc]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 from flowctl.health import Check, HealthReport
 from flowctl.health_watch import HealthWatch
+from polling import wait_for
 
 
 class ScriptedHealth:
@@ -60,10 +60,7 @@ def test_runs_on_its_interval_and_follows_a_new_one_at_once() -> None:
         assert health.called.wait(10), "the first assessment runs at start"
         calls = health.calls
         watch.interval_seconds = 0.01  # the hour-long wait in progress ends now
-        deadline = time.monotonic() + 10
-        while health.calls < calls + 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert health.calls >= calls + 3
+        wait_for(lambda: health.calls >= calls + 3, 10, "three assessments", interval=0.01)
     finally:
         watch.stop()
 
