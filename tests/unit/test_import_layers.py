@@ -22,6 +22,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = REPO_ROOT / "components"
+RUNNER_ROOT = REPO_ROOT / "runner"
 
 SDK = "flowctl"
 SHARED_STELLAR = "stellar_common"
@@ -114,6 +115,32 @@ def stellar_common_violations(root: Path = COMPONENTS) -> list[str]:
     )
 
 
+# The runner's layers, bottom up; `errors` and `secrets` sit under all of them.
+RUNNER_LAYERS = ("spec", "controller", "supervision", "reload", "daemon", "cli")
+RUNNER_BASE = ("errors", "secrets")
+
+
+def runner_violations(root: Path = RUNNER_ROOT, components: Path = COMPONENTS) -> list[str]:
+    """flowrun's packages import only the layers below their own (and flowctl, never a
+    component package); `errors` and `secrets` import no layer at all."""
+    found: list[str] = []
+    component_packages = set(packages(components)) - {SDK}
+    for path in sorted((root / RUNNER).rglob("*.py")):
+        own = path.relative_to(root / RUNNER).parts[0].removesuffix(".py")
+        rank = RUNNER_LAYERS.index(own) if own in RUNNER_LAYERS else -1
+        for found_import in imports_in(path):
+            parts = found_import.module.split(".")
+            if parts[0] in component_packages:
+                found.append(found_import.describe(root, "the runner never imports a component"))
+            if parts[0] != RUNNER or len(parts) < 2 or parts[1] not in RUNNER_LAYERS:
+                continue
+            if RUNNER_LAYERS.index(parts[1]) > rank and parts[1] != own:
+                allowed = ", ".join(RUNNER_LAYERS[: max(rank, 0)]) or "no layer"
+                why = f"flowrun.{own} may import {allowed}"
+                found.append(found_import.describe(root, why))
+    return found
+
+
 RULES = [flowctl_violations, component_violations, stellar_common_violations]
 
 
@@ -124,6 +151,28 @@ RULES = [flowctl_violations, component_violations, stellar_common_violations]
 def test_the_components_keep_to_their_layer(rule: Callable[[Path], list[str]]) -> None:
     violations = rule(COMPONENTS)
     assert not violations, "forbidden imports:\n" + "\n".join(violations)
+
+
+def test_the_runner_keeps_to_its_layers() -> None:
+    violations = runner_violations()
+    assert not violations, "forbidden imports:\n" + "\n".join(violations)
+
+
+def test_the_runner_rule_names_a_layer_imported_from_below(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "runner",
+        {
+            "flowrun/__init__.py": "",
+            "flowrun/errors.py": "",
+            "flowrun/spec/model.py": "from flowrun.errors import FlowrunError\n",
+            "flowrun/supervision/x.py": "from flowrun.spec import model\n"
+            "from flowrun.controller.server import Controller\n"
+            "def f():\n    from flowrun.daemon.app import Runner\n",
+        },
+    )
+    (violation,) = runner_violations(root, tmp_path / "components")
+    assert violation.startswith("runner/flowrun/supervision/x.py:4: imports flowrun.daemon.app")
+    assert "may import spec, controller" in violation
 
 
 def test_the_scan_sees_the_packages_and_their_imports() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from flowrun.daemon.admin import AdminServer
-from flowrun.daemon.metrics import RunnerMetrics, serve_metrics
+from flowrun.daemon.metrics import MetricsEndpoint
 from flowrun.daemon.progress import report_waits
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.daemon.routes import AdminRoutes
@@ -66,15 +66,13 @@ class Runner:
         self._restore_signals: Callable[[], None] = lambda: None
         self.admin = AdminServer(secrets.token_urlsafe(24))
         self.registry = CollectorRegistry()
-        self.metrics_port: int | None = None
         self.control: ControlPlane = control_plane_for(self.body, self.registry)
         self.supervisor: Supervisor | None = None
         self._events: EventLog | None = None
         self._guardian: Guardian | None = None
         self._requests: asyncio.Queue[str] = asyncio.Queue()
         self._stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._metrics_server: Any = None
-        self._runner_metrics: RunnerMetrics | None = None
+        self.metrics = MetricsEndpoint(self.registry, self._component_list, self.event)
         self.reloader = Reloader(self, watch_files=watch_spec_file)
 
     @property
@@ -126,8 +124,7 @@ class Runner:
             f"revision {self.loaded.revision})"
         )
         await self._start_control_plane()
-        if body.monitoring.metrics_port is not None:
-            self.metrics_port = self._serve_metrics(body.monitoring.metrics_port)
+        self.metrics.serve(body.monitoring.metrics_port)
         AdminRoutes(self).register(self.admin)
         await self.admin.start()
         self.state.write_info(
@@ -159,23 +156,6 @@ class Runner:
         if self.control.mode is not ControllerMode.DISABLED:
             self.event(f"controller ({self.control.mode.value}) on {self.control.endpoint}")
 
-    def _serve_metrics(self, port: int) -> int:
-        if self._runner_metrics is None:
-            self._runner_metrics = RunnerMetrics(self._component_list)
-            self.registry.register(self._runner_metrics)
-        self._metrics_server, bound = serve_metrics(self.registry, port)
-        self.event(f"metrics on http://127.0.0.1:{bound}/metrics")
-        return bound
-
-    def _rebind_metrics(self, port: int | None) -> None:
-        """Move the metrics endpoint when a full restart changed monitoring.metrics_port."""
-        if port == self.metrics_port or (port == 0 and self.metrics_port is not None):
-            return
-        if self._metrics_server is not None:
-            self._metrics_server.shutdown()
-            self._metrics_server = None
-        self.metrics_port = self._serve_metrics(port) if port is not None else None
-
     def _new_supervisor(self) -> Supervisor:
         supervisor = Supervisor(
             self.body,
@@ -186,8 +166,7 @@ class Runner:
             console=self.console,
             guardian=self._guardian,
         )
-        if self._runner_metrics is not None:
-            supervisor.listeners.append(self._runner_metrics.observe)
+        supervisor.listeners.append(self.metrics.component_changed)
         if self.console is not None:
             self.console.set_names(list(self.body.components))
         return supervisor
@@ -253,8 +232,7 @@ class Runner:
         with contextlib.suppress(Exception):
             await self.control.stop()
         await self.admin.stop()
-        if self._metrics_server is not None:
-            self._metrics_server.shutdown()
+        self.metrics.close()
         if self._guardian is not None:
             self._guardian.close()
         self._restore_signals()
@@ -279,7 +257,7 @@ class Runner:
             self.phase,
             started_at=self.started_at,
             admin=self.admin.address,
-            metrics_port=self.metrics_port,
+            metrics_port=self.metrics.port,
             state_dir=str(self.state.root),
         )
         return pipeline_status(
@@ -298,8 +276,7 @@ class Runner:
             if self.console is not None:
                 self.console.set_names(list(loaded.body.components))
             result = await supervisor.apply(loaded.body, restart=restart)
-            if self._runner_metrics is not None:
-                self._runner_metrics.publish()  # removed components leave the snapshot
+            self.metrics.components_changed()  # removed components leave the snapshot
             return result
 
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
@@ -314,7 +291,7 @@ class Runner:
             self.loaded = loaded
             self.control = control_plane_for(self.body, self.registry)
             await self._start_control_plane()
-            self._rebind_metrics(self.body.monitoring.metrics_port)
+            self.metrics.serve(self.body.monitoring.metrics_port)
             self.supervisor = self._new_supervisor()
             await self.supervisor.start()
 

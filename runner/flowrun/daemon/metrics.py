@@ -139,15 +139,51 @@ def _start_histogram(start_times: Iterable[StartTimes]) -> Metric:
     return histogram
 
 
-def serve_metrics(
-    registry: CollectorRegistry, port: int, host: str = "127.0.0.1"
-) -> tuple[Any, int]:
-    """Serve the registry over HTTP: (the server, to shut down; the port bound, 0 picks one)."""
-    try:
-        server, _thread = start_http_server(port, addr=host, registry=registry)
-    except OSError as e:
-        raise RunnerError(
-            f"cannot serve metrics on {host}:{port} (spec.monitoring.metrics_port): {e.strerror}; "
-            "choose another port, or null to serve none"
-        ) from e
-    return server, int(server.server_port)
+class MetricsEndpoint:
+    """The runner's `/metrics`: its registry (controller and runner metrics) served over
+    HTTP on `spec.monitoring.metrics_port`, and moved when a full restart changes it."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        components: Callable[[], Iterable[SupervisedComponent]],
+        events: Callable[[str], None],
+    ) -> None:
+        self._registry = registry
+        self._runner_metrics = RunnerMetrics(components)
+        registry.register(self._runner_metrics)
+        self._events = events
+        self._server: Any = None
+        self.port: int | None = None
+        """The port served (None: none)."""
+
+    def component_changed(self, component: SupervisedComponent) -> None:
+        """A supervisor listener: the loop publishes a new snapshot."""
+        self._runner_metrics.observe(component)
+
+    def components_changed(self) -> None:
+        """Components came or went (a reload): publish them."""
+        self._runner_metrics.publish()
+
+    def serve(self, port: int | None, host: str = "127.0.0.1") -> None:
+        """Serve on `port` (0: any free one, None: none), leaving the port served so far."""
+        if port == self.port or (port == 0 and self.port is not None):
+            return
+        self.close()
+        if port is None:
+            return
+        try:
+            self._server, _thread = start_http_server(port, addr=host, registry=self._registry)
+        except OSError as e:
+            raise RunnerError(
+                f"cannot serve metrics on {host}:{port} (spec.monitoring.metrics_port): "
+                f"{e.strerror}; choose another port, or null to serve none"
+            ) from e
+        self.port = int(self._server.server_port)
+        self._events(f"metrics on http://{host}:{self.port}/metrics")
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+        self.port = None
