@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPEC ?= specs/stellar-ttp.yaml
+# pytest-xdist workers of `make test`: most tests wait on subprocesses, so two run well on
+# two cores. WORKERS=0 runs the suite in this process.
+WORKERS ?= 2
 
-.PHONY: install run test bench lint type proto schema clean
+.PHONY: install run test unit bench lint type proto schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,11 @@ type: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint type
-	$(BIN)/pytest -q --cov --cov-report=term
+	$(BIN)/pytest -q -n $(WORKERS) --dist worksteal --cov --cov-report=term
+
+# The unit tier alone, without lint or coverage: seconds. `make unit ARGS=--lf` reruns failures.
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/report.py

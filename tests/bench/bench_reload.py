@@ -23,18 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.flight as flight
-import pytest
 from fixtures.reload_harness import STELLAR, all_running, edited, stellar_spec
-from fixtures.runner_harness import Pipeline, track_pipelines
+from fixtures.runner_harness import Pipeline
 from flowrun.daemon import admin
 from flowrun.daemon.state_dir import StateDir
+from polling import wait_for
 
 THRESHOLD_EDITS = 50
 COMPONENT_EDITS = 10
 POLL_SECONDS = 0.002
 TIMEOUT_SECONDS = 60.0
 PROCESSOR = STELLAR[1]
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _save(path: Path, text: str) -> None:
@@ -56,14 +55,6 @@ def _summary(prefix: str, seconds: list[float]) -> dict[str, Any]:
         f"{prefix}_max_ms": max(millis),
         f"{prefix}_samples_ms": millis,
     }
-
-
-def _until(predicate: Any, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {TIMEOUT_SECONDS}s: {what}")
-        time.sleep(POLL_SECONDS)
 
 
 def _running(tmp_path: Path, pipelines: list[Pipeline]) -> Pipeline:
@@ -98,7 +89,12 @@ def test_threshold_edit_to_every_component(
         text = edited(pipeline.spec, lambda body: body.update(flow_control={"activate_at": value}))
         written = time.monotonic()
         _save(pipeline.spec, text)
-        _until(lambda: activate_at_everywhere() == {value}, f"activate_at {value} everywhere")
+        wait_for(
+            lambda: activate_at_everywhere() == {value},
+            TIMEOUT_SECONDS,
+            f"activate_at {value} everywhere",
+            POLL_SECONDS,
+        )
         latencies.append(time.monotonic() - written)
 
     try:
@@ -131,9 +127,11 @@ def test_component_edit_to_running_again(
         )
         written = time.monotonic()
         _save(pipeline.spec, text)
-        _until(
+        wait_for(
             lambda: (p := processor())["state"] == "running" and p["pid"] not in (None, before),
+            TIMEOUT_SECONDS,
             "the processor running again",
+            POLL_SECONDS,
         )
         latencies.append(time.monotonic() - written)
 

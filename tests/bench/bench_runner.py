@@ -31,7 +31,6 @@ from fixtures.runner_harness import (
     Pipeline,
     clean_environ,
     component,
-    track_pipelines,
     write_spec,
 )
 
@@ -43,7 +42,6 @@ KINDS: dict[str, dict[str, Any]] = {
     "python-grpc": {"mode": "embedded", "command": ["python", str(FIXTURE)], "endpoint": True},
 }
 READY_LINE = re.compile(r"pipeline: (\d+)/(\d+) components ready in ([\d.]+)s")
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _spec(

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fixtures.reload_harness import (
     all_running,
     edit,
@@ -27,11 +26,8 @@ from fixtures.runner_harness import (
     component,
     free_port,
     read_events,
-    track_pipelines,
     write_spec,
 )
-
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _pipeline(tmp_path: Path, pipelines: list[Pipeline], **components: dict[str, Any]) -> Pipeline:

@@ -20,9 +20,8 @@ from fixtures.reload_harness import (
     stellar_spec,
     wait_generation,
 )
-from fixtures.runner_harness import Pipeline, track_pipelines, wait_for
+from fixtures.runner_harness import Pipeline, wait_for
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 # Long on purpose: the new thresholds must arrive by push, well before the next heartbeat.
 HEARTBEAT_SECONDS = 10.0
 SOURCE, PROCESSOR, SINK = STELLAR

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,10 @@ from fixtures.runner_harness import (
     alive,
     component,
     pipeline_processes,
-    track_pipelines,
     wait_for,
     write_spec,
 )
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 STATUS_KEYS = {
     "pipeline",
     "profile",
@@ -237,8 +236,11 @@ def test_a_runner_that_does_not_answer_is_reported_not_trusted(
     runner_pid = pipeline.status()["runner"]["pid"]
     os.kill(runner_pid, signal.SIGSTOP)
     try:
-        status = pipeline.flowrun("status", str(pipeline.spec))
-        down = pipeline.flowrun("down", str(pipeline.spec))
+        # Both wait out the CLI's probe timeout: at once, not one after the other.
+        with ThreadPoolExecutor(2) as clis:
+            asked = clis.submit(pipeline.flowrun, "status", str(pipeline.spec))
+            downed = clis.submit(pipeline.flowrun, "down", str(pipeline.spec))
+            status, down = asked.result(), downed.result()
     finally:
         os.kill(runner_pid, signal.SIGCONT)
 

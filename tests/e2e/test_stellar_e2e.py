@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
+from polling import wait_for
 from ports import free_port
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from ttp_arrow_processor.extract import extract_events
 
 FLOWRUN = [sys.executable, "-c", "from flowrun.cli.main import main; main()"]
+CLI_POLL_SECONDS = 0.2  # between two polls that each run the flowrun CLI
 SEED, LAST_LEDGER = 42, 2000
 SOURCE, PROCESSOR, SINK = "stellar-arrow-source", "ttp-arrow-processor", "arrow-analytics-sink"
 
@@ -122,13 +123,6 @@ def component_status(spec: Path, name: str) -> dict[str, Any]:
     return dict(found)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.2)
-
-
 def expected_events() -> pa.Table:
     ledgers = SyntheticLedgers(GeneratorConfig(seed=SEED)).ledger_batch(1, LAST_LEDGER)
     return pa.Table.from_batches([extract_events(ledgers)[0]])
@@ -154,21 +148,27 @@ def kill_and_wait_for_restart(spec: Path, name: str) -> None:
         now = component_status(spec, name)
         return now["state"] == "running" and now["pid"] not in (None, before["pid"])
 
-    wait_for(restarted, 60, f"{name} to be restarted by the runner")
+    wait_for(restarted, 60, f"{name} to be restarted by the runner", CLI_POLL_SECONDS)
 
 
 def test_ledgers_1_to_2000_reach_the_sink_exactly(running: Callable[..., Path]) -> None:
     spec = running(0)
     wait_for(lambda: last_ledger(spec) == LAST_LEDGER, 300, "the checkpoint to reach 2000")
-    logs = flowrun("logs", str(spec), SINK)
-    assert "progress: ledger" in logs.stdout
+    # The first progress line comes one monitoring interval after the sink starts: a fast
+    # machine can commit the whole range before it.
+    wait_for(
+        lambda: "progress: ledger" in flowrun("logs", str(spec), SINK).stdout,
+        30,
+        "the sink's progress line in its log",
+        CLI_POLL_SECONDS,
+    )
     assert_exact_output(spec.parent / "out")
 
 
 def test_killing_the_processor_twice_and_the_sink_once_changes_nothing(
     running: Callable[..., Path],
 ) -> None:
-    spec = running(100)  # 20 s of ledgers: the kills land mid-run
+    spec = running(200)  # 10 s of ledgers: the kills land mid-run
     for victim, at in [(PROCESSOR, 300), (PROCESSOR, 800), (SINK, 1300)]:
         wait_for(lambda at=at: last_ledger(spec) >= at, 300, f"the checkpoint to reach {at}")
         assert last_ledger(spec) < LAST_LEDGER, "the run ended before the kill"
@@ -188,9 +188,11 @@ def test_an_overloaded_sink_throttles_the_source_through_the_controller(
         lambda: component_status(spec, SOURCE)["throttle_rate"] < 1.0,
         120,
         "the controller to throttle the source",
+        CLI_POLL_SECONDS,
     )
     wait_for(
         lambda: "backpressure ON" in flowrun("logs", str(spec), SINK).stdout,
         120,
         "the sink's progress line to report the backpressure",
+        CLI_POLL_SECONDS,
     )

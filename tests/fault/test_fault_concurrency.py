@@ -26,11 +26,6 @@ PAIRS, THREADS, ROUNDS = 150, 6, 20
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 def controller(registry: CollectorRegistry) -> Iterator[ControllerThread]:
     thread = ControllerThread(
         Policy(heartbeat_interval_seconds=1.0, heartbeat_ttl_seconds=60.0), registry=registry

@@ -21,10 +21,9 @@ from fixtures.fault_stellar import (
     poll_until,
     stellar_spec,
 )
-from fixtures.runner_harness import Pipeline, track_pipelines
+from fixtures.runner_harness import Pipeline
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.timeout(420), pytest.mark.long_running]
 RUN_SECONDS = 120.0
 SAMPLE_SECONDS = 3.0
 MiB = 2**20

@@ -17,9 +17,8 @@ from fixtures.fault_stellar import (
     poll_until,
     stellar_spec,
 )
-from fixtures.runner_harness import Pipeline, alive, pipeline_processes, track_pipelines
+from fixtures.runner_harness import Pipeline, alive, pipeline_processes
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 pytestmark = pytest.mark.timeout(300)
 CYCLES = 5
 

@@ -23,7 +23,7 @@ from fixtures.fault_stellar import (
     poll_until,
     stellar_spec,
 )
-from fixtures.runner_harness import Pipeline, track_pipelines, wait_for
+from fixtures.runner_harness import Pipeline, wait_for
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
@@ -32,7 +32,6 @@ from flowctl.contract import Policy
 from integration._sdk_harness import ControllerThread
 from prometheus_client import CollectorRegistry
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 pytestmark = pytest.mark.timeout(300)
 SLOW_SINK = Path(__file__).resolve().parent.parent / "fixtures" / "fault_slow_sink.py"
 MiB = 2**20
@@ -91,11 +90,6 @@ def test_a_slow_sink_throttles_the_source_with_bounded_memory_and_loses_nothing(
         60,
         "backpressure released once the sink is idle",
     )
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
 
 
 @pytest.fixture

@@ -17,11 +17,9 @@ from fixtures.runner_harness import (
     Pipeline,
     component,
     free_port,
-    track_pipelines,
     wait_for,
 )
 
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 pytestmark = pytest.mark.timeout(240)
 
 SECRETS = {

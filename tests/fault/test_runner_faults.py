@@ -16,12 +16,9 @@ from fixtures.runner_harness import (
     alive,
     component,
     pipeline_processes,
-    track_pipelines,
     wait_for,
     write_spec,
 )
-
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 @pytest.fixture

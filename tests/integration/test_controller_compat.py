@@ -147,11 +147,6 @@ class PublicClient:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[tuple[PublicClient, Controller]]:
     server = Controller(Policy(), registry=CollectorRegistry())
     address = await server.start()

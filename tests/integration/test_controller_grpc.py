@@ -25,16 +25,6 @@ WAIT = 10.0
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def metrics() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
     server = Controller(Policy(heartbeat_ttl_seconds=30.0), registry=metrics)
     await server.start()

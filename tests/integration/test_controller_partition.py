@@ -33,16 +33,6 @@ FAST_RECONNECT = [
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def metrics() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
     server = Controller(
         Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.5), registry=metrics

@@ -25,11 +25,6 @@ WAIT = 10.0
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def guarded() -> AsyncIterator[str]:
     server = Controller(Policy(), token=TOKEN, registry=CollectorRegistry())
     yield await server.start()

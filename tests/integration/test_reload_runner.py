@@ -24,12 +24,9 @@ from fixtures.runner_harness import (
     Pipeline,
     alive,
     component,
-    track_pipelines,
     wait_for,
     write_spec,
 )
-
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _started(tmp_path: Path, pipelines: list[Pipeline], **components: dict[str, Any]) -> Pipeline:

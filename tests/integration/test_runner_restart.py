@@ -7,18 +7,14 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from fixtures.runner_harness import (
     Pipeline,
     alive,
     component,
     read_events,
-    track_pipelines,
     wait_for,
     write_spec,
 )
-
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _restart(policy: str, **limits: object) -> dict[str, object]:
@@ -141,8 +137,8 @@ def test_crashes_further_apart_than_the_window_never_exhaust_max_restarts(
         tmp_path,
         {
             "periodic": component(
-                config={"exit_after": 1.5, "exit_code": 1},
-                restart=_restart("on-failure", window="1s", max_restarts=1),
+                config={"exit_after": 0.8, "exit_code": 1},
+                restart=_restart("on-failure", window="500ms", max_restarts=1),
             )
         },
     )

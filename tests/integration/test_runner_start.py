@@ -7,21 +7,17 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 from fixtures.runner_harness import (
     FLOWRUN,
     Pipeline,
     component,
     free_port,
     read_events,
-    track_pipelines,
     wait_for,
     write_spec,
 )
 from flowctl.settings import ComponentSettings
 from flowrun.supervision.ports import port_in_use
-
-pipelines = pytest.fixture(track_pipelines, name="pipelines")
 
 
 def _times(events: list[tuple[str, str, int, float]], what: str) -> dict[str, float]:

@@ -18,6 +18,7 @@ import pyarrow.flight as flight
 import pytest
 from _sdk_harness import ControllerThread, CountingSource, component_settings
 from flowctl import Component, ComponentSettings, StreamTicket
+from flowctl.actions import call_action_at
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from polling import wait_for
 from ports import free_port
@@ -163,6 +164,16 @@ def test_runs_without_controller_on_local_flow_control(
             proc.wait(10)
 
 
+def wait_serving(endpoint: str) -> None:
+    """Until the component answers an action. (Not wait_for_available: its ListFlights waits
+    for a processor's schema, so for its input, which is unreachable in these tests.)"""
+    wait_for(
+        lambda: call_action_at(endpoint, "get_status", timeout_seconds=1.0),
+        what=f"a component serving Flight on {endpoint}",
+        ignoring=(flight.FlightError, OSError),
+    )
+
+
 RUNNER = """
 import os, subprocess, sys, time
 env = dict(os.environ, FLOWRUN_RUNNER_PID=str(os.getpid()))
@@ -180,7 +191,7 @@ def test_exits_when_its_runner_is_killed(tmp_path: Path) -> None:
     assert runner.stdout is not None
     child = int(runner.stdout.readline())
     try:
-        flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}").wait_for_available(timeout=60)
+        wait_serving(env["FLOWRUN_ENDPOINT"])
         runner.kill()
         runner.wait(10)
         wait_for(lambda: gone(child), timeout=30)
@@ -194,7 +205,7 @@ def test_exits_when_a_runner_that_is_not_its_parent_dies(tmp_path: Path) -> None
     env = processor_env(None, {"counting": "127.0.0.1:9"}, runner_pid=sleeper.pid)
     proc = spawn(env, tmp_path / "scaler.log")
     try:
-        flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}").wait_for_available(timeout=60)
+        wait_serving(env["FLOWRUN_ENDPOINT"])
         sleeper.kill()
         sleeper.wait(10)
         assert proc.wait(30) == 0
@@ -298,7 +309,10 @@ def test_policy_update_resizes_pools_and_moves_thresholds_live(
                 monitoring_interval_seconds=0.25,
             )
         )
-        wait_for(lambda: pool.stats().total == 3)
+        # Applying a policy ends with the monitoring interval: wait for it, not for a pool of 3
+        # (the sink's own demand can grow the pool to 3 before the policy arrives).
+        wait_for(lambda: sink.health_watch.interval_seconds == 0.25, what="the policy applied")
+        wait_for(lambda: pool.stats().total == 3, what="the pool resized to 3")
         assert sink.pools.settings.max_connections == 3
         assert sink.pools.settings.connect_timeout_seconds == 1.5
         assert sink.pools.settings.max_retries == 0
