@@ -10,7 +10,7 @@ import pytest
 from fixtures.status_samples import component, pipeline_of
 from flowrun.daemon.progress import change_lines, waits
 from flowrun.daemon.status_table import format_duration, render_table
-from flowrun.daemon.status_types import PipelineStatus, RunnerPhase
+from flowrun.daemon.status_types import PipelineStatus, RunnerPhase, StopReport
 from flowrun.reload.history import ReloadHistory
 from flowrun.reload.outcome import ReloadOutcome, ReloadStatus
 from flowrun.spec.model import ComponentType
@@ -173,3 +173,10 @@ def test_start_progress_lines_say_only_what_changed() -> None:
     assert change_lines(seen, (failed, waiting)) == ["src: failed: exited 1"]
     assert waits((failed, waiting)) == ["sink (inputs: src)"]
     assert waits((component("src", state=ComponentState.BACKOFF),)) == ["src (backoff)"]
+
+
+def test_a_stop_report_survives_json_and_names_what_was_killed() -> None:
+    report = StopReport(stopped=("sink", "source"), killed=("sink",), seconds=1.234)
+    assert StopReport.from_json(report.to_json()) == report
+    assert report.summary() == "stopped 2 components in 1.23s; killed after stop_grace: sink"
+    assert StopReport().summary() == "stopped 0 components in 0.00s"

@@ -96,6 +96,7 @@ def down(spec: Path) -> None:
     """Stop the pipeline, downstream first; no process is left behind."""
     from flowrun.daemon import admin
     from flowrun.daemon.detach import wait_until_gone
+    from flowrun.daemon.status_types import StopReport
 
     try:
         info = _state_of(spec).live_info(spec)
@@ -108,10 +109,7 @@ def down(spec: Path) -> None:
         raise RunnerError(
             f"the runner (pid {info.pid}) stopped its components but has not exited yet"
         )
-    killed = report.get("killed") or []
-    detail = f"; killed after stop_grace: {', '.join(killed)}" if killed else ""
-    count, seconds = len(report.get("stopped") or []), report.get("seconds", 0)
-    click.echo(f"stopped {count} components in {seconds:.2f}s{detail}")
+    click.echo(StopReport.from_json(report).summary())
 
 
 @click.command("status")

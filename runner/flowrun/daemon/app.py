@@ -18,7 +18,6 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Collection
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -29,7 +28,7 @@ from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.daemon.routes import AdminRoutes
 from flowrun.daemon.state_dir import RunnerInfo, StateDir
 from flowrun.daemon.status import component_statuses, pipeline_status, runner_status
-from flowrun.daemon.status_types import ComponentStatus, PipelineStatus, RunnerPhase
+from flowrun.daemon.status_types import ComponentStatus, PipelineStatus, RunnerPhase, StopReport
 from flowrun.errors import ControllerError, RunnerError
 from flowrun.reload.reloader import TRIGGER_SIGNAL, Reloader
 from flowrun.spec.loader import LoadedSpec
@@ -71,7 +70,7 @@ class Runner:
         self._events: EventLog | None = None
         self._guardian: Guardian | None = None
         self._requests: asyncio.Queue[str] = asyncio.Queue()
-        self._stopped: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._stopped: asyncio.Future[StopReport] = asyncio.get_running_loop().create_future()
         self.metrics = MetricsEndpoint(self.registry, self._component_list, self.event)
         self.reloader = Reloader(self, watch_files=watch_spec_file)
 
@@ -202,17 +201,17 @@ class Runner:
     async def _stop_everything(self) -> None:
         self._enter(RunnerPhase.STOPPING)
         forcer = asyncio.ensure_future(self._kill_on_second_interrupt())
-        report: dict[str, Any] = {}
+        report = StopReport()
         try:
             if self.supervisor is not None:
                 started = time.monotonic()
                 killed = await self.supervisor.stop_all()
-                report = {
-                    "stopped": sorted(killed),
-                    "killed": sorted(name for name, was_killed in killed.items() if was_killed),
-                    "seconds": round(time.monotonic() - started, 3),
-                }
-                self.event(f"stopped {len(killed)} components in {report['seconds']:.2f}s")
+                report = StopReport(
+                    stopped=tuple(sorted(killed)),
+                    killed=tuple(sorted(name for name, was_killed in killed.items() if was_killed)),
+                    seconds=round(time.monotonic() - started, 3),
+                )
+                self.event(f"stopped {len(killed)} components in {report.seconds:.2f}s")
         finally:
             forcer.cancel()
             if not self._stopped.done():
@@ -237,7 +236,7 @@ class Runner:
             self._guardian.close()
         self._restore_signals()
 
-    async def stop_and_report(self) -> dict[str, Any]:
+    async def stop_and_report(self) -> StopReport:
         """Stop the pipeline (as SIGTERM does); what stopped, once it has."""
         self.request(SHUTDOWN)
         return await asyncio.shield(self._stopped)

@@ -7,11 +7,11 @@ health verdict hand over typed values.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from flowrun.daemon.admin import AdminServer, Request, Response
 from flowrun.daemon.health import health_report
-from flowrun.daemon.status_types import PipelineStatus
+from flowrun.daemon.status_types import PipelineStatus, StopReport
 from flowrun.reload.reloader import TRIGGER_ADMIN, Reloader
 
 
@@ -23,7 +23,7 @@ class Operated(Protocol):
 
     def status(self) -> PipelineStatus: ...
 
-    async def stop_and_report(self) -> dict[str, Any]:
+    async def stop_and_report(self) -> StopReport:
         """Stop the pipeline; what stopped, what had to be killed, how long it took."""
         ...
 
@@ -46,7 +46,7 @@ class AdminRoutes:
         return Response(200, health_report(self._runner.status()).to_json())
 
     async def down(self, request: Request) -> Response:
-        return Response(200, await self._runner.stop_and_report())
+        return Response(200, (await self._runner.stop_and_report()).to_json())
 
     async def reload(self, request: Request) -> Response:
         return Response(200, (await self._runner.reloader.reload(TRIGGER_ADMIN)).to_json())

@@ -207,3 +207,28 @@ class PipelineStatus:
             components=tuple(ComponentStatus.from_json(c) for c in data["components"]),
             reload=ReloadHistory.from_json(data.get("reload") or {}),
         )
+
+
+@dataclass(frozen=True)
+class StopReport:
+    """What `flowrun down` reports: which components stopped, which had to be killed after
+    their stop_grace, and how long the whole stop took."""
+
+    stopped: tuple[str, ...] = ()
+    killed: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        detail = f"; killed after stop_grace: {', '.join(self.killed)}" if self.killed else ""
+        return f"stopped {len(self.stopped)} components in {self.seconds:.2f}s{detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stopped": list(self.stopped), "killed": list(self.killed), "seconds": self.seconds}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StopReport:
+        return cls(
+            stopped=tuple(data.get("stopped") or ()),
+            killed=tuple(data.get("killed") or ()),
+            seconds=float(data.get("seconds") or 0.0),
+        )
