@@ -33,6 +33,7 @@ from flowctl.component import Action, Component
 from flowctl.health import Check
 from flowctl.resumable import ResumableInput, call_input_action
 from flowctl.settings import ComponentSettings
+from flowctl.tickets import StreamTicket
 from stellar_common.event_schema import EVENT_STREAM, TTP_EVENT_SCHEMA
 from stellar_common.spans import LEDGER_SPANS, LedgerSpan
 
@@ -130,7 +131,7 @@ class ArrowAnalyticsSink(Component):
             retry_foreign_schema=True,
         )
         pacer = self.flow.pacer()
-        for events, span in upstream.chunks(start, follow=True):
+        for events, span in upstream.chunks(StreamTicket(self.input_stream, start), follow=True):
             if events.num_rows:
                 self.flow.acquire(events.num_rows)  # released once committed
             while not self.stopping.is_set():

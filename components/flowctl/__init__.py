@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flowctl.client import ClientStats, ControllerClient, Registration
+    from flowctl.commit import CommitError, CommittedFiles
     from flowctl.component import Component
     from flowctl.contract import FlowControlSettings, Policy, PoolSettings
     from flowctl.errors import (
@@ -33,6 +34,8 @@ _EXPORTS = {
     "ClientStats": "flowctl.client",
     "ControllerClient": "flowctl.client",
     "Registration": "flowctl.client",
+    "CommitError": "flowctl.commit",
+    "CommittedFiles": "flowctl.commit",
     "Component": "flowctl.component",
     "FlowControlSettings": "flowctl.contract",
     "Policy": "flowctl.contract",
@@ -59,6 +62,8 @@ _EXPORTS = {
 __all__ = [
     "Check",
     "ClientStats",
+    "CommitError",
+    "CommittedFiles",
     "Component",
     "ComponentSettings",
     "ConnectionPool",

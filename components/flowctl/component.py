@@ -10,8 +10,11 @@ exit when the runner dies.
 Override (all optional, but a component that serves data overrides the first two):
 
     schema(self) -> pa.Schema                         the Arrow schema of stream()
-    stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]
-                                                      batches from ticket.start on (DoGet)
+    stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch | (batch, position)]
+                                                      batches from the ticket on (DoGet): a
+                                                      source yields (batch, position) and
+                                                      resumes after ticket.after; a processor
+                                                      yields plain batches
     work(self) -> None                                active loop on its own thread (a sink's
                                                       pull loop); return when done or stopping
     actions(self) -> Mapping[str, Callable[[dict], Any]]   extra JSON Flight actions
@@ -24,9 +27,13 @@ Use, from those methods:
 
     self.settings, self.config (settings.config), self.log, self.stopping (Event)
     self.flow: FlowController   (`with self.flow.inflight(n):`, `self.flow.pace(items)`)
-    self.read_input(name=None, start=0, stream="default") -> Iterator[pa.RecordBatch]
-        pull from an input through the pool; rows count in flight until the next batch
-        is asked for, and the loop is paced to the throttle rate
+    self.read_input(name=None, after=None, start=0, stream="default") -> Iterator[pa.RecordBatch]
+        pull from an input through the pool, resumed after the last batch delivered
+        whenever the input goes away, until the input's stream is finished; rows count in
+        flight until the next batch is asked for, and the loop is paced to the throttle rate
+    self.input_position         the position of the batch read_input() last delivered on
+                                this thread (a sink commits it with its output: flowctl.commit;
+                                a processor's yielded batch carries it by itself)
     self.pools: PoolManager     (`self.pools.get(endpoint).read_stream(ticket)`)
     self.monitor.registry       (register your own prometheus_client metrics on it)
     self.client: ControllerClient | None
@@ -51,8 +58,10 @@ Related: flowctl.health.Check(name, status, reason), flowctl.errors (FlowctlErro
 PoolError, TicketError, FlowControlError), flowctl.backoff.Backoff, and
 flowctl.pool.ConnectionPool (`connection(timeout)`, `read_stream(ticket)`, `stats()`),
 flowctl.options (typed reads of `self.config`, ConfigError), flowctl.actions.call_action
-(a JSON Flight action of another component), flowctl.resumable.ResumableInput (an input
-read that resumes after its upstream went away, given a PositionCodec).
+(a JSON Flight action of another component), flowctl.positions (what a position is on
+the wire), flowctl.commit.CommittedFiles (a sink's output and position committed together),
+flowctl.resumable.ResumableInput (read_input's resuming read, for a stream with positions
+of its own kind, given a PositionCodec). docs/sdk.md is the reference.
 """
 
 from __future__ import annotations
@@ -75,6 +84,7 @@ from flowctl.health_watch import HealthWatch
 from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
 from flowctl.pool_manager import PoolManager
+from flowctl.positions import CurrentPosition
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 
@@ -95,13 +105,14 @@ class Component:
         self.exit_code = 0
         self.started_at = time.time()
         self.flow = FlowController(self.settings.max_inflight, self.settings.flow_control)
-        self.pools = PoolManager(self.settings.pool, on_event=self._pool_event)
+        self.pools = PoolManager(self.settings.pool, on_event=self._pool_event, stop=self.stopping)
         self.client: ControllerClient | None = None
         self._server: FlightService | None = None
         self._worker: threading.Thread | None = None
         self._parent_watch: ParentWatch | None = None
         self.health_watch = HealthWatch(self.health, self.settings.monitoring_interval_seconds)
-        self._inputs = InputReader(self)
+        self.input_positions = CurrentPosition()
+        self._inputs = InputReader(self, self.input_positions)
         self.monitor = Monitor(
             self.settings.service_id,
             self.settings.component_type,
@@ -144,9 +155,19 @@ class Component:
     # -- what subclasses use ----------------------------------------------------------
 
     def read_input(
-        self, name: str | None = None, *, start: int = 0, stream: str = DEFAULT_STREAM
+        self,
+        name: str | None = None,
+        *,
+        after: str | None = None,
+        start: int = 0,
+        stream: str = DEFAULT_STREAM,
     ) -> Iterator[pa.RecordBatch]:
-        return self._inputs.read(name, StreamTicket(stream, start))
+        return self._inputs.read(name, StreamTicket(stream, start, after))
+
+    @property
+    def input_position(self) -> str | None:
+        """The position of the batch read_input() last delivered on this thread."""
+        return self.input_positions.get()
 
     def input_endpoint(self, name: str) -> str:
         return self._inputs.endpoint(name)
@@ -166,13 +187,18 @@ class Component:
             self.flow.thresholds,
             controller_enabled=client is not None,
             controller_detail=client.stats.last_error if client else "",
+            controller_starting=client.starting if client else False,
             pools=self.pools.stats(),
-            component_checks=self.health_checks,
+            component_checks=self._all_health_checks,
             stopping=self.stopping.is_set(),
         )
 
     def status(self) -> dict[str, Any]:
         return component_status(self)
+
+    def _all_health_checks(self) -> list[Check]:
+        interval_seconds = self.health_watch.interval_seconds
+        return [*self._inputs.health_checks(interval_seconds), *self.health_checks()]
 
     def all_actions(self) -> dict[str, Action]:
         builtin: dict[str, Action] = {
@@ -247,6 +273,7 @@ class Component:
             registration,
             metrics_provider=self.metrics,
             on_policy=self._apply_policy,
+            stop=self.stopping,
         )
         self.client.discovery_observer = self.monitor.observe_discovery
         self.client.start()

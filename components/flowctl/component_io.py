@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -11,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from flowctl.errors import FlowctlError
+from flowctl.health import Check
+from flowctl.positions import OPAQUE_POSITIONS, CurrentPosition
+from flowctl.resumable import ResumableInput
 from flowctl.tickets import StreamTicket
 
 if TYPE_CHECKING:
@@ -18,8 +22,11 @@ if TYPE_CHECKING:
 
 
 class InputReader:
-    def __init__(self, component: Component) -> None:
+    def __init__(self, component: Component, position: CurrentPosition) -> None:
         self._component = component
+        self.position = position
+        self._lock = threading.Lock()
+        self._reading: list[ResumableInput[str]] = []
 
     def endpoint(self, name: str) -> str:
         """The input's endpoint: from the runner's FLOWRUN_INPUTS, else discovery."""
@@ -39,33 +46,44 @@ class InputReader:
         raise FlowctlError(f"input {name!r}: the controller knows no healthy endpoint for it")
 
     def read(self, name: str | None, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
-        """Batches of `ticket` from input `name` (the only input when None).
+        """Batches of `ticket` from input `name` (the only input when None), resumed after
+        the last one delivered whenever the input goes away, until its stream is finished.
 
-        A batch's rows count in flight from its arrival until the next batch is asked
+        Before a batch is handed over, `position` holds its position on this thread. A
+        batch's rows count in flight from its arrival until the next batch is asked
         for, so a slow consumer shows as load; the loop is paced to the throttle rate.
         """
         component = self._component
-        pool = component.pools.get(self.endpoint(name or self._only_input()))
+        upstream = ResumableInput(
+            component, OPAQUE_POSITIONS, input_name=name or self._only_input(), stream=ticket.stream
+        )
         flow = component.flow
         pacer = flow.pacer()
-        batches = pool.read_stream(ticket)
+        with self._lock:
+            self._reading.append(upstream)
         try:
-            for batch in batches:
-                if component.stopping.is_set():
-                    return
+            for batch, position in upstream.chunks(ticket):
                 rows = batch.num_rows
                 if rows == 0:
                     continue
                 if not flow.acquire(rows, timeout=None):  # pragma: no cover - no timeout
                     return
                 arrived = time.monotonic()
+                self.position.set(position or None)
                 try:
                     yield batch
                 finally:
                     flow.release(rows, time.monotonic() - arrived)
                 pacer.pace(rows)
         finally:
-            batches.close()
+            with self._lock:
+                self._reading.remove(upstream)
+
+    def health_checks(self, interval_seconds: float) -> list[Check]:
+        """An input lost for several monitoring intervals makes the component degraded."""
+        with self._lock:
+            reading = list(self._reading)
+        return [check for upstream in reading if (check := upstream.health(interval_seconds))]
 
     def _only_input(self) -> str:
         inputs = list(self._component.settings.inputs)

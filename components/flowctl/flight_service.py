@@ -2,7 +2,9 @@
 
 It only translates between Flight and the Component: tickets are decoded here, the
 component's `stream()` produces the batches, and every batch served is paced and
-counted by the component's flow controller.
+counted by the component's flow controller. Every message carries its position
+(flowctl.positions), and a stream that `stream()` finished ends with the end message;
+one cut short by a stop does not, so its reader resumes it elsewhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowctl.errors import FlowctlError, TicketError
+from flowctl.positions import END_METADATA, position_metadata
 from flowctl.tickets import StreamTicket
 
 if TYPE_CHECKING:
@@ -44,22 +47,28 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         component = self._component
         schema = component.schema()
         batches = component.stream(request)
-        return flight.GeneratorStream(schema, self._served(batches, context))
+        return flight.GeneratorStream(schema, self._served(schema, batches, context))
 
     def _served(
-        self, batches: Iterator[pa.RecordBatch], context: flight.ServerCallContext
-    ) -> Iterator[pa.RecordBatch]:
+        self, schema: pa.Schema, batches: Iterator[Any], context: flight.ServerCallContext
+    ) -> Iterator[tuple[pa.RecordBatch, bytes]]:
         component = self._component
+        current = component.input_positions
+        current.set(None)  # this server thread may have served another stream before
         pacer = component.flow.pacer()
         with self._streams_lock:
             self.open_streams += 1
         try:
-            for batch in batches:
+            for item in batches:
                 if context.is_cancelled() or component.stopping.is_set():
                     return
+                batch, metadata = _with_metadata(item, current.get())
                 component.on_batch_served(batch)
-                yield batch
+                yield batch, metadata
                 pacer.pace(batch.num_rows)
+            if not (context.is_cancelled() or component.stopping.is_set()):
+                # stream() is done, not cut short: tell the reader the stream is finished.
+                yield pa.RecordBatch.from_pylist([], schema=schema), END_METADATA
         except FlowctlError as e:
             # A refusal the component explains: the client gets the reason, not a traceback.
             component.log.error("stream refused: %s", e)
@@ -109,6 +118,16 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         except FlowctlError as e:
             raise flight.FlightServerError(f"{action.type}: {e}") from e
         yield json.dumps(result, default=str).encode()
+
+
+def _with_metadata(item: Any, input_position: str | None) -> tuple[pa.RecordBatch, bytes]:
+    """What `stream()` yields, as a message: a batch (it carries the position of the input
+    batch being worked on, if any), a (batch, position) pair, or a (batch, metadata bytes)
+    pair whose metadata has its own position (the Stellar streams' ledger spans)."""
+    if not isinstance(item, tuple):
+        return item, position_metadata(input_position)
+    batch, mark = item
+    return batch, position_metadata(mark) if isinstance(mark, str) else mark
 
 
 def _json_body(action: flight.Action) -> dict[str, Any]:

@@ -1,29 +1,37 @@
 """Reading an input stream that survives its input going away.
 
-`ResumableInput.chunks(start)` yields (batch, position) from `start` on, in order,
-through the component's connection pool. Every batch of the stream carries its position
-(what a `PositionCodec` reads, from its app_metadata or its data); when the input
-disconnects mid-stream (killed, restarted, network), the reader reconnects with capped
-backoff and asks again from the start that follows the last position it received, so
-the caller sees every position exactly once. What a position is (a span of ledgers, an
-offset...) is the stream's business: this module only asks the codec.
+`ResumableInput.chunks(ticket)` yields (batch, position) in order, through the
+component's connection pool. Every batch carries its position (what a `PositionCodec`
+reads, from its app_metadata or its data); when the input goes away mid-stream (killed,
+restarted by a reload, stopped, a network cut, a moved endpoint), the reader reconnects
+with capped backoff and asks for what follows the last position it delivered, so the
+caller sees every batch exactly once. The stream is finished only when its server says
+so (the `end` message of flowctl.positions); a stream that stops without it is resumed.
+A foreign server that sends no marks at all is read once: its clean end is the end.
+
+What a position is (an opaque token, a span of ledgers) is the codec's business.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowctl.actions import call_action
 from flowctl.backoff import Backoff
-from flowctl.component import Component
 from flowctl.errors import FlowctlError, PoolError
+from flowctl.health import Check
+from flowctl.positions import read_marks
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
+
+if TYPE_CHECKING:
+    from flowctl.component import Component
 
 UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
     flight.FlightError,
@@ -33,27 +41,45 @@ UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
     pa.ArrowException,
 )
 _WATCH_SECONDS = 0.2
+STALLED_INTERVALS = 3
+"""Monitoring intervals without a batch, while the input cannot be reached, before the
+component reports itself degraded."""
 
 Position = TypeVar("Position")
 
 
 class PositionCodec(Protocol[Position]):
-    """Where a batch of a stream is, and which ticket start resumes after it."""
+    """Where a batch of a stream is, and which ticket asks for what follows it."""
 
     unit: str
-    """What a ticket start counts, for log lines ("ledger": "resuming from ledger 42")."""
+    """What the positions count, for log lines ("ledger", "position")."""
 
     def position_of(self, batch: pa.RecordBatch, app_metadata: pa.Buffer | None) -> Position | None:
-        """The position a received batch carries; None: it carries none (it is skipped)."""
+        """The position a received batch carries; None: none (the batch is skipped)."""
         ...
 
-    def start_after(self, position: Position) -> int:
-        """The ticket start that asks for what follows `position`."""
+    def ticket_after(self, ticket: StreamTicket, position: Position) -> StreamTicket:
+        """The ticket that asks `ticket`'s stream for what follows `position`."""
+        ...
+
+    def is_new(self, position: Position, ticket: StreamTicket) -> bool:
+        """False for a batch `ticket` did not ask for (delivered before a reconnect)."""
+        ...
+
+    def describe(self, ticket: StreamTicket) -> str:
+        """Where `ticket` resumes, for log lines: "ledger 42", "after position '17'"."""
         ...
 
 
 class ForeignSchemaError(FlowctlError):
     """The input serves a stream of another schema: a wiring mistake, not a disconnect."""
+
+
+class _StreamStopped(Exception):
+    """The input's stream ended without its end message: its server went away."""
+
+
+_LOST: tuple[type[BaseException], ...] = (*UPSTREAM_ERRORS, _StreamStopped)
 
 
 @dataclass
@@ -70,92 +96,121 @@ class ResumableInput(Generic[Position]):
     """The schema the input must serve; another one raises ForeignSchemaError."""
     retry_foreign_schema: bool = False
     """Log a foreign schema and ask again with backoff (a sink's pull loop) instead of raising."""
+    lost_since: float | None = None
+    """Monotonic time the input was lost at, until a batch arrives again."""
+    last_error: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.input_name or next(iter(self.component.settings.inputs), "input")
 
     def endpoint(self) -> str:
-        settings = self.component.settings
-        name = self.input_name or next(iter(settings.inputs), "")
-        return self.component.input_endpoint(name)
+        return self.component.input_endpoint(self.name)
 
     def chunks(
-        self, start: int, *, follow: bool, cancelled: Callable[[], bool] | None = None
+        self,
+        ticket: StreamTicket,
+        *,
+        follow: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
-        """Chunks from ticket start `start` on. At a clean end of the input stream:
-        return, or with `follow`, wait `idle_seconds` and ask again for what follows."""
+        """Chunks of `ticket`'s stream, until its server says it is finished: then return,
+        or with `follow`, wait `idle_seconds` and ask again for what follows (a sink that
+        outlives a bounded source that a reload may extend)."""
         stop = cancelled or self.component.stopping.is_set
-        next_start = start
-        unit = self.positions.unit
+        codec = self.positions
         while not stop():
             try:
-                for batch, position in self._read_once(next_start, stop):
-                    following = self.positions.start_after(position)
-                    if following <= next_start:
+                for batch, position in self._read_once(ticket, stop):
+                    if not codec.is_new(position, ticket):
                         continue  # already delivered before a reconnect
-                    next_start = following
+                    ticket = codec.ticket_after(ticket, position)
                     self.backoff.reset()
+                    self.lost_since = None
                     yield batch, position
             except ForeignSchemaError as e:
                 if not self.retry_foreign_schema:
                     raise
-                self.component.log.error("%s; asking again from %s %d", e, unit, next_start)
+                self.component.log.error("%s; asking again %s", e, codec.describe(ticket))
                 self.component.stopping.wait(self.backoff.next_delay())
                 continue
-            except UPSTREAM_ERRORS as e:
+            except _LOST as e:
                 if stop():
                     return
-                self._disconnected(e, next_start)
+                self._disconnected(e, ticket)
                 self.component.stopping.wait(self.backoff.next_delay())
                 continue
             if not follow:
                 return
             self.component.stopping.wait(self.idle_seconds)
 
-    def _disconnected(self, error: BaseException, next_start: int) -> None:
+    def health(self, interval_seconds: float) -> Check | None:
+        """Degraded while the input has been lost for several monitoring intervals."""
+        lost_since = self.lost_since
+        if lost_since is None:
+            return None
+        lost_for = time.monotonic() - lost_since
+        if lost_for < STALLED_INTERVALS * interval_seconds:
+            return None
+        return Check(
+            f"input {self.name}",
+            "degraded",
+            f"input {self.name} delivered nothing for {lost_for:.0f}s: {self.last_error}",
+        )
+
+    def _disconnected(self, error: BaseException, ticket: StreamTicket) -> None:
         self.disconnects += 1
+        if self.lost_since is None:
+            self.lost_since = time.monotonic()
         if self.on_disconnect is not None:
             self.on_disconnect(error)
         text = str(error).strip() or repr(error)
         reason = text.splitlines()[0].split(". gRPC client debug context")[0]
+        self.last_error = f"lost ({reason})"
         self.component.log.warning(
-            "input %s lost (%s): resuming from %s %d",
-            self.input_name or next(iter(self.component.settings.inputs), "stream"),
-            reason,
-            self.positions.unit,
-            next_start,
+            "input %s lost (%s): resuming %s", self.name, reason, self.positions.describe(ticket)
         )
 
     def _check_schema(self, served: pa.Schema) -> None:
         expected = self.schema
         if expected is None or served.equals(expected):
             return
-        name = self.input_name or next(iter(self.component.settings.inputs), "input")
         wanted = (expected.metadata or {}).get(b"name", b"").decode() or "expected"
         raise ForeignSchemaError(
-            f"input {name} ({self.endpoint()}) serves a stream with the schema "
+            f"input {self.name} ({self.endpoint()}) serves a stream with the schema "
             f"({', '.join(f'{f.name}: {f.type}' for f in served)}), not the {wanted} schema "
             f"this component reads: check spec.components.<this>.inputs"
         )
 
     def _read_once(
-        self, start: int, stop: Callable[[], bool]
+        self, ticket: StreamTicket, stop: Callable[[], bool]
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
+        """One Flight call: returns at the end message (or, from a server that sends no
+        marks, at the clean end); _StreamStopped when the stream stops short of it."""
         pool = self.component.pools.get(self.endpoint())
-        ticket = StreamTicket(self.stream, start)
         with pool.connection() as client:
-            reader = client.do_get(ticket.to_flight())
+            reader = client.do_get(replace(ticket, stream=self.stream).to_flight())
             self._check_schema(reader.schema)
             done = threading.Event()
             watcher = threading.Thread(
                 target=_cancel_when, args=(stop, done, reader), daemon=True, name="input-watch"
             )
             watcher.start()
-            finished = False
+            finished = marked = ended = False
             try:
                 while not stop():
                     try:
                         chunk = reader.read_chunk()
                     except StopIteration:
                         finished = True
+                        if marked and not ended:
+                            raise _StreamStopped("the stream stopped before its end") from None
                         return
+                    marks = read_marks(chunk.app_metadata)
+                    marked = marked or marks.known
+                    if marks.end:
+                        ended = True
+                        continue
                     position = self.positions.position_of(chunk.data, chunk.app_metadata)
                     if position is not None:
                         yield chunk.data, position

@@ -29,7 +29,7 @@ from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Gauge, Histogram
 from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA
-from stellar_common.spans import Chunk, LedgerSpan
+from stellar_common.spans import Chunk, LedgerSpan, first_ledger_of
 
 from stellar_arrow_source.generator import DEFAULT_GENESIS, GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.pacing import LedgerPace
@@ -138,7 +138,7 @@ class StellarArrowSource(Component):
     def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
         if ticket.stream not in (LEDGER_STREAM, DEFAULT_STREAM):
             raise TicketError(f"unknown stream {ticket.stream!r}; this source serves 'ledgers'")
-        sequence = max(ticket.start, self.first_ledger)
+        sequence = max(first_ledger_of(ticket), self.first_ledger)
         pace = LedgerPace(self.source.ledgers_per_second, factor=lambda: self.flow.throttle_rate)
         while not self.stopping.is_set():
             room = self.source.batch_size

@@ -14,8 +14,11 @@ A peer that sends no metadata (a foreign Flight server) still works: the span is
 read from the data (`sequence` or `ledger_sequence`), which is exact except that
 trailing ledgers without rows are only known once a later batch arrives.
 
-`LEDGER_SPANS` is how a `flowctl.resumable.ResumableInput` reads these spans: the
-position of a Stellar batch is its span, and a reader resumes at the ledger after it.
+The span's JSON also holds the `position` of flowctl.positions: the last ledger, as a
+string. So any SDK component reads a Stellar stream like any other (it resumes with
+`StreamTicket(after="1234")`, which the Stellar components serve from ledger 1235:
+`first_ledger_of`), while the Stellar components read spans (`LEDGER_SPANS`, the codec
+their `flowctl.resumable.ResumableInput` uses) and resume at the ledger after a span.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from flowctl.errors import TicketError
+from flowctl.positions import POSITION_KEY
+from flowctl.tickets import StreamTicket
 
 LEDGER_COLUMNS = ("sequence", "ledger_sequence")
 
@@ -43,6 +49,7 @@ class LedgerSpan:
                 "first_ledger": self.first_ledger,
                 "last_ledger": self.last_ledger,
                 "generated_at": self.generated_at,
+                POSITION_KEY: str(self.last_ledger),
             }
         ).encode()
 
@@ -109,8 +116,26 @@ class LedgerSpanCodec:
     ) -> LedgerSpan | None:
         return LedgerSpan.decode(app_metadata) or span_of(batch)
 
-    def start_after(self, position: LedgerSpan) -> int:
-        return position.last_ledger + 1
+    def ticket_after(self, ticket: StreamTicket, position: LedgerSpan) -> StreamTicket:
+        return StreamTicket(ticket.stream, position.last_ledger + 1)
+
+    def is_new(self, position: LedgerSpan, ticket: StreamTicket) -> bool:
+        return position.last_ledger >= first_ledger_of(ticket)
+
+    def describe(self, ticket: StreamTicket) -> str:
+        return f"ledger {first_ledger_of(ticket)}"
 
 
 LEDGER_SPANS = LedgerSpanCodec()
+
+
+def first_ledger_of(ticket: StreamTicket) -> int:
+    """The first ledger a ticket asks for: the one after its `after` position, if any."""
+    if ticket.after is None:
+        return ticket.start
+    try:
+        return int(ticket.after) + 1
+    except ValueError:
+        raise TicketError(
+            f"ticket after {ticket.after!r} is not a position of a Stellar stream (a ledger)"
+        ) from None

@@ -28,7 +28,7 @@ from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Histogram
 from stellar_common.event_schema import EVENT_STREAM, TTP_EVENT_SCHEMA
 from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA, empty_batch
-from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan
+from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, first_ledger_of
 
 from ttp_arrow_processor.extract import ExtractStats, extract_events
 
@@ -89,7 +89,8 @@ class TtpArrowProcessor(Component):
             on_disconnect=self._lost_input,
             schema=STELLAR_LEDGER_SCHEMA,
         )
-        for ledgers, span in upstream.chunks(ticket.start, follow=False):
+        asked = StreamTicket(self.input_stream, first_ledger_of(ticket))
+        for ledgers, span in upstream.chunks(asked):
             rows = max(ledgers.num_rows, 1)
             self.flow.acquire(rows)
             started = time.monotonic()

@@ -17,6 +17,7 @@ from arrow_analytics_sink.server import ArrowAnalyticsSink
 from flowctl.actions import call_action_at
 from flowctl.component import Component
 from flowctl.settings import ComponentSettings
+from flowctl.positions import read_marks
 from flowctl.tickets import StreamTicket
 from polling import wait_for
 from ports import free_port
@@ -72,15 +73,21 @@ def read_stream(endpoint: str, start: int, stream: str) -> list[tuple[pa.RecordB
     client = flight.FlightClient(f"grpc://{endpoint}")
     reader = client.do_get(StreamTicket(stream, start).to_flight())
     chunks = []
+    ended = False
     while True:
         try:
             chunk = reader.read_chunk()
         except StopIteration:
             break
+        if read_marks(chunk.app_metadata).end:
+            assert chunk.data.num_rows == 0
+            ended = True
+            continue
         span = LedgerSpan.decode(chunk.app_metadata)
         assert span is not None
         chunks.append((chunk.data, span))
     client.close()
+    assert ended, "a bounded stream ends with its end message"
     return chunks
 
 

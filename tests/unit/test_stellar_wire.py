@@ -12,9 +12,12 @@ from arrow_analytics_sink.checkpoint import Checkpoint
 from arrow_analytics_sink.jsonl import jsonl_bytes
 from arrow_analytics_sink.progress import ProgressMeter
 from flowctl import options
+from flowctl.errors import TicketError
+from flowctl.positions import read_marks
+from flowctl.tickets import StreamTicket
 from stellar_arrow_source.pacing import LedgerPace
 from stellar_arrow_source.server import SourceConfig
-from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, span_of
+from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, first_ledger_of, span_of
 
 
 class FakeTime(threading.Event):
@@ -60,7 +63,21 @@ def test_a_resumable_input_resumes_at_the_ledger_after_a_span() -> None:
     assert LEDGER_SPANS.position_of(batch, pa.py_buffer(sent.encode())) == sent
     from_data = LEDGER_SPANS.position_of(batch, None)  # a peer that sends no metadata
     assert from_data is not None and (from_data.first_ledger, from_data.last_ledger) == (7, 8)
-    assert LEDGER_SPANS.start_after(sent) == 10
+    resumed = LEDGER_SPANS.ticket_after(StreamTicket("ledgers", 1), sent)
+    assert resumed == StreamTicket("ledgers", 10)
+    assert not LEDGER_SPANS.is_new(LedgerSpan(3, 9), resumed)  # delivered before a reconnect
+    assert LEDGER_SPANS.is_new(LedgerSpan(10, 12), resumed)
+
+
+def test_any_sdk_reader_resumes_a_stellar_stream_by_its_position() -> None:
+    """The span carries flowctl's opaque position (the last ledger): a generic reader's
+    `after` ticket asks a Stellar component for the ledger after it."""
+    marks = read_marks(LedgerSpan(5, 9).encode())
+    assert marks.known and marks.position == "9" and not marks.end
+    assert first_ledger_of(StreamTicket("ledgers", 0, after=marks.position)) == 10
+    assert first_ledger_of(StreamTicket("ledgers", 4)) == 4
+    with pytest.raises(TicketError, match="not a position of a Stellar stream"):
+        first_ledger_of(StreamTicket("ledgers", 0, after="not-a-ledger"))
 
 
 def test_the_pace_spreads_ledgers_over_time() -> None:

@@ -1,0 +1,28 @@
+"""An SDK sink: writes every batch of its input as a Parquet file under
+`config.output_dir` (relative to the spec's folder). Each file is committed together
+with its input position, so after a crash it asks for exactly what it has not written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from flowctl import CommittedFiles, Component, run_component
+
+
+class ParquetFiles(Component):
+    def work(self) -> None:
+        folder = Path(self.config.get("output_dir", "data/sdk"))
+        output = CommittedFiles(Path(self.settings.spec_dir) / folder)
+        for batch in self.read_input(after=output.position):
+            table = pa.Table.from_batches([batch])
+            output.commit(
+                self.input_position,
+                lambda path: pq.write_table(table, path),
+                suffix=".parquet",
+            )
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_component(ParquetFiles))
