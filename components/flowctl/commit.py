@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from flowctl.errors import FlowctlError
@@ -61,7 +61,7 @@ class CommittedFiles:
         self.position, self.sequence = position, sequence
         return final
 
-    def _replace_journal(self, journal: dict[str, object]) -> None:
+    def _replace_journal(self, journal: Mapping[str, object]) -> None:
         path = self.directory / JOURNAL
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(journal))

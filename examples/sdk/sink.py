@@ -4,6 +4,7 @@ with its input position, so after a crash it asks for exactly what it has not wr
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,12 +17,8 @@ class ParquetFiles(Component):
         folder = Path(self.config.get("output_dir", "data/sdk"))
         output = CommittedFiles(Path(self.settings.spec_dir) / folder)
         for batch in self.read_input(after=output.position):
-            table = pa.Table.from_batches([batch])
-            output.commit(
-                self.input_position,
-                lambda path: pq.write_table(table, path),
-                suffix=".parquet",
-            )
+            write = partial(pq.write_table, pa.Table.from_batches([batch]))
+            output.commit(self.input_position, write, suffix=".parquet")
 
 
 if __name__ == "__main__":

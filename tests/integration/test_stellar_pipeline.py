@@ -16,8 +16,8 @@ from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
 from flowctl.actions import call_action_at
 from flowctl.component import Component
-from flowctl.settings import ComponentSettings
 from flowctl.positions import read_marks
+from flowctl.settings import ComponentSettings
 from flowctl.tickets import StreamTicket
 from polling import wait_for
 from ports import free_port

@@ -170,7 +170,9 @@ def _restarts(
 
 def process_definition(name: str, body: PipelineBody, spec_dir: Path) -> dict[str, Any]:
     """What the supervisor would start for `name`: command, working directory, environment
-    (the runner's own environment left out: it is the same on both sides of a reload)."""
+    (the runner's own environment left out: it is the same on both sides of a reload),
+    where its environment comes from and what it starts after (a new depends_on takes
+    effect by starting it again, after them)."""
     spec = body.components[name]
     settings = component_settings(
         name, body, controller_endpoint=None, spec_dir=spec_dir, runner_pid=0
@@ -179,6 +181,8 @@ def process_definition(name: str, body: PipelineBody, spec_dir: Path) -> dict[st
         "command": list(spec.command),
         "working_dir": spec.working_dir,
         "env": component_environ(settings, spec, {}),
+        "env_file": spec.env_file,
+        "depends_on": list(spec.depends_on),
     }
 
 

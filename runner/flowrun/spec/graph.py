@@ -1,5 +1,7 @@
 """The component graph: the rules it must follow (names, inputs, types, no cycles) and the
-order its components start in.
+order its components start in. Its edges are a component's `inputs` (data) and its
+`depends_on` (start order alone): both must name components, and no cycle may run
+through either.
 
 Rules read the plain document data, not the validated model, so that they still run when
 pydantic has found other problems: a spec's problems are reported all at once. A value of
@@ -34,9 +36,23 @@ def components_of(data: Any) -> dict[str, dict[str, Any]]:
     return {name: body for name, body in components.items() if isinstance(body, dict)}
 
 
-def inputs_of(component: dict[str, Any]) -> list[Any]:
-    inputs = component.get("inputs")
+EDGE_KEYS = ("inputs", "depends_on")
+
+
+def inputs_of(component: dict[str, Any], key: str = "inputs") -> list[Any]:
+    inputs = component.get(key)
     return inputs if isinstance(inputs, list) else []
+
+
+def _edges_of(component: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
+    for key in EDGE_KEYS:
+        for index, target in enumerate(inputs_of(component, key)):
+            yield key, index, target
+
+
+def prerequisites(spec: ComponentSpec) -> list[str]:
+    """What must be ready before `spec` starts: its inputs, then its depends_on."""
+    return list(dict.fromkeys([*spec.inputs, *spec.depends_on]))
 
 
 def check_component_map(data: Any) -> Iterator[Finding]:
@@ -54,19 +70,21 @@ def check_component_map(data: Any) -> Iterator[Finding]:
 
 
 def check_inputs(data: Any) -> Iterator[Finding]:
+    """inputs and depends_on name other components, each once."""
     components = components_of(data)
     for name, component in components.items():
-        seen: set[str] = set()
-        for index, source in enumerate(inputs_of(component)):
-            where: Loc = (*COMPONENTS, name, "inputs", index)
-            if not isinstance(source, str):
-                continue
-            if source in seen:
-                yield Finding(where, f"{source!r} is listed twice")
-            elif source not in components:
-                hint = did_you_mean(source, [other for other in components if other != name])
-                yield Finding(where, f"no component named {source!r}{hint}")
-            seen.add(source)
+        for key in EDGE_KEYS:
+            seen: set[str] = set()
+            for index, source in enumerate(inputs_of(component, key)):
+                where: Loc = (*COMPONENTS, name, key, index)
+                if not isinstance(source, str):
+                    continue
+                if source in seen:
+                    yield Finding(where, f"{source!r} is listed twice")
+                elif source not in components:
+                    hint = did_you_mean(source, [other for other in components if other != name])
+                    yield Finding(where, f"no component named {source!r}{hint}")
+                seen.add(source)
 
 
 def check_types(data: Any) -> Iterator[Finding]:
@@ -79,12 +97,19 @@ def check_types(data: Any) -> Iterator[Finding]:
             yield Finding(where, f"a {kind} needs at least one input (a component it reads from)")
 
 
+_CYCLE_WORDS = {
+    frozenset({"inputs"}): "reads from",
+    frozenset({"depends_on"}): "depends on",
+    frozenset(EDGE_KEYS): "reads from or depends on",
+}
+
+
 def check_cycles(data: Any) -> Iterator[Finding]:
     """Each dependency cycle once, named in full, at the input that closes it."""
     components = components_of(data)
     edges = {
         name: [
-            (i, s) for i, s in enumerate(inputs_of(body)) if isinstance(s, str) and s in components
+            (key, i, s) for key, i, s in _edges_of(body) if isinstance(s, str) and s in components
         ]
         for name, body in components.items()
     }
@@ -97,40 +122,46 @@ def check_cycles(data: Any) -> Iterator[Finding]:
 
 def _cycles_from(
     start: str,
-    edges: dict[str, list[tuple[int, str]]],
+    edges: dict[str, list[tuple[str, int, str]]],
     state: dict[str, str],
     reported: set[frozenset[str]],
 ) -> Iterator[Finding]:
     # Iterative depth-first search: a generated spec may chain thousands of components.
     path: list[str] = [start]
-    pending: list[Iterator[tuple[int, str]]] = [iter(edges[start])]
+    entered_by: list[str] = [""]  # the key of the edge that led to each node of the path
+    pending: list[Iterator[tuple[str, int, str]]] = [iter(edges[start])]
     state[start] = "open"
     while pending:
         step = next(pending[-1], None)
         if step is None:
             state[path.pop()] = "done"
+            entered_by.pop()
             pending.pop()
             continue
-        index, target = step
+        key, index, target = step
         current = path[-1]
         if state.get(target) == "open":
-            cycle = path[path.index(target) :]
+            at = path.index(target)
+            cycle = path[at:]
             if frozenset(cycle) not in reported:
                 reported.add(frozenset(cycle))
                 names = [current, *cycle[: cycle.index(current)], current]
-                message = f"dependency cycle {' -> '.join(names)} (each reads from the next)"
-                yield Finding((*COMPONENTS, current, "inputs", index), message)
+                how = _CYCLE_WORDS[frozenset({key, *entered_by[at + 1 :]})]
+                message = f"dependency cycle {' -> '.join(names)} (each {how} the next)"
+                yield Finding((*COMPONENTS, current, key, index), message)
         elif target not in state:
             state[target] = "open"
             path.append(target)
+            entered_by.append(key)
             pending.append(iter(edges[target]))
 
 
 def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
-    """Names with every input before its dependents (spec order among equals).
+    """Names with every input and depends_on before its dependents (spec order among
+    equals).
 
-    An input that names no component of the mapping is ignored: the caller may pass a
-    part of the pipeline (the components common to two revisions, say).
+    A name that is no component of the mapping is ignored: the caller may pass a part of
+    the pipeline (the components common to two revisions, say).
     """
     order: list[str] = []
     placed: set[str] = set()
@@ -139,7 +170,7 @@ def topological_order(components: Mapping[str, ComponentSpec]) -> list[str]:
         ready = [
             name
             for name in remaining
-            if all(i in placed or i not in components for i in components[name].inputs)
+            if all(i in placed or i not in components for i in prerequisites(components[name]))
         ]
         batch = ready or remaining[:1]  # a cycle cannot pass validation; never loop forever on one
         order.extend(batch)

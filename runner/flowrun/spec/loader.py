@@ -3,6 +3,8 @@
 Every problem of every stage is collected and raised at once as a SpecError whose issues
 each read `FILE:LINE:COL: dotted.path: message`; only an unreadable file stops early
 (SpecFileError). Values interpolated from secret-looking variables never show in an issue.
+Each component's env_file is read here too (its variables merged under `env`), and a
+component's program that cannot be found is a warning (`LoadedSpec.missing_commands`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pydantic import ValidationError
 
 from flowrun.errors import SpecError, SpecIssue
 from flowrun.secrets import mask_text
+from flowrun.spec.commands import missing_programs
+from flowrun.spec.env_files import merge_env_files
 from flowrun.spec.files import read_dotenv, read_text
 from flowrun.spec.interpolate import interpolate_tree
 from flowrun.spec.messages import Finding, finding_from_error
@@ -59,9 +63,24 @@ class LoadedSpec:
     revision: str
     """12 hex chars identifying the effective spec (profiles and formatting left out)."""
     sources: tuple[Path, ...]
-    """Every file read: the spec, and the .env beside it if present."""
+    """Every file read: the spec, the .env beside it if present, and env_file files."""
     secret_values: frozenset[str] = frozenset()
-    """Values interpolated from secret-looking variables: masked wherever they show."""
+    """Values interpolated from secret-looking variables, and those of env_file entries
+    with secret-looking names: masked wherever they show."""
+    missing_commands: tuple[SpecIssue, ...] = ()
+    """Components whose program is not found here: warnings for `validate`, refused by
+    `up` (`require_commands`)."""
+
+    @property
+    def warnings(self) -> tuple[SpecIssue, ...]:
+        """What `validate` reports without failing."""
+        return self.missing_commands
+
+    def require_commands(self) -> None:
+        """SpecError naming every component whose program is missing: `up` starts nothing
+        then, rather than failing halfway."""
+        if self.missing_commands:
+            raise SpecError(list(self.missing_commands))
 
     @property
     def body(self) -> PipelineBody:
@@ -105,10 +124,18 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
     if root is None:
         problems = problems or [Problem((), Mark(1, 1), _EMPTY)]
         raise SpecError(_sorted([*issues, *_to_issues(shown, problems)]))
-    spec, problems, secrets = _evaluate(root, chosen, chosen_by, variables, problems)
+    spec, root, problems, secrets = _evaluate(root, chosen, chosen_by, variables, problems)
+    env_files = merge_env_files(spec, to_data(root), spec_path.parent, shown)
+    spec, secrets = env_files.spec, secrets | env_files.secrets
+    problems += [_place(root, finding) for finding in env_files.findings]
+    issues += env_files.issues
+    sources = (*sources, *env_files.sources)
     issues += _to_issues(shown, problems, secrets)
     if issues or spec is None:
         raise SpecError(_sorted(issues))
+    environment = os.environ if environ is None else environ
+    findings = missing_programs(spec.spec, spec_path.parent, environment)
+    missing = [_place(root, finding) for finding in findings]
     return LoadedSpec(
         path=spec_path,
         spec_dir=spec_path.parent,
@@ -117,6 +144,7 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
         revision=revision_of(spec),
         sources=sources,
         secret_values=secrets,
+        missing_commands=tuple(_sorted(_to_issues(shown, missing, secrets))),
     )
 
 
@@ -152,7 +180,9 @@ def _evaluate(
     chosen_by: str,
     variables: Mapping[str, str],
     problems: list[Problem],
-) -> tuple[PipelineSpec | None, list[Problem], frozenset[str]]:
+) -> tuple[PipelineSpec | None, Node, list[Problem], frozenset[str]]:
+    """The validated spec, the document it was read from (profile merged, `${}` replaced:
+    where later findings are placed), every problem and the secret values."""
     root = normalise_profiles(without_extensions(root, EXTENSION_PLACES))
     problems = [*problems, *check_profiles(root, profile)]
     if profile is not None:
@@ -168,7 +198,7 @@ def _evaluate(
     reported = {problem.mark for problem in problems}
     placed = [_place(root, finding) for finding in findings]
     problems += [problem for problem in placed if problem.mark not in reported]
-    return spec, problems, secrets
+    return spec, root, problems, secrets
 
 
 def _validate(data: object, secrets: frozenset[str]) -> tuple[PipelineSpec | None, list[Finding]]:

@@ -12,6 +12,7 @@ section's own keys, and `PipelineBody.policy()` is the spec turned into the cont
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal, Self
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flowrun.spec.contract_check import check_by_contract
 from flowrun.spec.durations import Duration
+from flowrun.spec.readiness import READY_DESCRIPTION, Ready
 
 LIVE = "live"
 COMPONENT = "component"
@@ -35,13 +37,24 @@ _DEFAULTS = Policy()
 _FLOW, _POOL = _DEFAULTS.flow_control, _DEFAULTS.pool
 
 
-def reloads(kind: str, description: str, **kwargs: Any) -> Any:
-    """A pydantic Field documenting how a hot reload applies a change to it."""
+def reloads(
+    kind: str, description: str, *, bounds: Mapping[str, float] | None = None, **kwargs: Any
+) -> Any:
+    """A pydantic Field documenting how a hot reload applies a change to it.
+
+    `bounds` are JSON Schema bounds (`exclusiveMinimum`...) of a value that a check other
+    than pydantic's enforces (the flowctl contract): shown to editors, checked once.
+    """
     return Field(
         description=f"{description} {_RELOAD_TEXT[kind]}",
-        json_schema_extra={"x-reload": kind},
+        json_schema_extra={"x-reload": kind, **(bounds or {})},
         **kwargs,
     )
+
+
+# The contract's ranges (`FlowControlSettings.problems`), for the schema.
+_LOAD_THRESHOLD: Mapping[str, float] = {"exclusiveMinimum": 0, "maximum": 1}
+_BELOW_ACTIVATE: Mapping[str, float] = {"exclusiveMinimum": 0, "exclusiveMaximum": 1}
 
 
 class _Strict(BaseModel):
@@ -90,7 +103,9 @@ class ControllerConfig(_Strict):
     )
     endpoint: str = reloads(
         PIPELINE,
-        "host:port of the controller (bound on loopback unless told otherwise).",
+        "host:port of the controller (bound on loopback unless told otherwise). An embedded "
+        "controller on port 0 listens on any free port: components are told the real one, "
+        "and status shows it.",
         default="127.0.0.1:8080",
         pattern=ENDPOINT_PATTERN,
     )
@@ -121,18 +136,22 @@ class ControllerConfig(_Strict):
 class FlowControlConfig(_Strict):
     activate_at: float = reloads(
         LIVE,
-        "Load (inflight/max_inflight) at which backpressure turns on.",
+        "Load (inflight/max_inflight) at which backpressure turns on; in (0, 1].",
         default=_FLOW.activate_at,
+        bounds=_LOAD_THRESHOLD,
     )
     deactivate_at: float = reloads(
         LIVE,
-        "Load below which backpressure turns off again (hysteresis).",
+        "Load below which backpressure turns off again (hysteresis); greater than 0 and "
+        "below activate_at.",
         default=_FLOW.deactivate_at,
+        bounds=_BELOW_ACTIVATE,
     )
     throttle_rate: float = reloads(
         LIVE,
-        "Fraction of full speed upstream services run at under backpressure.",
+        "Fraction of full speed upstream services run at under backpressure; in (0, 1].",
         default=_FLOW.throttle_rate,
+        bounds=_LOAD_THRESHOLD,
     )
 
     def settings(self) -> FlowControlSettings:
@@ -196,7 +215,7 @@ class PoolConfig(_Strict):
 class MonitoringConfig(_Strict):
     metrics_port: int | None = reloads(
         PIPELINE,
-        "Port of the runner's Prometheus endpoint (null: none).",
+        "Port of the runner's Prometheus endpoint (0: any free port, shown by status; null: none).",
         default=9464,
         ge=0,
         le=65535,
@@ -227,14 +246,37 @@ class ComponentSpec(_Strict):
     command: list[str] = reloads(COMPONENT, "Program and arguments (no shell).", min_length=1)
     endpoint: str | None = reloads(
         COMPONENT,
-        "host:port the component serves Arrow Flight on.",
+        "host:port the component serves Arrow Flight on. Port 0: the runner picks a free "
+        "port when it first starts the component and keeps it across its restarts; the "
+        "component (FLOWRUN_ENDPOINT), its consumers (FLOWRUN_INPUTS) and status get the "
+        "real one.",
         default=None,
         pattern=ENDPOINT_PATTERN,
     )
     inputs: list[str] = reloads(
         COMPONENT, "Names of the components this one reads from.", default_factory=list
     )
-    env: dict[str, str] = reloads(COMPONENT, "Extra environment variables.", default_factory=dict)
+    env: dict[str, str] = reloads(
+        COMPONENT,
+        "Extra environment variables (over those of env_file). Values of names with TOKEN, "
+        "SECRET, PASSWORD or KEY are masked in logs and render.",
+        default_factory=dict,
+    )
+    env_file: str | None = reloads(
+        COMPONENT,
+        "A dotenv file (KEY=VALUE lines, # comments), relative to the spec's folder, whose "
+        "variables the component gets under those of env. Read with the spec: a missing file "
+        "is a spec error, and an edit of it restarts the component at the next reload "
+        "(`flowrun reload`). Values of secret-looking names are masked like env's.",
+        default=None,
+        min_length=1,
+    )
+    depends_on: list[str] = reloads(
+        COMPONENT,
+        "Components that must be ready before this one starts, without reading from them "
+        "(inputs imply it). They stop after this one.",
+        default_factory=list,
+    )
     config: dict[str, Any] = reloads(
         COMPONENT,
         "Component-specific settings, passed as JSON in FLOWRUN_CONFIG.",
@@ -245,9 +287,10 @@ class ComponentSpec(_Strict):
     )
     health_port: int | None = reloads(
         COMPONENT,
-        "Port of the component's metrics and health endpoint.",
+        "Port of the component's metrics and health endpoint (0: a free port picked by the "
+        "runner, kept across restarts, shown by status).",
         default=None,
-        ge=1,
+        ge=0,
         le=65535,
     )
     working_dir: str | None = reloads(
@@ -256,6 +299,7 @@ class ComponentSpec(_Strict):
     restart: RestartConfig = reloads(LIVE, "Restart policy.", default_factory=RestartConfig)
     stop_grace: Duration = reloads(LIVE, "Time between SIGTERM and SIGKILL on stop.", default=10.0)
     start_timeout: Duration = reloads(LIVE, "Time allowed to become ready.", default=30.0)
+    ready: Ready | None = reloads(LIVE, READY_DESCRIPTION, default=None)
 
 
 class PipelineBody(_Strict):

@@ -2,12 +2,17 @@
 
 The runner's own environment is passed on (PATH, HOME...), minus any contract variable
 it happens to carry (a runner started from inside a component must not leak its
-parent's identity), then the contract, then the component's own `env:` from the spec.
+parent's identity), then the contract, then the component's own `env:` from the spec
+(with its env_file's variables under it, merged when the spec was loaded).
+
+A port written 0 (an endpoint's or a health_port) is the one the runner picked for it
+(`ResolvedPorts`), both in the component's own settings and in its consumers' inputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowctl import settings as environment_contract
@@ -28,6 +33,24 @@ CONTRACT_VARIABLES = RUNNER_VARIABLES | frozenset(
 DEFAULT_VARIABLES = {"PYTHONUNBUFFERED": "1"}
 
 
+@dataclass(frozen=True)
+class ResolvedPorts:
+    """The real ports of components whose spec says port 0, by component name."""
+
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    health_ports: Mapping[str, int] = field(default_factory=dict)
+
+    def endpoint(self, name: str, spec: ComponentSpec) -> str | None:
+        return self.endpoints.get(name, spec.endpoint)
+
+    def health_port(self, name: str, spec: ComponentSpec) -> int | None:
+        return self.health_ports.get(name, spec.health_port)
+
+
+AS_WRITTEN = ResolvedPorts()
+"""No port resolved: what the spec says (a plan compares specs this way)."""
+
+
 def component_settings(
     name: str,
     body: PipelineBody,
@@ -35,17 +58,18 @@ def component_settings(
     controller_endpoint: str | None,
     spec_dir: Path,
     runner_pid: int,
+    ports: ResolvedPorts = AS_WRITTEN,
 ) -> ComponentSettings:
     spec, controller, policy = body.components[name], body.controller, body.policy()
     return ComponentSettings(
         component_id=name,
         service_id=name,
         component_type=spec.type.value,
-        endpoint=spec.endpoint or "127.0.0.1:0",
-        inputs=input_endpoints(spec, body),
+        endpoint=ports.endpoint(name, spec) or "127.0.0.1:0",
+        inputs=input_endpoints(spec, body, ports),
         config=spec.config,
         max_inflight=spec.max_inflight,
-        metrics_port=spec.health_port,
+        metrics_port=ports.health_port(name, spec),
         monitoring_interval_seconds=policy.monitoring_interval_seconds,
         flowctl_enabled=controller.mode is not ControllerMode.DISABLED,
         flowctl_endpoint=controller_endpoint or controller.endpoint,
@@ -59,13 +83,16 @@ def component_settings(
     )
 
 
-def input_endpoints(spec: ComponentSpec, body: PipelineBody) -> dict[str, str]:
+def input_endpoints(
+    spec: ComponentSpec, body: PipelineBody, ports: ResolvedPorts = AS_WRITTEN
+) -> dict[str, str]:
     """{input name: its endpoint}; an input without an endpoint is found through discovery."""
     endpoints: dict[str, str] = {}
     for name in spec.inputs:
         upstream = body.components.get(name)
-        if upstream is not None and upstream.endpoint:
-            endpoints[name] = upstream.endpoint
+        endpoint = ports.endpoint(name, upstream) if upstream is not None else None
+        if endpoint:
+            endpoints[name] = endpoint
     return endpoints
 
 

@@ -51,6 +51,19 @@ def _ports(data: Any) -> Iterator[tuple[Loc, int]]:
             yield (*where, "health_port"), health
 
 
+def check_ready(data: Any) -> Iterator[Finding]:
+    """A readiness probe needs what it probes: tcp an endpoint, http a health_port."""
+    for name, component in graph.components_of(data).items():
+        ready = component.get("ready")
+        where = (*graph.COMPONENTS, name, "ready")
+        if ready == "tcp" and not component.get("endpoint"):
+            yield Finding(where, "tcp probes the endpoint: give the component an endpoint")
+        path = ready.get("http") if isinstance(ready, dict) else None
+        valid_path = isinstance(path, str) and path.startswith("/")
+        if valid_path and component.get("health_port") is None:
+            yield Finding(where, f"http {path} probes the health_port: give the component one")
+
+
 def check_ports(data: Any) -> Iterator[Finding]:
     """Every port the runner and its components listen on is distinct (0: any free port)."""
     owners: dict[int, Loc] = {}
@@ -73,6 +86,7 @@ RULES: tuple[Rule, ...] = (
     graph.check_inputs,
     graph.check_types,
     graph.check_cycles,
+    check_ready,
     check_ports,
 )
 

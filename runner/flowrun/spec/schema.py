@@ -1,8 +1,10 @@
 """The JSON Schema of a spec, for editors (`# yaml-language-server: $schema=...`).
 
 Pydantic's schema of PipelineSpec, plus what it cannot know: a profile is a *partial*
-spec body (every model with no required key), and component names follow the rule the
-loader enforces.
+spec body (every model with no required key), component names follow the rule the
+loader enforces, and a duration's default is written as the spec writes it (`10s`), not
+as the seconds the model holds. Bounds the flowctl contract checks are in the model's
+field schemas (`reloads(bounds=...)`), so the schema and the validator agree.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+
+from flowctl.durations import DURATION_PATTERN, format_duration
 
 from flowrun.spec.graph import COMPONENT_NAME_PATTERN
 from flowrun.spec.model import PipelineSpec
@@ -33,8 +37,23 @@ def _partial(schema: Any, names: set[str]) -> Any:
     return result
 
 
+def _durations_written(schema: Any) -> None:
+    """Every duration property's numeric default rewritten as the string the spec takes."""
+    if isinstance(schema, list):
+        for item in schema:
+            _durations_written(item)
+    if not isinstance(schema, dict):
+        return
+    default = schema.get("default")
+    if schema.get("pattern") == DURATION_PATTERN and isinstance(default, int | float):
+        schema["default"] = format_duration(float(default))
+    for value in schema.values():
+        _durations_written(value)
+
+
 def build_schema() -> dict[str, Any]:
     schema = PipelineSpec.model_json_schema(by_alias=True)
+    _durations_written(schema)
     defs: dict[str, Any] = schema["$defs"]
     models = {name for name, body in defs.items() if body.get("type") == "object"}
     for name in sorted(models):

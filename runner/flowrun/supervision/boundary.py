@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from flowrun.spec.model import PipelineBody
     from flowrun.supervision.controlplane import ControlPlane
     from flowrun.supervision.output import OutputStream
+    from flowrun.supervision.port_book import ComponentPorts
     from flowrun.supervision.states import ChangeNotifier
     from flowrun.supervision.supervised import SupervisedComponent
 
@@ -115,6 +116,10 @@ class ComponentHost(Protocol):
     def event(self, text: str) -> None: ...
 
     def environ_for(self, name: str) -> dict[str, str]: ...
+
+    def ports_of(self, name: str) -> ComponentPorts:
+        """Where the component listens: ports written 0 picked at its first start."""
+        ...
 
     def missing_inputs(self, name: str) -> list[str]: ...
 

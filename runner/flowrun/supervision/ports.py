@@ -1,4 +1,5 @@
-"""Loopback port checks: is an endpoint served yet, and who holds a port we need."""
+"""Loopback port checks: is an endpoint served yet (TCP, HTTP), who holds a port we need,
+and which port is free for an endpoint written with port 0."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import socket
 
 _TCP_LISTEN = "0A"
+_HTTP_STATUS_LINE_BYTES = 256
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
@@ -28,6 +30,37 @@ async def accepts_connections(endpoint: str, timeout_seconds: float = 0.5) -> bo
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True
+
+
+async def http_answers(host: str, port: int, path: str, timeout_seconds: float = 0.5) -> bool:
+    """True when GET `path` on host:port answers 2xx (any other answer, or none: False)."""
+    try:
+        return await asyncio.wait_for(_http_status_is_2xx(host, port, path), timeout_seconds)
+    except (OSError, TimeoutError, ValueError):
+        return False
+
+
+async def _http_status_is_2xx(host: str, port: int, path: str) -> bool:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        request = f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode("ascii"))
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    parts = status_line[:_HTTP_STATUS_LINE_BYTES].split()
+    return len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1][:1] == b"2"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS has free on `host` now: bind port 0 and read which one it gave."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def port_in_use(endpoint: str) -> bool:

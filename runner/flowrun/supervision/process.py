@@ -16,18 +16,16 @@ import ctypes.util
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flowrun.errors import ComponentLaunchError
+from flowrun.spec.commands import PYTHON_ALIASES, ProgramNotFound, find_program
 from flowrun.supervision.boundary import OutputHandler
 from flowrun.supervision.guardian import live_pgid
 
-PYTHON_ALIASES = frozenset(
-    {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
-)
+__all__ = ["PYTHON_ALIASES", "ChildProcess", "resolve_command", "spawn"]
 PR_SET_PDEATHSIG = 1
 GROUP_POLL_SECONDS = 0.05
 
@@ -42,28 +40,10 @@ def resolve_command(
 ) -> list[str]:
     """The argv to exec, or a ComponentLaunchError naming the component and the program."""
     program = command[0]
-    if program in PYTHON_ALIASES:
-        return [sys.executable, *command[1:]]
-    if "/" in program:
-        candidate = (cwd / program).resolve()
-        if not candidate.is_file():
-            raise ComponentLaunchError(
-                f"component '{component}': command {program!r} not found "
-                f"({candidate} does not exist)"
-            )
-        if not os.access(candidate, os.X_OK):
-            raise ComponentLaunchError(
-                f"component '{component}': command {program!r} is not executable "
-                f"(chmod +x {candidate})"
-            )
-        return [str(candidate), *command[1:]]
-    found = shutil.which(program, path=path_env)
-    if found is None:
-        raise ComponentLaunchError(
-            f"component '{component}': command {program!r} not found on PATH; "
-            "install it, or give its path in the spec's `command`"
-        )
-    return [found, *command[1:]]
+    try:
+        return [find_program(program, cwd, path_env), *command[1:]]
+    except ProgramNotFound as e:
+        raise ComponentLaunchError(f"component '{component}': command {program!r} {e}") from e
 
 
 def with_death_signal(argv: Sequence[str]) -> tuple[list[str], Callable[[], None] | None]:

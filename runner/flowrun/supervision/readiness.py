@@ -1,9 +1,12 @@
 """When a component counts as ready, when it counts as dead, and how to say why.
 
-Ready: registered with the controller by the current process (a registration left by a
-previous run does not count); with the controller disabled (or an external one that does
-not answer), its endpoint accepts TCP connections; with neither, as soon as it runs.
-Dead while its process lives: no heartbeat for longer than heartbeat_ttl (liveness).
+Ready: by the component's `ready:` check (`flowrun.spec.readiness`), or by default:
+registered with the controller by the current process (a registration left by a previous
+run does not count) while a controller answers; else its endpoint accepts TCP
+connections; with neither, as soon as it runs. Probes go to the ports the component was
+given (a port written 0 is the one the runner picked).
+Dead while its process lives: no heartbeat for longer than heartbeat_ttl (liveness), for
+a component that registers: one expected to (`registered`), or one that did anyway.
 """
 
 from __future__ import annotations
@@ -11,48 +14,82 @@ from __future__ import annotations
 import signal
 
 from flowrun.spec.model import ComponentSpec, ControllerMode
+from flowrun.spec.readiness import ReadyCheck, ReadyKind
 from flowrun.supervision.controlplane import ControlPlane
-from flowrun.supervision.ports import accepts_connections, split_endpoint
+from flowrun.supervision.port_book import HEALTH_HOST, ComponentPorts
+from flowrun.supervision.ports import accepts_connections, http_answers
+
+NOT_REGISTERING_HINT = (
+    "; a program that does not use the flowctl SDK never registers: give it "
+    "`ready: tcp`, `ready: {http: /health}` or `ready: started` in the spec"
+)
 
 
 def _uses_controller(control: ControlPlane) -> bool:
     return control.mode is not ControllerMode.DISABLED and control.reachable
 
 
-def _fixed_endpoint(spec: ComponentSpec) -> str | None:
-    """The endpoint to probe; none when absent or on port 0 (the component picks one)."""
-    if spec.endpoint and split_endpoint(spec.endpoint)[1] != 0:
-        return spec.endpoint
-    return None
-
-
-def readiness_criterion(spec: ComponentSpec, control: ControlPlane) -> str:
+def effective_ready(spec: ComponentSpec, control: ControlPlane) -> ReadyCheck:
+    """The spec's `ready:`, or the default rule of its field description."""
+    if spec.ready is not None:
+        return spec.ready
     if _uses_controller(control):
+        return ReadyCheck(ReadyKind.REGISTERED)
+    if spec.endpoint:
+        return ReadyCheck(ReadyKind.TCP)
+    return ReadyCheck(ReadyKind.STARTED)
+
+
+def readiness_criterion(check: ReadyCheck, ports: ComponentPorts) -> str:
+    """What the runner waits for, as `waiting_for` and the start-timeout message say it."""
+    if check.kind is ReadyKind.REGISTERED:
         return "registration with the controller"
-    endpoint = _fixed_endpoint(spec)
-    if endpoint:
-        return f"a connection on {endpoint}"
-    return "nothing (no controller, no fixed endpoint)"
+    if check.kind is ReadyKind.TCP:
+        return f"a connection on {ports.endpoint}"
+    if check.kind is ReadyKind.HTTP:
+        return f"a 2xx answer from http://{HEALTH_HOST}:{ports.health_port}{check.path}"
+    return "nothing (ready once started)"
+
+
+def not_ready_hint(check: ReadyCheck, spec: ComponentSpec) -> str:
+    """Said after a start timeout: how to fix the usual cause."""
+    return NOT_REGISTERING_HINT if check.kind is ReadyKind.REGISTERED and spec.ready is None else ""
 
 
 async def is_ready(
-    name: str, spec: ComponentSpec, control: ControlPlane, started_at: float
+    name: str, check: ReadyCheck, control: ControlPlane, started_at: float, ports: ComponentPorts
 ) -> bool:
-    if _uses_controller(control):
-        snapshot = control.service(name)
-        return snapshot is not None and snapshot.seen_since(started_at)
-    endpoint = _fixed_endpoint(spec)
-    if endpoint:
-        return await accepts_connections(endpoint)
+    if check.kind is ReadyKind.REGISTERED:
+        return _registered_since(name, control, started_at)
+    if check.kind is ReadyKind.TCP:
+        return ports.endpoint is not None and await accepts_connections(ports.endpoint)
+    if check.kind is ReadyKind.HTTP:
+        port, path = ports.health_port, check.path or "/"
+        return port is not None and await http_answers(HEALTH_HOST, port, path)
     return True
 
 
+def _registered_since(name: str, control: ControlPlane, started_at: float) -> bool:
+    snapshot = control.service(name)
+    return snapshot is not None and snapshot.seen_since(started_at)
+
+
 def heartbeat_lost(
-    name: str, control: ControlPlane, ttl_seconds: float, started_at: float, *, now_epoch: float
+    name: str,
+    control: ControlPlane,
+    ttl_seconds: float,
+    started_at: float,
+    *,
+    now_epoch: float,
+    check: ReadyCheck,
 ) -> str | None:
-    """Why the live process counts as dead at `now_epoch`, or None while it heartbeats."""
+    """Why the live process counts as dead at `now_epoch`, or None while it heartbeats (or
+    is not one that registers)."""
     if not _uses_controller(control):
         return None
+    registers = check.kind is ReadyKind.REGISTERED
+    if not registers and not _registered_since(name, control, started_at):
+        return None  # a plain program: its liveness is its process
     snapshot = control.service(name)
     if snapshot is None or not snapshot.seen_since(started_at):
         # Unknown to the controller: count from the start of the process, or from the return

@@ -16,12 +16,15 @@ from flowrun.secrets import secret_values
 from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
+from flowrun.supervision.port_book import ComponentPorts
 from flowrun.supervision.ports import port_conflict
 from flowrun.supervision.process import resolve_command, spawn
 from flowrun.supervision.readiness import (
     describe_exit,
+    effective_ready,
     heartbeat_lost,
     is_ready,
+    not_ready_hint,
     readiness_criterion,
 )
 from flowrun.supervision.states import ComponentState, RunEnd, StartResult
@@ -53,6 +56,8 @@ class SupervisedComponent:
         self.last_error: str | None = None
         self.exit_code: int | None = None
         self.ready_at: float | None = None
+        self.ports = ComponentPorts(spec.endpoint, spec.health_port)
+        """Where it listens: a port written 0 is the one picked at its first start."""
         self._stopping = False
         self._wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.first_result: asyncio.Future[StartResult] = asyncio.get_running_loop().create_future()
@@ -84,12 +89,17 @@ class SupervisedComponent:
         began = self._clock.monotonic()
         if child is not None and child.returncode is None:
             killed = await self._stop_child(child)
-            how = "killed" if killed else f"stopped (exit {child.returncode})"
+            how = "killed" if killed else f"stopped ({_ending(child.returncode)})"
             self._host.event(f"{self.name}: {how} in {self._clock.monotonic() - began:.2f}s")
         if self._task is not None:
             await self._task
         self._set(ComponentState.STOPPED, "")
         return killed
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint it serves on (the real port where the spec says 0), for status."""
+        return self.ports.endpoint
 
     @property
     def pid(self) -> int | None:
@@ -121,14 +131,15 @@ class SupervisedComponent:
             missing = self._host.missing_inputs(self.name)
             if not missing:
                 return True
-            self._set(ComponentState.STARTING, f"inputs: {', '.join(missing)}")
+            self._set(ComponentState.STARTING, self._waiting_on(missing))
             await self._host.changes.wait()
         return False
 
     async def _run_once(self) -> RunEnd:
         self._set(ComponentState.STARTING, "launch")
+        self.ports = self._host.ports_of(self.name)
         for key, endpoint in (
-            ("endpoint", self.spec.endpoint),
+            ("endpoint", self.ports.endpoint),
             ("health_port", self._health_endpoint()),
         ):
             conflict = port_conflict(self.name, key, endpoint) if endpoint else None
@@ -166,23 +177,28 @@ class SupervisedComponent:
         output.attach(child.output_transport)
         self.child = child
         self._host.launched(self.name, child)
-        criterion = readiness_criterion(self.spec, self._host.control)
+        check = effective_ready(self.spec, self._host.control)
+        criterion = readiness_criterion(check, self.ports)
         self._host.event(f"{self.name}: started pid {child.pid}, waiting for {criterion}")
         return child
 
     async def _await_ready(self, child: Process) -> RunEnd | None:
-        self.waiting_for = readiness_criterion(self.spec, self._host.control)
-        self._host.state_changed(self)
         deadline = child.started_monotonic + self.spec.start_timeout
         while not self._stopping:
+            # Each pass: the default check follows the controller (an external one may go).
+            check = effective_ready(self.spec, self._host.control)
+            self._set(ComponentState.STARTING, readiness_criterion(check, self.ports))
             if child.returncode is not None:
                 return await self._ended(child, before_ready=True)
-            if await is_ready(self.name, self.spec, self._host.control, child.started_at):
+            if await is_ready(self.name, check, self._host.control, child.started_at, self.ports):
                 return None
             if self._clock.monotonic() >= deadline:
                 await self._stop_child(child)
                 timeout = self.spec.start_timeout
-                what = f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
+                what = (
+                    f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
+                    f"{not_ready_hint(check, self.spec)}"
+                )
                 return RunEnd(failure=True, what=what, detail=self._log_tail())
             await asyncio.wait(self._exit_or_wake(child), timeout=READY_POLL_SECONDS)
         await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
@@ -208,6 +224,7 @@ class SupervisedComponent:
                 self._host.body().controller.heartbeat_ttl,
                 child.started_at,
                 now_epoch=self._clock.time(),
+                check=effective_ready(self.spec, self._host.control),
             )
             if lost is not None:
                 self._host.event(f"{self.name}: {lost}; restarting it")
@@ -269,7 +286,17 @@ class SupervisedComponent:
         return [child.exited, self._wake]
 
     def _health_endpoint(self) -> str | None:
-        return f"127.0.0.1:{self.spec.health_port}" if self.spec.health_port else None
+        port = self.ports.health_port
+        return f"127.0.0.1:{port}" if port else None
+
+    def _waiting_on(self, missing: list[str]) -> str:
+        """`inputs: a, b; depends_on: c`: what it waits for, by the key that says so."""
+        parts = []
+        for key, names in (("inputs", self.spec.inputs), ("depends_on", self.spec.depends_on)):
+            waiting = [name for name in missing if name in names]
+            if waiting:
+                parts.append(f"{key}: {', '.join(waiting)}")
+        return "; ".join(parts)
 
     def _log_tail(self) -> str:
         """The last lines the component printed, to read under the reason it failed."""
@@ -288,3 +315,10 @@ class SupervisedComponent:
     def _report_first_result(self, ready: bool, message: str, seconds: float = 0.0) -> None:
         if not self.first_result.done():
             self.first_result.set_result(StartResult(self.name, ready, message, seconds))
+
+
+def _ending(code: int | None) -> str:
+    """How a stopped process ended, in the words of every other line: killed by SIGTERM."""
+    if code is None:
+        return "exit code unknown"
+    return describe_exit(code, before_ready=False, left_behind=0)

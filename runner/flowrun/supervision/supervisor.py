@@ -1,7 +1,8 @@
 """The whole pipeline's processes: start upstream first, stop downstream first, apply changes.
 
-Every component waits for its inputs to be ready before it launches, so independent
-components start in parallel and a chain starts in order without any fixed sleep. The
+Every component waits for its inputs and its depends_on to be ready before it launches, so
+independent components start in parallel and a chain starts in order without any fixed
+sleep; stops go the other way. Ports written 0 are picked once per component (`PortBook`). The
 supervisor is also the API a hot reload drives (`apply`), one component at a time where
 it can; pushing the new policy to the controller is the runner's part, before `apply`.
 
@@ -18,13 +19,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flowrun.spec.graph import topological_order
+from flowrun.spec.graph import prerequisites, topological_order
 from flowrun.spec.model import PipelineBody
 from flowrun.spec.process import component_environ, component_settings
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, Process, Spawn
 from flowrun.supervision.controlplane import ControlPlane
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.output import Console, OutputStream, RotatingLogFile
+from flowrun.supervision.port_book import ComponentPorts, PortBook
 from flowrun.supervision.process import spawn
 from flowrun.supervision.states import ChangeNotifier, ComponentState, StartResult
 from flowrun.supervision.supervised import SupervisedComponent
@@ -61,9 +63,10 @@ class Supervisor:
         environ: Mapping[str, str] | None = None,
         clock: Clock = SYSTEM_CLOCK,
         spawn: Spawn = spawn,
+        ports: PortBook | None = None,
     ) -> None:
-        """`log_path_for(name)` is the file a component's output is appended to; `clock`
-        and `spawn` are the real ones unless a test gives fakes."""
+        """`log_path_for(name)` is the file a component's output is appended to; `clock`,
+        `spawn` and the port picker of `ports` are the real ones unless a test gives fakes."""
         self._body = body
         self.control = control
         self.spec_dir = spec_dir
@@ -74,6 +77,7 @@ class Supervisor:
         self._environ = dict(os.environ if environ is None else environ)
         self._clock = clock
         self._spawn = spawn
+        self.ports = ports or PortBook()
         self.changes = ChangeNotifier()
         self.components: dict[str, SupervisedComponent] = {}
         self._outputs: dict[str, OutputStream] = {}
@@ -87,18 +91,24 @@ class Supervisor:
         self._events(text)
 
     def environ_for(self, name: str) -> dict[str, str]:
+        spec = self._body.components[name]
         settings = component_settings(
             name,
             self._body,
             controller_endpoint=self.control.endpoint,
             spec_dir=self.spec_dir,
             runner_pid=os.getpid(),
+            ports=self.ports.resolved([name, *spec.inputs], dict(self._body.components)),
         )
-        return component_environ(settings, self._body.components[name], self._environ)
+        return component_environ(settings, spec, self._environ)
+
+    def ports_of(self, name: str) -> ComponentPorts:
+        return self.ports.ports_of(name, self._body.components[name])
 
     def missing_inputs(self, name: str) -> list[str]:
+        """Inputs and depends_on of `name` that are not running yet."""
         spec = self._body.components.get(name)
-        inputs = spec.inputs if spec else []
+        inputs = prerequisites(spec) if spec else []
         return [
             i
             for i in inputs
@@ -152,14 +162,15 @@ class Supervisor:
     async def _first_result_of(
         self, name: str, outcome_of: Callable[[str], asyncio.Future[StartResult]]
     ) -> StartResult:
-        for upstream in self._body.components[name].inputs:
+        for upstream in prerequisites(self._body.components[name]):
             if upstream in self.components:
                 result = await outcome_of(upstream)
                 if not result.ready:
                     return StartResult(
                         name,
                         False,
-                        f"waiting for its input '{upstream}' ({result.message.splitlines()[0]})",
+                        f"waiting for {self._relation(name, upstream)} '{upstream}' "
+                        f"({result.message.splitlines()[0]})",
                     )
         return await self.components[name].first_result
 
@@ -186,9 +197,15 @@ class Supervisor:
         return dict(zip(tasks, results, strict=True))
 
     def dependents(self, name: str) -> list[str]:
+        """Components that read from `name` or depend on it: stopped before it."""
         return [
-            other for other, component in self.components.items() if name in component.spec.inputs
+            other
+            for other, component in self.components.items()
+            if name in prerequisites(component.spec)
         ]
+
+    def _relation(self, name: str, upstream: str) -> str:
+        return "its input" if upstream in self._body.components[name].inputs else "its dependency"
 
     # -- changes (the API of hot reload) -------------------------------------------------------
     async def apply(self, body: PipelineBody, *, restart: Collection[str] = ()) -> ApplyResult:
@@ -206,6 +223,7 @@ class Supervisor:
         await self.stop([*result.stopped, *result.restarted])
         for name in result.stopped:
             del self.components[name]
+            self.ports.forget(name)
             output = self._outputs.pop(name, None)
             if output is not None:
                 output.close()

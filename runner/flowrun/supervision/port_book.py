@@ -1,0 +1,73 @@
+"""The ports the runner picked for components written with port 0.
+
+A port is picked (bind port 0, read the port, let go) when the component is first
+started, and kept for the life of the runner: a restart, by a crash or by a reload that
+leaves the written endpoint as it was, gets the same port, so its consumers' inputs stay
+right. An edit of the written endpoint or health_port picks again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from flowrun.spec.model import ComponentSpec
+from flowrun.spec.process import ResolvedPorts
+from flowrun.supervision.ports import free_port, split_endpoint
+
+HEALTH_HOST = "127.0.0.1"  # where the flowctl SDK serves /metrics and /health
+
+
+@dataclass(frozen=True)
+class ComponentPorts:
+    """Where one component listens, as it was told to."""
+
+    endpoint: str | None
+    health_port: int | None
+
+
+class PortBook:
+    def __init__(self, pick: Callable[[str], int] = free_port) -> None:
+        self._pick = pick
+        # name: (what the spec says, what the component was given)
+        self._endpoints: dict[str, tuple[str, str]] = {}
+        self._health_ports: dict[str, int] = {}
+
+    def ports_of(self, name: str, spec: ComponentSpec) -> ComponentPorts:
+        """The component's endpoint and health port, picking those written 0 once."""
+        return ComponentPorts(self._endpoint(name, spec), self._health_port(name, spec))
+
+    def resolved(self, names: Iterable[str], specs: dict[str, ComponentSpec]) -> ResolvedPorts:
+        """The ports of these components (picked now where not yet), for their environment."""
+        ports = {name: self.ports_of(name, specs[name]) for name in names if name in specs}
+        return ResolvedPorts(
+            endpoints={n: p.endpoint for n, p in ports.items() if p.endpoint},
+            health_ports={n: p.health_port for n, p in ports.items() if p.health_port is not None},
+        )
+
+    def forget(self, name: str) -> None:
+        """A component left the pipeline: a later one of the same name picks afresh."""
+        self._endpoints.pop(name, None)
+        self._health_ports.pop(name, None)
+
+    def _endpoint(self, name: str, spec: ComponentSpec) -> str | None:
+        written = spec.endpoint
+        if written is None:
+            return None
+        host, port = split_endpoint(written)
+        if port != 0:
+            return written
+        known = self._endpoints.get(name)
+        if known is None or known[0] != written:
+            given_host = written.rpartition(":")[0]
+            known = (written, f"{given_host}:{self._pick(host)}")
+            self._endpoints[name] = known
+        return known[1]
+
+    def _health_port(self, name: str, spec: ComponentSpec) -> int | None:
+        if spec.health_port != 0:
+            self._health_ports.pop(name, None)  # a fixed port now: 0 again picks afresh
+            return spec.health_port
+        if name not in self._health_ports:
+            self._health_ports[name] = self._pick(HEALTH_HOST)
+        return self._health_ports[name]
