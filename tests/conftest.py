@@ -8,6 +8,7 @@ folder's conftest.py is a module named `conftest`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flowrun_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runners started by tests record themselves (for `flowrun ps`) in a folder of this
+    session, not in the user's own $XDG_RUNTIME_DIR/flowrun."""
+    home = tmp_path_factory.mktemp("flowrun-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLOWRUN_HOME", str(home))
+        yield home

@@ -34,7 +34,8 @@ class Progress:
         if self.lag is None:
             lag = "lag unknown (source not reachable)"
         else:
-            lag = f"lag {self.lag} ledgers (source at {self.source_ledger})"
+            ledgers = "ledger" if self.lag == 1 else "ledgers"
+            lag = f"lag {self.lag} {ledgers} (source at {self.source_ledger})"
         if self.backpressure is None:
             pressure = "backpressure unknown"
         elif self.backpressure:

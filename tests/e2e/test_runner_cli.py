@@ -119,9 +119,11 @@ def test_detached_pipeline_is_operated_from_other_processes(
     assert down.returncode == 0 and "stopped 2 components" in down.stdout
     assert not any(alive(pid) for pid in pids)
     after = pipeline.flowrun("status", str(pipeline.spec))
-    assert after.returncode == 1 and "no runner is serving" in after.stderr
+    assert after.returncode == 3 and "no runner is serving" in after.stderr
+    stopped = pipeline.flowrun("status", str(pipeline.spec), "--json")
+    assert stopped.returncode == 3 and json.loads(stopped.stdout)["state"] == "stopped"
     gone = pipeline.flowrun("health", str(pipeline.spec))
-    assert gone.returncode == 2 and "unhealthy" in gone.stdout
+    assert gone.returncode == 3 and "stopped" in gone.stdout
 
 
 def test_logs_are_kept_in_files_and_read_back(tmp_path: Path, pipelines: list[Pipeline]) -> None:
@@ -134,9 +136,12 @@ def test_logs_are_kept_in_files_and_read_back(tmp_path: Path, pipelines: list[Pi
     last = pipeline.flowrun("logs", str(pipeline.spec), "src", "--tail", "1")
     assert last.returncode == 0
     assert last.stdout.splitlines() == src_log.read_text().splitlines()[-1:]
-    both = pipeline.flowrun("logs", str(pipeline.spec))
-    assert any(line.startswith("src  | component src") for line in both.stdout.splitlines())
-    assert any(line.startswith("sink | component sink") for line in both.stdout.splitlines())
+    every = pipeline.flowrun("logs", str(pipeline.spec)).stdout.splitlines()
+    assert any(line.startswith("src     | component src") for line in every)
+    assert any(line.startswith("sink    | component sink") for line in every)
+    assert any(line.startswith("flowrun | ") and "runner pid" in line for line in every)
+    runner = pipeline.flowrun("logs", str(pipeline.spec), "flowrun")
+    assert runner.returncode == 0 and "pipeline: 2/2 components ready" in runner.stdout
     unknown = pipeline.flowrun("logs", str(pipeline.spec), "nope")
     assert unknown.returncode == 1 and "no log for component 'nope'" in unknown.stderr
 
@@ -194,7 +199,7 @@ def test_a_stale_state_directory_is_reported_cleaned_and_not_trusted(
 
     status = pipeline.flowrun("status", str(pipeline.spec))
 
-    assert status.returncode == 1
+    assert status.returncode == 3
     assert f"stale state in {pipeline.state_dir}: runner pid {runner_pid}" in status.stderr
     assert "is gone" in status.stderr
     assert pipeline.runner_info() is None

@@ -7,7 +7,14 @@ import dataclasses
 
 import pytest
 from fixtures.status_samples import component, pipeline_of
-from flowrun.daemon.health import HealthReport, HealthVerdict, health_report, render_health
+from flowrun.cli.inspect_commands import EXIT_HEALTH_ERROR
+from flowrun.daemon.health import (
+    EXIT_ERROR,
+    HealthReport,
+    HealthVerdict,
+    health_report,
+    render_health,
+)
 from flowrun.daemon.status_types import ControllerStatus, FlowControlStatus
 from flowrun.reload.history import ReloadHistory
 from flowrun.spec.model import ControllerMode
@@ -26,7 +33,7 @@ def test_every_component_running_and_healthy_is_healthy() -> None:
         (
             {"state": ComponentState.FAILED, "last_error": "exited with code 3\n  log tail"},
             HealthVerdict.UNHEALTHY,
-            "sink failed: exited with code 3",
+            "sink failed: exited with code 3\n  log tail",
         ),
         ({"state": ComponentState.FAILED}, HealthVerdict.UNHEALTHY, "sink failed: gave up"),
         (
@@ -50,6 +57,16 @@ def test_every_component_running_and_healthy_is_healthy() -> None:
             {"healthy": False},
             HealthVerdict.DEGRADED,
             "sink runs but is not healthy (no recent heartbeat)",
+        ),
+        (
+            {"health": "degraded", "health_reasons": ("input src: delivered nothing for 12s",)},
+            HealthVerdict.DEGRADED,
+            "sink reports itself degraded: input src: delivered nothing for 12s",
+        ),
+        (
+            {"health": "unhealthy", "health_reasons": ("a: x", "b: y")},
+            HealthVerdict.DEGRADED,
+            "sink reports itself unhealthy: a: x; b: y",
         ),
     ],
 )
@@ -117,8 +134,31 @@ def test_report_json_text_and_not_running() -> None:
     gone = HealthReport.not_running("p.yaml", "no runner")
     assert gone.to_json() == {
         "pipeline": "p.yaml",
-        "status": "unhealthy",
+        "status": "stopped",
         "reasons": ["not running: no runner"],
         "notes": [],
-        "exit_code": 2,
+        "exit_code": 3,
     }
+
+
+def test_a_component_that_answers_healthy_or_not_at_all_is_not_a_reason() -> None:
+    for health in ("healthy", None):
+        status = pipeline_of(component("src", health=health, health_reasons=()))
+        assert health_report(status).verdict is HealthVerdict.HEALTHY
+
+
+def test_every_verdict_and_the_error_have_distinct_exit_codes() -> None:
+    codes = [verdict.exit_code for verdict in HealthVerdict]
+    assert codes == [0, 1, 2, 3]
+    assert EXIT_ERROR == 4 == EXIT_HEALTH_ERROR
+
+
+def test_a_failed_component_shows_the_end_of_its_log_line_by_line() -> None:
+    error = "exited with code 3; last lines of its log:\n    Traceback\n    ValueError: x"
+    status = pipeline_of(component("src", state=ComponentState.FAILED, last_error=error))
+    assert render_health(health_report(status)).splitlines() == [
+        "demo: unhealthy",
+        "  - src failed: exited with code 3; last lines of its log:",
+        "      Traceback",
+        "      ValueError: x",
+    ]

@@ -9,8 +9,14 @@ import json
 import pytest
 from fixtures.status_samples import component, pipeline_of
 from flowrun.daemon.progress import change_lines, waits
-from flowrun.daemon.status_table import format_duration, render_table
-from flowrun.daemon.status_types import PipelineStatus, RunnerPhase, StopReport
+from flowrun.daemon.status_table import NOTE_WIDTH, format_duration, render_table
+from flowrun.daemon.status_types import (
+    PipelineStatus,
+    RunnerPhase,
+    StoppedPipeline,
+    StopReport,
+    counted,
+)
 from flowrun.reload.history import ReloadHistory
 from flowrun.reload.outcome import ReloadOutcome, ReloadStatus
 from flowrun.spec.model import ComponentType
@@ -32,6 +38,8 @@ COMPONENT_KEYS = [
     "last_error",
     "endpoint",
     "inputs",
+    "health",
+    "health_reasons",
 ]
 
 
@@ -76,6 +84,7 @@ def test_the_status_json_has_the_keys_of_the_contract_in_order() -> None:
         "profile",
         "revision",
         "spec",
+        "state",
         "runner",
         "controller",
         "flow_control",
@@ -131,10 +140,59 @@ def test_the_table() -> None:
         "NAME  TYPE    STATE    PID   UPTIME  RESTARTS  LOAD  THROTTLE  NOTE",
         "src   source  running  4242  1m15s   0         0.25  1.00",
         "sink  sink    backoff  -     -       2         -     -         "
-        "exited with code 3; last lines of its log:",
+        "exited with code 3; last lines of its log (below)",
         "",
         "reload generation 1; last reload failed: p.yaml:3:5: spec.x: bad",
+        "",
+        "sink: exited with code 3; last lines of its log:",
+        "    Traceback",
     ]
+
+
+def test_a_long_note_wraps_between_words_under_its_column() -> None:
+    words = " ".join(f"word{index:02d}" for index in range(30))  # 209 characters
+    failed = component("src", state=ComponentState.FAILED, pid=None, last_error=words)
+    lines = render_table(pipeline_of(failed)).splitlines()
+    rows = lines[lines.index(next(line for line in lines if line.startswith("NAME"))) + 1 :]
+    note_at = lines[3].index("NOTE")
+    shown = []
+    for index, row in enumerate(rows[: rows.index("")]):
+        assert len(row) - note_at <= NOTE_WIDTH
+        assert row.startswith("src") if index == 0 else not row[:note_at].strip()
+        shown.append(row[note_at:])
+    assert len(shown) == 3 and " ".join(shown) == words  # every word, none cut
+
+
+def test_a_running_component_that_reports_itself_degraded_says_why() -> None:
+    degraded = component(
+        "sink", health="degraded", health_reasons=("input src: delivered nothing for 12s",)
+    )
+    row = render_table(pipeline_of(degraded)).splitlines()[4]
+    assert row.endswith("degraded: input src: delivered nothing for 12s")
+    data = pipeline_of(degraded).to_json()["components"][0]
+    assert data["health"] == "degraded"
+    assert data["health_reasons"] == ["input src: delivered nothing for 12s"]
+
+
+def test_a_stopped_pipeline_has_the_shape_of_a_running_one_where_it_can() -> None:
+    stopped = StoppedPipeline("demo", "p.yaml", "no runner", (("src", ComponentType.SOURCE),))
+    assert stopped.to_json() == {
+        "pipeline": "demo",
+        "spec": "p.yaml",
+        "state": "stopped",
+        "reason": "no runner",
+        "runner": None,
+        "components": [{"name": "src", "type": "source", "state": "stopped", "pid": None}],
+    }
+
+
+def test_counts_have_their_noun_in_the_right_number() -> None:
+    assert [counted(n, "component") for n in (0, 1, 2)] == [
+        "0 components",
+        "1 component",
+        "2 components",
+    ]
+    assert StopReport(stopped=("src",), seconds=0.5).summary() == "stopped 1 component in 0.50s"
 
 
 def test_the_table_notes_what_a_starting_component_waits_for() -> None:

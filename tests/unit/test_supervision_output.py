@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from flowrun.supervision.output import (
     OutputStream,
     RotatingLogFile,
     colour_wanted,
+    json_line,
 )
 
 pytestmark = pytest.mark.timeout(10)
@@ -118,12 +120,39 @@ def test_new_names_after_a_reload_realign_the_prefixes() -> None:
         ({"NO_COLOR": "1"}, Terminal(), False),
         ({"FORCE_COLOR": "1"}, io.StringIO(), True),
         ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, Terminal(), False),
+        ({"FORCE_COLOR": "0"}, io.StringIO(), False),
+        ({"NO_COLOR": ""}, Terminal(), True),
     ],
 )
 def test_colour_follows_the_terminal_no_color_and_force_color(
     environ: dict[str, str], stream: io.StringIO, wanted: bool
 ) -> None:
     assert colour_wanted(stream, environ) is wanted
+
+
+def test_no_color_refuses_colour_whatever_the_environment() -> None:
+    assert colour_wanted(Terminal(), {"FORCE_COLOR": "1"}, refused=True) is False
+
+
+def test_the_json_console_prints_one_object_per_line() -> None:
+    stream = io.StringIO()
+    console = Console(stream, colour=True, names=["src"], lossless=True, log_format="json")
+    console.lines("src", "first\nsecond")
+    console.event("src: ready in 0.5s")
+
+    records = [json.loads(line) for line in printed(console, stream)]
+    assert [(r["component"], r["stream"], r["message"]) for r in records] == [
+        ("src", "output", "first"),
+        ("src", "output", "second"),
+        ("flowrun", "event", "src: ready in 0.5s"),
+    ]
+    assert all(list(r) == ["time", "component", "stream", "message"] for r in records)
+    assert records[0]["time"].endswith("Z") and "\x1b[" not in stream.getvalue()
+
+
+def test_a_json_line_has_the_utc_time_to_the_millisecond() -> None:
+    record = json.loads(json_line("src", "output", "x", epoch=1_700_000_000.25))
+    assert record["time"] == "2023-11-14T22:13:20.250Z"
 
 
 def test_a_blocked_terminal_drops_lines_says_how_many_and_never_blocks_the_caller() -> None:
@@ -251,5 +280,7 @@ def test_the_log_file_rotates_by_size_and_keeps_the_given_backups(tmp_path: Path
         log.write(f"{letter * 7}\n".encode())
     log.close()
 
-    kept = {path.name: path.read_text() for path in sorted(tmp_path.iterdir())}
+    kept = {path.name: path.read_text() for path in sorted(tmp_path.glob("src.log*"))}
+    index = kept.pop("src.log.idx")
     assert kept == {"src.log": "ddddddd\n", "src.log.1": "ccccccc\n", "src.log.2": "bbbbbbb\n"}
+    assert index.split()[1::2] == ["0"]  # the index restarted with the current file

@@ -6,7 +6,14 @@ import sys
 
 import click
 
-from flowrun.cli import controller_command, reload_commands, runtime_commands, spec_commands
+from flowrun.cli import (
+    controller_command,
+    inspect_commands,
+    logs_command,
+    reload_commands,
+    runtime_commands,
+    spec_commands,
+)
 from flowrun.errors import FlowrunError, SpecError
 
 
@@ -20,6 +27,8 @@ for command in [
     *spec_commands.COMMANDS,
     *controller_command.COMMANDS,
     *runtime_commands.COMMANDS,
+    *inspect_commands.COMMANDS,
+    *logs_command.COMMANDS,
     *reload_commands.COMMANDS,
 ]:
     cli.add_command(command)

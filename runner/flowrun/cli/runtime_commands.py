@@ -1,7 +1,8 @@
-"""`up`, `down`, `status`, `health`, `logs`: running a pipeline and operating it.
+"""`up`, `down` and `restart`: running a pipeline and changing what runs.
 
 All of them find the runner through the spec's state directory; `up` runs it (here, or
-detached with -d), the others talk to its admin endpoint or read its log files.
+detached with -d), the others talk to its admin endpoint. `status`, `health` and `ps`
+are in inspect_commands, `logs` in logs_command.
 """
 
 from __future__ import annotations
@@ -14,27 +15,21 @@ from typing import Any
 
 import click
 
+from flowrun.cli.params import SPEC_ARGUMENT, complete_components
 from flowrun.errors import NotRunningError, RunnerError
 
-SPEC_ARGUMENT = click.argument(
-    "spec", default="pipeline.yaml", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC"
-)
+__all__ = ["COMMANDS", "PROBE_TIMEOUT_SECONDS", "SPEC_ARGUMENT", "json_text"]
+
 DOWN_TIMEOUT_SECONDS = 900.0  # stop_grace after stop_grace down a long chain
+RESTART_TIMEOUT_SECONDS = 1800.0  # a stop and a start of each component named
 PROBE_TIMEOUT_SECONDS = 5.0
 EXIT_WAIT_SECONDS = 15.0
 
 
-def _state_of(spec: Path) -> Any:
+def state_of(spec: Path) -> Any:
     from flowrun.daemon.state_dir import StateDir
 
     return StateDir.for_spec(spec)
-
-
-def _fetch(spec: Path, path: str) -> Any:
-    from flowrun.daemon import admin
-
-    info = _state_of(spec).live_info(spec)
-    return admin.call(info, "GET", path, timeout_seconds=PROBE_TIMEOUT_SECONDS)
 
 
 def json_text(data: Any) -> str:
@@ -51,7 +46,22 @@ def json_text(data: Any) -> str:
     is_flag=True,
     help="Do not reload on edits of the spec (only SIGHUP and `flowrun reload`).",
 )
-def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the console (also: NO_COLOR=1; FORCE_COLOR=1 colours even a pipe).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Console lines as `name | line`, or one JSON object per line "
+    "(time, component, stream: output|event, message).",
+)
+def up(
+    spec: Path, profile: str | None, detach: bool, no_watch: bool, no_color: bool, log_format: str
+) -> None:
     """Start the pipeline: controller, then every component, upstream first."""
     from flowrun.daemon.launch import WATCH_VARIABLE
     from flowrun.spec.loader import load_spec
@@ -60,11 +70,12 @@ def up(spec: Path, profile: str | None, detach: bool, no_watch: bool) -> None:
         os.environ[WATCH_VARIABLE] = "0"  # read by the runner, also after a detaching fork
 
     loaded = load_spec(spec, profile)
-    state = _state_of(loaded.path)
+    loaded.require_commands()  # before anything starts: every missing program at once
+    state = state_of(loaded.path)
     if not detach:
         from flowrun.daemon.launch import run_runner
 
-        run_runner(loaded, state, foreground=True)
+        run_runner(loaded, state, foreground=True, no_color=no_color, log_format=log_format)
         return
     from flowrun.daemon.detach import start_detached
     from flowrun.daemon.status_table import render_table
@@ -99,7 +110,7 @@ def down(spec: Path) -> None:
     from flowrun.daemon.status_types import StopReport
 
     try:
-        info = _state_of(spec).live_info(spec)
+        info = state_of(spec).live_info(spec)
     except NotRunningError as e:
         click.echo(f"nothing to stop: {e}", err=True)
         return
@@ -112,92 +123,33 @@ def down(spec: Path) -> None:
     click.echo(StopReport.from_json(report).summary())
 
 
-@click.command("status")
+@click.command("restart")
 @SPEC_ARGUMENT
-@click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
-def status(spec: Path, as_json: bool) -> None:
-    """State, pid, uptime, restarts, load and throttle of every component."""
-    from flowrun.daemon.status_table import render_table
-    from flowrun.daemon.status_types import PipelineStatus
-
-    pipeline_status = PipelineStatus.from_json(_fetch(spec, "/status"))
-    click.echo(json_text(pipeline_status.to_json()) if as_json else render_table(pipeline_status))
-
-
-@click.command("health")
-@SPEC_ARGUMENT
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def health(spec: Path, as_json: bool) -> None:
-    """Health report; exit 0 healthy, 1 degraded, 2 unhealthy (or not running)."""
-    from flowrun.daemon.health import HealthReport, render_health
-
-    try:
-        report = HealthReport.from_json(_fetch(spec, "/health"))
-    except NotRunningError as e:
-        report = HealthReport.not_running(str(spec), str(e))
-    click.echo(json_text(report.to_json()) if as_json else render_health(report))
-    # sys.exit, not ctx.exit: cli.main runs click with standalone_mode=False, which turns
-    # ctx.exit(n) into a return value nobody reads.
-    sys.exit(report.exit_code)
-
-
-@click.command("logs")
-@SPEC_ARGUMENT
-@click.argument("component", required=False)
-@click.option(
-    "--follow", "-f", is_flag=True, help="Keep printing new lines while the pipeline runs."
+@click.argument(
+    "components", nargs=-1, metavar="[COMPONENT]...", shell_complete=complete_components
 )
-@click.option(
-    "--tail", "-n", "tail", type=click.IntRange(min=0), default=None, help="Only the last N lines."
-)
-def logs(spec: Path, component: str | None, follow: bool, tail: int | None) -> None:
-    """Component logs (all components, prefixed, when none is named)."""
-    from flowrun.daemon.logread import follow as follow_files
-    from flowrun.daemon.logread import log_files, tail_lines
-    from flowrun.supervision.output import Console, colour_wanted
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def restart(spec: Path, components: tuple[str, ...], as_json: bool) -> None:
+    """Restart the named components of the running pipeline (all when none is named).
 
-    state = _state_of(spec)
-    files = log_files(state.logs_dir)
-    if component is not None:
-        if component not in files:
-            known = ", ".join(files) or "none yet"
-            raise RunnerError(
-                f"no log for component '{component}' in {state.logs_dir} (logs: {known})"
-            )
-        files = {component: files[component]}
-    if not files:
-        raise RunnerError(f"no logs yet in {state.logs_dir}: has `flowrun up {spec}` run?")
-    prefixed = len(files) > 1
-    console = (
-        Console(
-            sys.stdout,
-            colour=colour_wanted(sys.stdout),
-            names=list(files),
-            lossless=True,
-            runner_lines=False,
-        )
-        if prefixed
-        else None
+    Each restarts alone, upstream first, as a reload that changed it would: its
+    dependents reconnect. Exit 1 when one did not get ready again."""
+    from flowrun.daemon import admin
+    from flowrun.daemon.status_types import RestartReport
+
+    info = state_of(spec).live_info(spec)
+    admin.call(info, "GET", "/status", timeout_seconds=PROBE_TIMEOUT_SECONDS)  # answers at all?
+    answer = admin.call(
+        info,
+        "POST",
+        "/restart",
+        {"components": list(dict.fromkeys(components))},
+        timeout_seconds=RESTART_TIMEOUT_SECONDS,
     )
-
-    def emit(name: str, line: str) -> None:
-        if console is not None:
-            console.lines(name, line)
-        else:
-            click.echo(line)
-
-    try:
-        for name, path in files.items():
-            for line in tail_lines(path, tail):
-                emit(name, line)
-        if follow:
-            for name, line in follow_files(files, keep_going=state.is_locked):
-                emit(name, line)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if console is not None:
-            console.close()
+    report = RestartReport.from_json(answer)
+    click.echo(json_text(report.to_json()) if as_json else "\n".join(report.lines()))
+    if not report.ok:
+        sys.exit(1)
 
 
-COMMANDS: list[click.Command] = [up, down, status, health, logs]
+COMMANDS: list[click.Command] = [up, down, restart]

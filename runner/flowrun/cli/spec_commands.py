@@ -59,6 +59,8 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     from flowrun.spec.loader import load_spec
 
     loaded = load_spec(spec, profile)
+    for warning in loaded.warnings:  # a program may exist only where the pipeline runs
+        click.echo(f"warning: {warning} (`up` refuses to start without it)", err=True)
     click.echo(_summary(spec, loaded))
     if not all_profiles:
         return

@@ -39,6 +39,8 @@ class ServiceView:
     inflight: float
     throttle_rate: float
     overloaded: bool
+    health_endpoint: str = ""
+    """The URL of the service's own health report, as it registered it ("" for none)."""
 
 
 def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool) -> ServiceView:
@@ -57,4 +59,5 @@ def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool
         inflight=record.inflight,
         throttle_rate=decision.throttle_rate(registration.service_id),
         overloaded=decision.is_overloaded(registration.service_id),
+        health_endpoint=registration.health_endpoint,
     )

@@ -22,15 +22,30 @@ from collections.abc import Callable, Collection
 from prometheus_client import CollectorRegistry
 
 from flowrun.daemon.admin import AdminServer
+from flowrun.daemon.component_health import ComponentHealthPoller, HealthTarget
 from flowrun.daemon.metrics import MetricsEndpoint
 from flowrun.daemon.progress import report_waits
+from flowrun.daemon.registry import RunnerRegistry
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.daemon.routes import AdminRoutes
 from flowrun.daemon.state_dir import RunnerInfo, StateDir
-from flowrun.daemon.status import component_statuses, pipeline_status, runner_status
-from flowrun.daemon.status_types import ComponentStatus, PipelineStatus, RunnerPhase, StopReport
+from flowrun.daemon.status import (
+    component_statuses,
+    health_targets,
+    pipeline_status,
+    runner_status,
+)
+from flowrun.daemon.status_types import (
+    ComponentStatus,
+    PipelineStatus,
+    RestartReport,
+    RunnerPhase,
+    StopReport,
+    counted,
+)
 from flowrun.errors import ControllerError, RunnerError
 from flowrun.reload.reloader import TRIGGER_SIGNAL, Reloader
+from flowrun.spec.graph import topological_order
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, control_plane_for
@@ -73,6 +88,10 @@ class Runner:
         self._stopped: asyncio.Future[StopReport] = asyncio.get_running_loop().create_future()
         self.metrics = MetricsEndpoint(self.registry, self._component_list, self.event)
         self.reloader = Reloader(self, watch_files=watch_spec_file)
+        self.component_health = ComponentHealthPoller(
+            self._health_targets, interval_seconds=self.body.monitoring.interval
+        )
+        self.registry_entry = RunnerRegistry.from_environ()
 
     @property
     def body(self) -> PipelineBody:
@@ -99,13 +118,15 @@ class Runner:
                 startup = asyncio.ensure_future(self._startup())
                 watch = asyncio.ensure_future(self.reloader.watch())
                 watch.add_done_callback(self._report_watch_end)
+                polls = asyncio.ensure_future(self.component_health.run())
                 await self._serve_requests()
-                for task in (startup, watch):
+                for task in (startup, watch, polls):
                     task.cancel()
                 await self._shutdown()
             finally:
                 await self._close_services()
         finally:
+            self.registry_entry.remove(os.getpid())
             self.state.remove_info()
             lock.release()
             if self._events is not None:
@@ -126,16 +147,16 @@ class Runner:
         self.metrics.serve(body.monitoring.metrics_port)
         AdminRoutes(self).register(self.admin)
         await self.admin.start()
-        self.state.write_info(
-            RunnerInfo(
-                pid=os.getpid(),
-                admin=self.admin.address,
-                token=self.admin.token,
-                started_at=self.started_at,
-                spec_path=str(self.loaded.path),
-                profile=self.loaded.profile,
-            )
+        info = RunnerInfo(
+            pid=os.getpid(),
+            admin=self.admin.address,
+            token=self.admin.token,
+            started_at=self.started_at,
+            spec_path=str(self.loaded.path),
+            profile=self.loaded.profile,
         )
+        self.state.write_info(info)
+        self.registry_entry.add(info, pipeline=self.loaded.name, state_dir=self.state.root)
         self.supervisor = self._new_supervisor()
 
     async def _start_control_plane(self) -> None:
@@ -211,7 +232,7 @@ class Runner:
                     killed=tuple(sorted(name for name, was_killed in killed.items() if was_killed)),
                     seconds=round(time.monotonic() - started, 3),
                 )
-                self.event(f"stopped {len(killed)} components in {report.seconds:.2f}s")
+                self.event(f"stopped {counted(len(killed), 'component')} in {report.seconds:.2f}s")
         finally:
             forcer.cancel()
             if not self._stopped.done():
@@ -248,7 +269,14 @@ class Runner:
     def _component_statuses(self) -> tuple[ComponentStatus, ...]:
         if self.supervisor is None:
             return ()
-        return component_statuses(self.supervisor.components, self.body, self.control)
+        return component_statuses(
+            self.supervisor.components, self.body, self.control, self.component_health.latest
+        )
+
+    def _health_targets(self) -> list[HealthTarget]:
+        if self.supervisor is None:
+            return []
+        return health_targets(self.supervisor.components, self.control)
 
     def status(self) -> PipelineStatus:
         """The status of `flowrun status` (DESIGN.md section 4)."""
@@ -272,6 +300,7 @@ class Runner:
             supervisor = self._accepting_changes()
             await self.control.update_policy(loaded.body)
             self.loaded = loaded
+            self.component_health.interval_seconds = loaded.body.monitoring.interval
             if self.console is not None:
                 self.console.set_names(list(loaded.body.components))
             result = await supervisor.apply(loaded.body, restart=restart)
@@ -293,6 +322,24 @@ class Runner:
             self.metrics.serve(self.body.monitoring.metrics_port)
             self.supervisor = self._new_supervisor()
             await self.supervisor.start()
+
+    async def restart_components(self, names: Collection[str]) -> RestartReport:
+        """Restart these components (all when none is named), each alone and upstream
+        first, as a reload that changed them would; the count of restarts goes on."""
+        unknown = sorted(set(names) - set(self.body.components))
+        if unknown:
+            raise RunnerError(
+                f"no component {', '.join(map(repr, unknown))} in {self.loaded.path} "
+                f"(components: {', '.join(self.body.components)})"
+            )
+        await self.started.wait()  # a restart amid the start-up would race with it
+        async with self.changes:
+            supervisor = self._accepting_changes()
+            chosen = set(names) or set(self.body.components)
+            order = [name for name in topological_order(self.body.components) if name in chosen]
+            self.event(f"restart requested: {', '.join(order)}")
+            outcomes = [await supervisor.restart(name) for name in order]
+        return RestartReport.of(outcomes)
 
     def components_not_running(self) -> list[str]:
         return [c.name for c in self._component_list() if c.state is not ComponentState.RUNNING]

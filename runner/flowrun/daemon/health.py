@@ -1,10 +1,13 @@
 """`flowrun health`: healthy, degraded or unhealthy, with every reason, from a status.
 
-The verdict is an exit code too (0, 1, 2), so scripts and probes need no parsing.
+The verdict is an exit code too, so scripts and probes need no parsing: 0 healthy,
+1 degraded, 2 unhealthy, 3 stopped (no runner serves the spec); `flowrun health` keeps 4
+for its own errors (usage, a spec file that cannot be read).
 Unhealthy means a component gave up (failed): nothing will fix it without a person.
 Degraded means the pipeline runs below par but may recover by itself (a component
-starting, in backoff, stopped, without recent heartbeats; an external controller that
-does not answer; a reload that did not apply).
+starting, in backoff, stopped, without recent heartbeats, or saying itself on its health
+endpoint that it is degraded or unhealthy; an external controller that does not answer;
+a reload that did not apply).
 """
 
 from __future__ import annotations
@@ -22,10 +25,21 @@ class HealthVerdict(StrEnum):
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
+    STOPPED = "stopped"
 
     @property
     def exit_code(self) -> int:
-        return {HealthVerdict.HEALTHY: 0, HealthVerdict.DEGRADED: 1}.get(self, 2)
+        return _EXIT_CODES[self]
+
+
+_EXIT_CODES = {
+    HealthVerdict.HEALTHY: 0,
+    HealthVerdict.DEGRADED: 1,
+    HealthVerdict.UNHEALTHY: 2,
+    HealthVerdict.STOPPED: 3,
+}
+EXIT_ERROR = 4
+"""`flowrun health`'s exit code for its own errors, distinct from every verdict."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +74,13 @@ class HealthReport:
         )
 
     @classmethod
+    def unanswered(cls, pipeline: str, why: str) -> HealthReport:
+        """A runner that holds its state but does not answer (stopped, stuck)."""
+        return cls(pipeline, HealthVerdict.UNHEALTHY, (why,))
+
+    @classmethod
     def not_running(cls, pipeline: str, why: str) -> HealthReport:
-        return cls(pipeline, HealthVerdict.UNHEALTHY, (f"not running: {why}",))
+        return cls(pipeline, HealthVerdict.STOPPED, (f"not running: {why}",))
 
 
 def health_report(status: PipelineStatus) -> HealthReport:
@@ -69,7 +88,7 @@ def health_report(status: PipelineStatus) -> HealthReport:
     degraded: list[str] = []
     for component in status.components:
         if component.state is ComponentState.FAILED:
-            unhealthy.append(f"{component.name} failed: {component.first_error_line or 'gave up'}")
+            unhealthy.append(f"{component.name} failed: {component.last_error or 'gave up'}")
         elif (reason := _degraded_reason(component)) is not None:
             degraded.append(reason)
     controller = status.controller
@@ -98,11 +117,18 @@ def _degraded_reason(component: ComponentStatus) -> str | None:
         return f"{name} is stopped" + (f" ({error})" if error else "")
     if not component.healthy:
         return f"{name} runs but is not healthy (no recent heartbeat)"
+    if component.reports_trouble:
+        reasons = "; ".join(component.health_reasons) or "no reason given"
+        return f"{name} reports itself {component.health}: {reasons}"
     return None
 
 
 def render_health(report: HealthReport) -> str:
     lines = [f"{report.pipeline}: {report.verdict.value}"]
-    lines.extend(f"  - {reason}" for reason in report.reasons)
+    for reason in report.reasons:
+        # A failed component's reason quotes the end of its log, one line each.
+        first, *more = reason.splitlines() or [""]
+        lines.append(f"  - {first}")
+        lines.extend(f"  {line}" for line in more)
     lines.extend(f"  note: {note}" for note in report.notes)
     return "\n".join(lines)

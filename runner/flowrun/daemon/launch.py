@@ -37,12 +37,24 @@ def _watch_children_with_pidfd() -> None:
             asyncio.get_event_loop_policy().set_child_watcher(watcher)
 
 
-def run_runner(loaded: LoadedSpec, state: StateDir, *, foreground: bool) -> None:
-    """Run the pipeline until it is told to stop; errors are FlowrunErrors for the CLI."""
+def run_runner(
+    loaded: LoadedSpec,
+    state: StateDir,
+    *,
+    foreground: bool,
+    no_color: bool = False,
+    log_format: str = "text",
+) -> None:
+    """Run the pipeline until it is told to stop; errors are FlowrunErrors for the CLI.
+    In the foreground every line goes to this terminal too, as text (`name | line`,
+    coloured unless `no_color`) or as JSON objects (`log_format="json"`)."""
     console = None
     if foreground:
         console = Console(
-            sys.stdout, colour=colour_wanted(sys.stdout), names=list(loaded.body.components)
+            sys.stdout,
+            colour=log_format == "text" and colour_wanted(sys.stdout, refused=no_color),
+            names=list(loaded.body.components),
+            log_format=log_format,
         )
     _watch_children_with_pidfd()
 

@@ -1,7 +1,10 @@
-"""Reading component logs back for `flowrun logs`: the last lines, and following growth.
+"""Reading logs back for `flowrun logs`: the last lines, the lines since a moment, and
+following growth.
 
 Following survives rotation: when `name.log` is replaced (a new inode) or shrinks, it is
-read again from its start.
+read again from its start. `--since` reads a component's log from the offset its time
+index (`name.log.idx`, written by the runner) gives for that second, and the runner's own
+log by the timestamp each of its lines starts with.
 """
 
 from __future__ import annotations
@@ -11,6 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from flowrun.supervision.output import index_path
+
+RUNNER_LOG_NAME = "flowrun"
+"""The name `flowrun logs` gives the runner's own log: the prefix its lines have in `up`."""
+_STAMP = "%Y-%m-%d %H:%M:%S"
+_STAMP_LENGTH = len("2024-01-01 00:00:00.000")
 
 FOLLOW_POLL_SECONDS = 0.2
 TAIL_BLOCK_BYTES = 65536
@@ -95,3 +105,65 @@ def log_files(logs_dir: Path) -> dict[str, Path]:
     if not logs_dir.is_dir():
         return {}
     return {path.stem: path for path in sorted(logs_dir.glob("*.log"))}
+
+
+def lines_since(path: Path, since_epoch: float, *, stamped: bool) -> list[str]:
+    """The lines of a log written at or after `since_epoch`: to the second for a component
+    log (by its index), to the millisecond for a `stamped` one (the runner's)."""
+    if stamped:
+        return _stamped_lines_since(path, since_epoch)
+    offset = _offset_of_second(path, int(since_epoch))
+    if offset is None:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, offset - 1))
+            data = handle.read()
+    except FileNotFoundError:
+        return []
+    if offset > 0:
+        # The byte before the offset: a newline means the offset starts a line; anything
+        # else means a line begun earlier, which belongs to before the moment.
+        head, data = data[:1], data[1:]
+        if head != b"\n":
+            data = data.partition(b"\n")[2]
+    return data.decode(errors="replace").splitlines()
+
+
+def _offset_of_second(path: Path, second: int) -> int | None:
+    """Where the output of `second` or later starts; 0 without an index (all of it), None
+    when the index says nothing was written since."""
+    try:
+        entries = index_path(path).read_text().split("\n")
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        fields = entry.split()
+        try:
+            epoch, offset = float(fields[0]), int(fields[1])
+        except (IndexError, ValueError):
+            continue
+        if int(epoch) >= second:
+            return offset
+    return None
+
+
+def _stamped_lines_since(path: Path, since_epoch: float) -> list[str]:
+    """Lines from the first whose stamp is at or after the moment; unstamped lines (a
+    detached runner's own output) go with the stamped line before them."""
+    lines = tail_lines(path, None)
+    for index, line in enumerate(lines):
+        stamp = line_time(line)
+        if stamp is not None and stamp >= since_epoch:
+            return lines[index:]
+    return []
+
+
+def line_time(line: str) -> float | None:
+    """The epoch of a runner log line (`YYYY-MM-DD HH:MM:SS.mmm text`, local time)."""
+    head = line[:_STAMP_LENGTH]
+    try:
+        whole = time.mktime(time.strptime(head[:19], _STAMP))
+        return whole + int(head[20:23]) / 1000 if head[19] == "." else None
+    except (ValueError, IndexError, OverflowError):
+        return None

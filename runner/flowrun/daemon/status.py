@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from flowrun.daemon.component_health import ComponentHealth, HealthTarget
 from flowrun.daemon.status_types import (
     ComponentStatus,
     ControllerStatus,
@@ -26,8 +27,16 @@ from flowrun.supervision.controlplane import ControlPlane
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
 
+HealthOf = Callable[[str, int | None], ComponentHealth | None]
 
-def component_status(component: SupervisedComponent, control: ControlPlane) -> ComponentStatus:
+
+def _unknown_health(name: str, pid: int | None) -> ComponentHealth | None:
+    return None
+
+
+def component_status(
+    component: SupervisedComponent, control: ControlPlane, health_of: HealthOf = _unknown_health
+) -> ComponentStatus:
     snapshot = control.service(component.name)
     child = component.child
     current = snapshot is not None and child is not None and snapshot.seen_since(child.started_at)
@@ -35,6 +44,7 @@ def component_status(component: SupervisedComponent, control: ControlPlane) -> C
     running = component.state is ComponentState.RUNNING
     uses_controller = control.mode is not ControllerMode.DISABLED
     uptime = component.uptime_seconds()
+    own = health_of(component.name, component.pid) if running else None
     return ComponentStatus(
         name=component.name,
         type=component.spec.type,
@@ -49,17 +59,43 @@ def component_status(component: SupervisedComponent, control: ControlPlane) -> C
         waiting_for=component.waiting_for or None,
         exit_code=component.exit_code,
         last_error=component.last_error,
-        endpoint=component.spec.endpoint,
+        endpoint=component.endpoint,
         inputs=tuple(component.spec.inputs),
+        health=own.status if own is not None else None,
+        health_reasons=own.reasons if own is not None else (),
     )
 
 
 def component_statuses(
-    components: Mapping[str, SupervisedComponent], body: PipelineBody, control: ControlPlane
+    components: Mapping[str, SupervisedComponent],
+    body: PipelineBody,
+    control: ControlPlane,
+    health_of: HealthOf = _unknown_health,
 ) -> tuple[ComponentStatus, ...]:
     """Every component, in the order of the spec."""
     order = [name for name in body.components if name in components]
-    return tuple(component_status(components[name], control) for name in order)
+    return tuple(component_status(components[name], control, health_of) for name in order)
+
+
+def health_targets(
+    components: Mapping[str, SupervisedComponent], control: ControlPlane
+) -> list[HealthTarget]:
+    """The health endpoint of every running component: the URL its process registered with
+    the controller, else the SDK's /health on its `health_port`."""
+    targets = []
+    for component in components.values():
+        pid, child = component.pid, component.child
+        if component.state is not ComponentState.RUNNING or pid is None or child is None:
+            continue
+        snapshot = control.service(component.name)
+        url = None
+        if snapshot is not None and snapshot.seen_since(child.started_at):
+            url = snapshot.health_endpoint
+        if url is None and component.ports.health_port:
+            url = f"http://127.0.0.1:{component.ports.health_port}/health"
+        if url is not None:
+            targets.append(HealthTarget(component.name, pid, url))
+    return targets
 
 
 def pipeline_status(

@@ -5,6 +5,8 @@ Pure text from a `PipelineStatus`: the CLI renders what the runner's admin endpo
 
 from __future__ import annotations
 
+import textwrap
+
 from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
 from flowrun.supervision.states import ComponentState
 
@@ -33,10 +35,33 @@ def _number(value: float | None) -> str:
 
 
 def _note(component: ComponentStatus) -> str:
-    """Why it ended or waits: its last error once it ended, else what it waits for."""
+    """Why it ended or waits: its last error once it ended, else what it waits for, else
+    what the component itself reports when it is not healthy."""
     if component.state in _ENDED and component.last_error:
-        return component.last_error.splitlines()[0]
-    return component.waiting_for or ""
+        first = component.first_error_line or ""
+        # The lines this announces follow the table (see _error_details).
+        return first.removesuffix(":") + " (below)" if _log_lines(component) else first
+    if component.waiting_for:
+        return component.waiting_for
+    if component.state is ComponentState.RUNNING and component.reports_trouble:
+        return f"{component.health}: {'; '.join(component.health_reasons)}".rstrip(": ")
+    return ""
+
+
+def _log_lines(component: ComponentStatus) -> list[str]:
+    """The lines after the first of its last error (the end of its log), if it ended."""
+    if component.state not in _ENDED or not component.last_error:
+        return []
+    return component.last_error.splitlines()[1:]
+
+
+def _error_details(status: PipelineStatus) -> list[str]:
+    """The whole last error of each ended component whose error quotes its log."""
+    lines: list[str] = []
+    for component in status.components:
+        if _log_lines(component):
+            lines += ["", f"{component.name}: {component.last_error}"]
+    return lines
 
 
 def _row(component: ComponentStatus) -> tuple[str, ...]:
@@ -49,7 +74,7 @@ def _row(component: ComponentStatus) -> tuple[str, ...]:
         str(component.restarts),
         _number(component.load),
         _number(component.throttle_rate),
-        _note(component)[:NOTE_WIDTH],
+        _note(component),
     )
 
 
@@ -66,15 +91,22 @@ def _header(status: PipelineStatus) -> str:
     )
 
 
+def _wrapped(row: tuple[str, ...], widths: list[int]) -> list[str]:
+    """One row; a long note continues on lines of its own under the NOTE column, broken
+    between words (a word longer than the column is broken, never dropped)."""
+    cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+    head = "  ".join(cells)
+    note = textwrap.wrap(row[-1], NOTE_WIDTH, break_on_hyphens=False) or [""]
+    indent = " " * (len(head) + 2)
+    return [f"{head}  {note[0]}".rstrip(), *(indent + more for more in note[1:])]
+
+
 def render_table(status: PipelineStatus) -> str:
     rows = [COLUMNS, *(_row(component) for component in status.components)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+    lines = [line for row in rows for line in _wrapped(row, widths)]
     reload = status.reload
     footer = f"reload generation {reload.generation}"
     if reload.last_error:
         footer += f"; last reload failed: {reload.last_error.splitlines()[0]}"
-    return "\n".join([_header(status), "", *lines, "", footer])
+    return "\n".join([_header(status), "", *lines, "", footer, *_error_details(status)])

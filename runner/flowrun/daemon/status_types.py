@@ -14,7 +14,12 @@ from typing import Any
 
 from flowrun.reload.history import ReloadHistory
 from flowrun.spec.model import ComponentType, ControllerMode
-from flowrun.supervision.states import ComponentState
+from flowrun.supervision.states import ComponentState, StartResult
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 component`, `2 components`: the count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 class RunnerPhase(StrEnum):
@@ -41,6 +46,16 @@ class ComponentStatus:
     last_error: str | None
     endpoint: str | None
     inputs: tuple[str, ...]
+    health: str | None = None
+    """The component's own verdict from its health endpoint (healthy, degraded or
+    unhealthy); None when it serves none or did not answer the last poll."""
+    health_reasons: tuple[str, ...] = ()
+    """The reasons of that verdict, as the component gave them."""
+
+    @property
+    def reports_trouble(self) -> bool:
+        """The component itself says it is degraded or unhealthy."""
+        return self.health in ("degraded", "unhealthy")
 
     @property
     def first_error_line(self) -> str | None:
@@ -63,6 +78,8 @@ class ComponentStatus:
             "last_error": self.last_error,
             "endpoint": self.endpoint,
             "inputs": list(self.inputs),
+            "health": self.health,
+            "health_reasons": list(self.health_reasons),
         }
 
     @classmethod
@@ -83,6 +100,8 @@ class ComponentStatus:
             last_error=data.get("last_error"),
             endpoint=data.get("endpoint"),
             inputs=tuple(data.get("inputs", [])),
+            health=data.get("health"),
+            health_reasons=tuple(data.get("health_reasons") or ()),
         )
 
 
@@ -187,6 +206,7 @@ class PipelineStatus:
             "profile": self.profile,
             "revision": self.revision,
             "spec": self.spec,
+            "state": self.runner.phase.value,
             "runner": self.runner.to_json(),
             "controller": self.controller.to_json(),
             "flow_control": self.flow_control.to_json(),
@@ -220,7 +240,7 @@ class StopReport:
 
     def summary(self) -> str:
         detail = f"; killed after stop_grace: {', '.join(self.killed)}" if self.killed else ""
-        return f"stopped {len(self.stopped)} components in {self.seconds:.2f}s{detail}"
+        return f"stopped {counted(len(self.stopped), 'component')} in {self.seconds:.2f}s{detail}"
 
     def to_json(self) -> dict[str, Any]:
         return {"stopped": list(self.stopped), "killed": list(self.killed), "seconds": self.seconds}
@@ -231,4 +251,75 @@ class StopReport:
             stopped=tuple(data.get("stopped") or ()),
             killed=tuple(data.get("killed") or ()),
             seconds=float(data.get("seconds") or 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class StoppedPipeline:
+    """What `flowrun status --json` prints when no runner serves the spec: the same top
+    keys a running pipeline has where they mean something, `state` "stopped", and why."""
+
+    pipeline: str
+    spec: str
+    reason: str
+    components: tuple[tuple[str, ComponentType], ...] = ()
+    """(name, type) of each component of the spec, when the spec could be read."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pipeline": self.pipeline,
+            "spec": self.spec,
+            "state": "stopped",
+            "reason": self.reason,
+            "runner": None,
+            "components": [
+                {"name": name, "type": type_.value, "state": "stopped", "pid": None}
+                for name, type_ in self.components
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class RestartReport:
+    """What `flowrun restart` reports: each restarted component, ready or why not."""
+
+    outcomes: tuple[StartResult, ...] = ()
+
+    @classmethod
+    def of(cls, outcomes: list[StartResult]) -> RestartReport:
+        return cls(tuple(outcomes))
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.ready for outcome in self.outcomes)
+
+    def lines(self) -> list[str]:
+        return [
+            f"{o.name}: restarted, ready in {o.seconds:.2f}s"
+            if o.ready
+            else f"{o.name}: restarted, not ready: {o.message}"
+            for o in self.outcomes
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "components": [
+                {"name": o.name, "ready": o.ready, "message": o.message, "seconds": o.seconds}
+                for o in self.outcomes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RestartReport:
+        return cls(
+            tuple(
+                StartResult(
+                    str(c["name"]),
+                    bool(c["ready"]),
+                    str(c.get("message") or ""),
+                    float(c.get("seconds") or 0.0),
+                )
+                for c in data.get("components") or ()
+            )
         )

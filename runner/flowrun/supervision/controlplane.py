@@ -39,6 +39,8 @@ class ServiceSnapshot:
     healthy: bool
     load: float
     throttle_rate: float
+    health_endpoint: str | None = None
+    """The URL of its own health report, as it registered it (embedded controller only)."""
 
     def seen_since(self, epoch: float) -> bool:
         """Registered (or heard from) after the given moment: i.e. by the current process."""
@@ -131,6 +133,7 @@ class EmbeddedControlPlane:
             healthy=view.healthy,
             load=view.load,
             throttle_rate=view.throttle_rate,
+            health_endpoint=view.health_endpoint or None,
         )
 
     @property

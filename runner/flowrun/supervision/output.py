@@ -2,13 +2,18 @@
 
 The console is written by one thread behind a bounded queue: a slow terminal (or a pipe
 nobody reads) drops console lines, counted and said, and never blocks the event loop.
-The files get every byte. A component writing faster than `RATE_BYTES_PER_SECOND` has its
-pipe paused for a moment, so a flood costs the flooder time, not the runner or the others.
+It prints `name | line` (coloured on a terminal), or one JSON object per line for log
+collectors (`flowrun up --log-format json`).
+The files get every byte, as the component wrote them; beside each, `name.log.idx` notes
+at which offset each second's output starts, for `flowrun logs --since`.
+A component writing faster than `RATE_BYTES_PER_SECOND` has its pipe paused for a moment,
+so a flood costs the flooder time, not the runner or the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import queue
@@ -28,6 +33,8 @@ MAX_PENDING_LINE = 8192
 RECENT_BYTES = 4096
 CONSOLE_QUEUE_ITEMS = 2000
 RUNNER_NAME = "flowrun"
+INDEX_SUFFIX = ".idx"
+LOG_FORMATS = ("text", "json")
 _COLOURS = ("36", "33", "32", "35", "34", "1;36", "1;33", "1;32", "1;35", "1;34")
 
 
@@ -43,15 +50,26 @@ class RotatingLogFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the component
         self._size = self._handle.tell()
+        self._index = open(index_path(path), "a", buffering=1)  # noqa: SIM115 - same life
+        self._indexed_second: int | None = None
 
     def write(self, data: bytes) -> None:
         if self._size + len(data) > self._max_bytes and self._size > 0:
             self._rotate()
+        self._note_time()
         self._handle.write(data)
         self._size += len(data)
 
     def close(self) -> None:
         self._handle.close()
+        self._index.close()
+
+    def _note_time(self) -> None:
+        """One `epoch offset` line per second that has output: where that second starts."""
+        now = time.time()
+        if int(now) != self._indexed_second:
+            self._indexed_second = int(now)
+            self._index.write(f"{now:.3f} {self._size}\n")
 
     def _rotate(self) -> None:
         self._handle.close()
@@ -62,17 +80,41 @@ class RotatingLogFile:
         os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
         self._size = 0
+        self._index.close()  # the index describes the current file only
+        self._index = open(index_path(self.path), "w", buffering=1)  # noqa: SIM115
+        self._indexed_second = None
 
 
-def colour_wanted(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+def index_path(log_path: Path) -> Path:
+    """The time index beside a log file: `name.log.idx`."""
+    return log_path.with_name(log_path.name + INDEX_SUFFIX)
+
+
+def colour_wanted(
+    stream: TextIO, environ: Mapping[str, str] | None = None, *, refused: bool = False
+) -> bool:
+    """Colour on a terminal; never with `--no-color` (`refused`) or a non-empty NO_COLOR
+    (no-color.org); always with FORCE_COLOR set to anything but "" or "0"."""
     env = os.environ if environ is None else environ
-    if env.get("NO_COLOR"):
+    if refused or env.get("NO_COLOR"):
         return False
-    return bool(env.get("FORCE_COLOR")) or stream.isatty()
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return stream.isatty()
+
+
+def json_line(name: str, stream: str, message: str, epoch: float | None = None) -> str:
+    """One line of `--log-format json`: time (UTC, ISO 8601), component, stream, message."""
+    now = time.time() if epoch is None else epoch
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+    record = {"time": stamp, "component": name, "stream": stream, "message": message}
+    return json.dumps(record, ensure_ascii=False)
 
 
 class Console:
-    """One output stream shared by every component: `name | line`, aligned and coloured."""
+    """One output stream shared by every component: `name | line`, aligned and coloured,
+    or with `log_format="json"` one JSON object per line: the component's output has
+    stream "output" (its stdout and stderr, merged), the runner's own lines "event"."""
 
     def __init__(
         self,
@@ -82,7 +124,9 @@ class Console:
         names: list[str],
         lossless: bool = False,
         runner_lines: bool = True,
+        log_format: str = "text",
     ) -> None:
+        self._json = log_format == "json"
         self._stream = stream
         self._lossless = lossless
         self._runner_lines = runner_lines
@@ -102,14 +146,17 @@ class Console:
         self._prefixes = {name: self._paint(name, colours.get(name, "1")) for name in known}
         self._prefixes.setdefault(RUNNER_NAME, self._paint(RUNNER_NAME, "1"))
 
-    def lines(self, name: str, text: str) -> None:
+    def lines(self, name: str, text: str, *, stream: str = "output") -> None:
         """Print complete lines (text without its final newline) under the name's prefix."""
-        prefix = self._prefixes.get(name) or self._paint(name, "1")
-        block = prefix + ("\n" + prefix).join(text.split("\n")) + "\n"
+        if self._json:
+            block = "".join(json_line(name, stream, line) + "\n" for line in text.split("\n"))
+        else:
+            prefix = self._prefixes.get(name) or self._paint(name, "1")
+            block = prefix + ("\n" + prefix).join(text.split("\n")) + "\n"
         self._put(name, block, text.count("\n") + 1)
 
     def event(self, text: str) -> None:
-        self.lines(RUNNER_NAME, text)
+        self.lines(RUNNER_NAME, text, stream="event")
 
     def close(self, timeout_seconds: float = 2.0) -> None:
         try:
@@ -129,7 +176,10 @@ class Console:
                 f"{dropped} lines of {name} dropped: the console is too slow "
                 "(all are in its log file)"
             )
-            block = self._prefixes[RUNNER_NAME] + notice + "\n" + block
+            if self._json:
+                block = json_line(RUNNER_NAME, "event", notice) + "\n" + block
+            else:
+                block = self._prefixes[RUNNER_NAME] + notice + "\n" + block
         try:
             self._queue.put(block, block=self._lossless)
         except queue.Full:
