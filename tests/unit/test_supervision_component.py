@@ -18,11 +18,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 RUNNING, BACKOFF = ComponentState.RUNNING, ComponentState.BACKOFF
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_component_is_starting_until_it_registers_then_running(tmp_path: Path) -> None:
     async with supervising(tmp_path, {"src": component()}) as rig:
         rig.begin()
@@ -122,6 +117,41 @@ async def test_a_component_that_heartbeats_lives_and_one_that_goes_silent_is_res
         assert rig.said("src: no heartbeat for 1.5s (heartbeat_ttl 1s) while its process runs")
         assert not rig.said("src: exited")
         assert src.restarts == 1
+
+
+async def test_a_plain_program_is_ready_once_started_and_never_judged_by_heartbeats(
+    tmp_path: Path,
+) -> None:
+    components = {"plain": component(protocol="none")}
+    async with supervising(tmp_path, components, heartbeat_ttl="1s") as rig:
+        rig.begin()
+        await eventually(lambda: rig.spawn.launched("plain"), "plain launched")
+        plain = rig.component("plain")
+        result = await plain.first_result
+        assert result.ready and plain.state is RUNNING
+        before = rig.control.lookups
+        rig.clock.advance(10.0)  # ten ttl's of silence
+        await eventually(lambda: rig.control.lookups > before + 1, "two liveness checks")
+        assert rig.spawn.launched("plain") == 1 and plain.state is RUNNING
+
+
+async def test_an_older_obsrvr_component_is_judged_by_its_own_10s_heartbeat(
+    tmp_path: Path,
+) -> None:
+    components = {"legacy": component(protocol="flowctl-legacy")}
+    async with supervising(tmp_path, components, heartbeat_ttl="1s") as rig:
+        rig.begin()
+        await eventually(lambda: rig.spawn.launched("legacy"), "legacy launched")
+        rig.control.register("legacy")
+        legacy = rig.component("legacy")
+        await legacy.first_result
+        rig.clock.advance(25.0)  # silent, but less than three of its heartbeats
+        before = rig.control.lookups
+        await eventually(lambda: rig.control.lookups > before + 1, "two liveness checks")
+        assert rig.spawn.launched("legacy") == 1
+        rig.clock.advance(6.0)
+        await eventually(lambda: rig.spawn.launched("legacy") == 2, "legacy restarted")
+        assert rig.said("legacy: no heartbeat for 31.0s")
 
 
 async def test_stop_sends_sigterm_and_sigkill_once_stop_grace_has_passed(tmp_path: Path) -> None:

@@ -75,6 +75,24 @@ class ComponentType(StrEnum):
     SINK = "sink"
 
 
+class ComponentProtocol(StrEnum):
+    """How a component speaks to the controller (docs/flowctl-compat.md)."""
+
+    AUTO = "auto"  # whatever it registers with, if it registers
+    FLOWCTL = "flowctl"  # this project's SDK: legacy API + flowrun's flow control stream
+    FLOWCTL_V1 = "flowctl-v1"  # flowctl.v1.ControlPlaneService (flowctl-sdk v0.1.x, Go)
+    FLOWCTL_LEGACY = "flowctl-legacy"  # flowctl.ControlPlane as older obsrvr components use it
+    NONE = "none"  # a plain program: never registers
+
+    @property
+    def registers(self) -> bool:
+        return self is not ComponentProtocol.NONE
+
+
+LEGACY_HEARTBEAT_SECONDS = 10.0
+"""The older obsrvr client heartbeats every 10 s whatever it is told."""
+
+
 class RestartPolicy(StrEnum):
     ALWAYS = "always"
     ON_FAILURE = "on-failure"
@@ -300,6 +318,23 @@ class ComponentSpec(_Strict):
     stop_grace: Duration = reloads(LIVE, "Time between SIGTERM and SIGKILL on stop.", default=10.0)
     start_timeout: Duration = reloads(LIVE, "Time allowed to become ready.", default=30.0)
     ready: Ready | None = reloads(LIVE, READY_DESCRIPTION, default=None)
+    protocol: ComponentProtocol = reloads(
+        LIVE,
+        "How it speaks to the controller: auto (whatever it registers with), flowctl (this "
+        "project's SDK), flowctl-v1 (flowctl.v1.ControlPlaneService, as flowctl-sdk v0.1 "
+        "components do), flowctl-legacy (flowctl.ControlPlane, as older obsrvr components "
+        "do: liveness allows for their fixed 10s heartbeat) or none (a plain program: "
+        "ready by tcp or started, never judged by heartbeats). The controller's endpoint "
+        "and the component's id and ports are written in the variables every generation "
+        "reads (docs/flowctl-compat.md).",
+        default=ComponentProtocol.AUTO,
+    )
+
+    def liveness_ttl(self, heartbeat_ttl_seconds: float) -> float:
+        """How long it may stay silent before it counts as dead while its process runs."""
+        if self.protocol is ComponentProtocol.FLOWCTL_LEGACY:
+            return max(heartbeat_ttl_seconds, 3 * LEGACY_HEARTBEAT_SECONDS)
+        return heartbeat_ttl_seconds
 
 
 class PipelineBody(_Strict):

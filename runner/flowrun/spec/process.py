@@ -2,8 +2,10 @@
 
 The runner's own environment is passed on (PATH, HOME...), minus any contract variable
 it happens to carry (a runner started from inside a component must not leak its
-parent's identity), then the contract, then the component's own `env:` from the spec
-(with its env_file's variables under it, merged when the spec was loaded).
+parent's identity), then the contract with the names earlier flowctl clients read
+(`flowctl.generations`: `COMPONENT_ID`, `PORT`, `<NAME>_ENABLE_FLOWCTL`...), then the
+component's own `env:` from the spec (with its env_file's variables under it, merged
+when the spec was loaded).
 
 A port written 0 (an endpoint's or a health_port) is the one the runner picked for it
 (`ResolvedPorts`), both in the component's own settings and in its consumers' inputs.
@@ -16,18 +18,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowctl import settings as environment_contract
+from flowctl.generations import UNPREFIXED, earlier_generations_environ
 from flowctl.settings import ComponentSettings
 
+from flowrun.spec.commands import PYTHON_ALIASES
 from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 
 # The runner's own selectors too: a component that runs flowrun must not inherit them.
 RUNNER_VARIABLES = frozenset({"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH"})
-CONTRACT_VARIABLES = RUNNER_VARIABLES | frozenset(
-    value
-    for name, value in vars(environment_contract).items()
-    if name.isupper()
-    and isinstance(value, str)
-    and name.startswith(("ENABLE_", "FLOWCTL_", "FLOWRUN_"))
+CONTRACT_VARIABLES = (
+    RUNNER_VARIABLES
+    | frozenset(UNPREFIXED)
+    | frozenset(
+        value
+        for name, value in vars(environment_contract).items()
+        if name.isupper()
+        and isinstance(value, str)
+        and name.startswith(("ENABLE_", "FLOWCTL_", "FLOWRUN_"))
+    )
 )
 # Output through a pipe is block-buffered by Python: logs would arrive late, in lumps.
 DEFAULT_VARIABLES = {"PYTHONUNBUFFERED": "1"}
@@ -103,5 +111,13 @@ def component_environ(
     for key, value in DEFAULT_VARIABLES.items():
         environ.setdefault(key, value)
     environ.update(settings.to_environ())
+    environ.update(earlier_generations_environ(settings, _program_names(spec)))
     environ.update(spec.env)
     return environ
+
+
+def _program_names(spec: ComponentSpec) -> tuple[str, ...]:
+    """The program's own name, under which an old component reads its prefixed variables
+    (`./bin/stellar-arrow-source` reads STELLAR_ARROW_SOURCE_*), whatever the spec calls it."""
+    program = Path(spec.command[0]).name
+    return () if program in PYTHON_ALIASES else (program,)

@@ -33,7 +33,7 @@ def effective_ready(spec: ComponentSpec, control: ControlPlane) -> ReadyCheck:
     """The spec's `ready:`, or the default rule of its field description."""
     if spec.ready is not None:
         return spec.ready
-    if _uses_controller(control):
+    if _uses_controller(control) and spec.protocol.registers:
         return ReadyCheck(ReadyKind.REGISTERED)
     if spec.endpoint:
         return ReadyCheck(ReadyKind.TCP)

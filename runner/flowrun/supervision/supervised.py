@@ -221,7 +221,7 @@ class SupervisedComponent:
             lost = heartbeat_lost(
                 self.name,
                 self._host.control,
-                self._host.body().controller.heartbeat_ttl,
+                self.spec.liveness_ttl(self._host.body().controller.heartbeat_ttl),
                 child.started_at,
                 now_epoch=self._clock.time(),
                 check=effective_ready(self.spec, self._host.control),
