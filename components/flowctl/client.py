@@ -6,6 +6,11 @@ The client never stops the component: while the controller is unreachable the
 FlowController runs on local hysteresis, the log says so once, and
 `controller_connected` reads 0. A NOT_FOUND heartbeat (the controller restarted and
 forgot us) triggers a new registration at once.
+
+A client that has not reached its controller yet is `starting`, not unreachable, for the
+first registration window (one call timeout and one heartbeat interval): a controller
+that answers a moment after the component started is no alarm. Every call and wait ends
+as soon as the component is stopping (`stop=` its stopping event; flowctl.waits).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from flowctl.channel import call_metadata, open_channel
 from flowctl.client_stats import ClientStats, Registration
 from flowctl.contract import Policy
 from flowctl.directives import DirectiveWatcher
+from flowctl.errors import FlowctlError
 from flowctl.flow_control import FlowController
 from flowctl.settings import ComponentSettings
+from flowctl.waits import any_set, grpc_result, sleep_unless_stopped
 
 log = logging.getLogger("flowctl.client")
 
@@ -55,6 +62,8 @@ class ControllerClient:
         *,
         metrics_provider: MetricsProvider | None = None,
         on_policy: Callable[[Policy], None] | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.flow = flow
@@ -73,15 +82,21 @@ class ControllerClient:
         self._control = cp_grpc.ControlPlaneStub(self._channel)  # type: ignore[no-untyped-call]
         self._flow_control = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call]
         self._stop = threading.Event()
+        # The component's stop as well as ours: a stopping component waits for no call.
+        self._stopping = any_set((self._stop, stop))
+        self._clock = clock
+        self._started_at: float | None = None
         self._registered = threading.Event()
-        # None until the first answer or failure, so that "unreachable from the start" is logged.
+        # None until the first answer or failure.
         self._connected: bool | None = None
+        self._loss_reported = False
         self._thread: threading.Thread | None = None
         self._watcher = DirectiveWatcher(self, on_policy)
 
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self) -> ControllerClient:
+        self._started_at = self._clock()
         self._thread = threading.Thread(target=self._run, name="flowctl-client", daemon=True)
         self._thread.start()
         self._watcher.start()
@@ -95,6 +110,10 @@ class ControllerClient:
         self._channel.close()
 
     @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def stopped(self) -> threading.Event:
         return self._stop
 
@@ -105,6 +124,24 @@ class ControllerClient:
     @property
     def connected(self) -> bool:
         return bool(self._connected)
+
+    @property
+    def starting(self) -> bool:
+        """Never registered yet, and still within the first registration window: the
+        controller has not had the chance to answer, so its silence is no alarm."""
+        if self._started_at is None:
+            return True
+        if self.stats.registrations_total:
+            return False
+        return self._clock() - self._started_at < self.startup_window_seconds
+
+    @property
+    def startup_window_seconds(self) -> float:
+        """The first attempt (up to one call timeout) and one retry interval after it."""
+        return self.call_timeout + self.heartbeat_interval
+
+    def is_stopping(self) -> bool:
+        return self._stopping()
 
     def wait_registered(self, timeout: float) -> bool:
         return self._registered.wait(timeout)
@@ -117,26 +154,33 @@ class ControllerClient:
 
     def _run(self) -> None:
         backoff = Backoff(base_seconds=0.1, cap_seconds=5.0)
-        while not self._stop.is_set():
+        while not self._stopping():
             if not self._registered.is_set():
                 if not self.register_once():
                     # Capped at one heartbeat interval: a returning controller is found
                     # within two intervals, whatever the outage lasted.
                     backoff.cap_seconds = min(5.0, self.heartbeat_interval)
-                    self._stop.wait(backoff.next_delay())
+                    sleep_unless_stopped(backoff.next_delay(), self._stopping)
                     continue
                 backoff.reset()
             self.heartbeat_once()
-            self._stop.wait(self.heartbeat_interval)
+            sleep_unless_stopped(self.heartbeat_interval, self._stopping)
+        # The component is stopping: end the directive stream now, not when stop() comes.
+        self._watcher.halt()
 
     def register_once(self) -> bool:
         try:
-            ack = self._control.Register(
-                self._service_info(), timeout=self.call_timeout, metadata=self._metadata
+            ack = grpc_result(
+                self._control.Register.future(
+                    self._service_info(), timeout=self.call_timeout, metadata=self._metadata
+                ),
+                self._stopping,
             )
         except grpc.RpcError as e:
             self.stats.registration_failures_total += 1
             self._lost(e, "register")
+            return False
+        if ack is None:  # cancelled: the component is stopping
             return False
         if ack.service_id:
             self.service_id = ack.service_id
@@ -154,7 +198,12 @@ class ControllerClient:
         heartbeat = cp.ServiceHeartbeat(service_id=self.service_id, metrics=self.collect_metrics())
         heartbeat.timestamp.CopyFrom(_now())
         try:
-            self._control.Heartbeat(heartbeat, timeout=self.call_timeout, metadata=self._metadata)
+            answer = grpc_result(
+                self._control.Heartbeat.future(
+                    heartbeat, timeout=self.call_timeout, metadata=self._metadata
+                ),
+                self._stopping,
+            )
         except grpc.RpcError as e:
             self.stats.heartbeat_failures_total += 1
             if e.code() == grpc.StatusCode.NOT_FOUND:
@@ -162,6 +211,8 @@ class ControllerClient:
                 self._registered.clear()
             else:
                 self._lost(e, "heartbeat")
+            return False
+        if answer is None:  # cancelled: the component is stopping
             return False
         self.stats.heartbeats_total += 1
         self._set_connected(True)
@@ -211,13 +262,17 @@ class ControllerClient:
         self._set_connected(False)
 
     def _set_connected(self, connected: bool) -> None:
-        if connected == self._connected:
-            return
-        was_connected, self._connected = self._connected, connected
-        self.flow.set_controller_connected(connected)
-        if not connected:
-            if was_connected:
+        if connected != self._connected:
+            was_connected, self._connected = self._connected, connected
+            self.flow.set_controller_connected(connected)
+            if connected:
+                self._loss_reported = False
+            elif was_connected:
                 self.stats.disconnections_total += 1
+        # Said once per loss, and not while starting: a failure in the first registration
+        # window is retried quietly, and said here by the first one after it.
+        if not connected and not self._loss_reported and not self.starting:
+            self._loss_reported = True
             log.warning(
                 "controller %s unreachable (%s): running on local flow control",
                 self.settings.flowctl_endpoint,
@@ -236,8 +291,11 @@ class ControllerClient:
         )
         started = time.perf_counter()
         try:
-            response = self._flow_control.Discover(
-                request, timeout=self.call_timeout, metadata=self._metadata
+            response = grpc_result(
+                self._flow_control.Discover.future(
+                    request, timeout=self.call_timeout, metadata=self._metadata
+                ),
+                self._stopping,
             )
         except grpc.RpcError as e:
             self.stats.discovery_failures_total += 1
@@ -246,12 +304,19 @@ class ControllerClient:
         finally:
             if self.discovery_observer is not None:
                 self.discovery_observer(time.perf_counter() - started)
+        if response is None:
+            raise FlowctlError(f"discovery of {name or service_type!r} cancelled: stopping")
         return list(response.endpoints)
 
     def get_policy(self) -> fc.Policy:
-        policy: fc.Policy = self._flow_control.GetPolicy(
-            empty_pb2.Empty(), timeout=self.call_timeout, metadata=self._metadata
+        policy: fc.Policy | None = grpc_result(
+            self._flow_control.GetPolicy.future(
+                empty_pb2.Empty(), timeout=self.call_timeout, metadata=self._metadata
+            ),
+            self._stopping,
         )
+        if policy is None:
+            raise FlowctlError("GetPolicy cancelled: the component is stopping")
         return policy
 
     def watch_stream(self) -> grpc.Call:

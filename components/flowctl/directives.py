@@ -3,7 +3,8 @@
 A directive sets the FlowController's rate; a policy with a new revision updates the
 thresholds, the heartbeat interval and (through `on_policy`) the pool sizes, live. A
 policy the contract refuses is ignored whole, with a warning.
-The stream is re-opened after every break once the client is registered again.
+The stream is re-opened after every break once the client is registered again. Every
+wait of the watcher ends when the client or its component is stopping.
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from flowctl.backoff import Backoff
 from flowctl.contract import Policy
 from flowctl.errors import SettingsError
 from flowctl.policy_codec import policy_from_proto
+from flowctl.waits import sleep_unless_stopped, wait_unless_stopped
 
 if TYPE_CHECKING:
     from flowctl.client import ControllerClient
 
 log = logging.getLogger("flowctl.directives")
-
-# How often the thread, until the client is registered, looks whether it was stopped.
-REGISTRATION_POLL_SECONDS = 0.2
 
 
 class DirectiveWatcher:
@@ -53,31 +52,36 @@ class DirectiveWatcher:
     def stop(self, timeout: float) -> None:
         """Stop following, whatever the watcher is doing (waiting for registration, opening a
         stream, reading one, backing off); wait up to `timeout` seconds for its thread."""
+        self.halt()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def halt(self) -> None:
+        """What stop() does without waiting: safe from the thread that follows the stream."""
         with self._lock:
             self._halt.set()
             stream = self._stream
         if stream is not None:
             stream.cancel()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
     def _halted(self) -> bool:
-        return self._halt.is_set() or self._client.stopped.is_set()
+        return self._halt.is_set() or self._client.is_stopping()
 
     def _run(self) -> None:
         client = self._client
         backoff = Backoff(base_seconds=0.05, cap_seconds=1.0)
         while not self._halted():
-            if not client.registered_event.wait(REGISTRATION_POLL_SECONDS):
-                continue
+            wait_unless_stopped(client.registered_event, None, self._halted)
+            if self._halted():
+                return
             if self._follow_once():
                 backoff.reset()
             backoff.cap_seconds = min(1.0, client.heartbeat_interval)
-            self._halt.wait(backoff.next_delay())
+            sleep_unless_stopped(backoff.next_delay(), self._halted)
 
     def _follow_once(self) -> bool:
         """Read one stream until it breaks; True when it delivered anything."""
@@ -96,7 +100,7 @@ class DirectiveWatcher:
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNIMPLEMENTED:
                 log.warning("controller has no FlowControl service: no directives will come")
-                self._halt.wait()
+                wait_unless_stopped(self._halt, None, self._halted)
             elif e.code() != grpc.StatusCode.CANCELLED:
                 log.debug("directive stream broke: %s", e.code().name)
         finally:

@@ -2,7 +2,9 @@
 
 Built from what is measured: controller connectivity, load against the thresholds,
 the pools' reachability, and the component's own checks. A check that raises makes
-the component unhealthy, with the exception as the reason.
+the component unhealthy, with the exception as the reason. A controller not reached yet
+while the client is still `starting` (its first registration window) is no finding:
+the component is healthy, the check's reason says "starting".
 """
 
 from __future__ import annotations
@@ -64,12 +66,13 @@ def assess(
     *,
     controller_enabled: bool,
     controller_detail: str = "",
+    controller_starting: bool = False,
     pools: Iterable[PoolStats] = (),
     component_checks: ComponentChecks | None = None,
     stopping: bool = False,
 ) -> HealthReport:
     checks = [
-        _controller_check(flow, controller_enabled, controller_detail),
+        _controller_check(flow, controller_enabled, controller_detail, controller_starting),
         _load_check(flow, thresholds),
         *(_pool_check(stats) for stats in pools),
         *_component_checks(component_checks),
@@ -80,11 +83,13 @@ def assess(
     return HealthReport(status=worst, checks=tuple(checks))
 
 
-def _controller_check(flow: FlowSnapshot, enabled: bool, detail: str) -> Check:
+def _controller_check(flow: FlowSnapshot, enabled: bool, detail: str, starting: bool) -> Check:
     if not enabled:
         return Check("controller", "healthy", "disabled: local flow control")
     if flow.controller_connected:
         return Check("controller", "healthy", "connected")
+    if starting:
+        return Check("controller", "healthy", "starting: registering with the controller")
     return Check(
         "controller", "degraded", f"unreachable ({detail or 'no answer'}): local flow control"
     )

@@ -5,6 +5,10 @@
 `health_check_interval_seconds`, closes the ones idle past `idle_timeout_seconds`
 (down to the minimum), and replaces broken ones. `read_stream(ticket)` is the usual
 entry point; `connection()` lends a raw `pyarrow.flight.FlightClient`.
+
+Given its component's stopping event (`stop=`), a pool stops opening connections and
+lending them the moment the component stops: no connect, retry or wait for a busy
+connection outlasts a SIGTERM.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from flowctl.pool_connection import (
     flight_location,
     open_connection,
 )
+from flowctl.positions import read_marks
 from flowctl.tickets import StreamTicket
+from flowctl.waits import STOP_CHECK_SECONDS, any_set, sleep_unless_stopped, wait_unless_stopped
 
 __all__ = ["ConnectionPool", "PoolEvent", "PoolStats", "PooledConnection"]
 
@@ -45,6 +51,7 @@ class ConnectionPool:
         *,
         on_event: PoolEvent | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.location = flight_location(endpoint)
@@ -60,6 +67,8 @@ class ConnectionPool:
         self._stats = PoolStats(endpoint=endpoint)
         self._degraded = False
         self._closed = threading.Event()
+        # Closed, or its component stopping: either ends every connect and wait.
+        self._halted = any_set((self._closed, stop))
         self._maintainer: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -100,8 +109,8 @@ class ConnectionPool:
         deadline = None if timeout is None else self._clock() + timeout
         with self._lock:
             while True:
-                if self._closed.is_set():
-                    raise PoolError(f"pool for {self.endpoint} is closed")
+                if self._halted():
+                    raise self._halted_error()
                 connection = self._take_idle()
                 if connection is not None:
                     return connection
@@ -114,7 +123,9 @@ class ConnectionPool:
                         f"all {self.settings.max_connections} connections to {self.endpoint} "
                         f"are busy after {timeout}s"
                     )
-                self._available.wait(remaining)
+                # In slices: a release notifies, a component's stop does not.
+                wait_seconds = STOP_CHECK_SECONDS if remaining is None else remaining
+                self._available.wait(min(wait_seconds, STOP_CHECK_SECONDS))
         return self._open_lent_connection()
 
     def _take_idle(self) -> PooledConnection | None:
@@ -187,7 +198,8 @@ class ConnectionPool:
         with self.connection(timeout) as client:
             reader = client.do_get(ticket.to_flight())
             for chunk in reader:
-                yield chunk.data
+                if not read_marks(chunk.app_metadata).end:  # the end message has no rows
+                    yield chunk.data
 
     # -- opening and closing ----------------------------------------------------------
 
@@ -197,17 +209,29 @@ class ConnectionPool:
         for attempt in range(attempts):
             try:
                 connection = open_connection(
-                    next(self._ids), self.location, self.settings.connect_timeout_seconds
+                    next(self._ids),
+                    self.location,
+                    self.settings.connect_timeout_seconds,
+                    self._halted,
                 )
             except CONNECTION_ERRORS as e:
+                if self._halted():  # cut short by the stop: no failure of the endpoint
+                    raise self._halted_error() from e
                 with self._lock:
                     self._stats.failures_total += 1
                     self._degraded = True
-                if attempt + 1 == attempts or self._closed.wait(backoff.next_delay()):
+                if attempt + 1 == attempts:
                     raise PoolError(f"cannot connect to {self.endpoint}: {e}") from e
+                if sleep_unless_stopped(backoff.next_delay(), self._halted):
+                    raise self._halted_error() from e
                 continue
             return self._note_opened(connection)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _halted_error(self) -> PoolError:
+        if self._closed.is_set():
+            return PoolError(f"pool for {self.endpoint} is closed")
+        return PoolError(f"pool for {self.endpoint}: its component is stopping")
 
     def _note_opened(self, connection: PooledConnection) -> PooledConnection:
         connection.created_at = connection.last_used = self._clock()
@@ -231,7 +255,7 @@ class ConnectionPool:
             self._on_event(self.endpoint, event)
 
     def _fill_to_minimum(self) -> None:
-        while not self._closed.is_set():
+        while not self._halted():
             with self._lock:
                 if len(self._connections) + self._opening >= self.settings.min_connections:
                     return
@@ -252,7 +276,7 @@ class ConnectionPool:
     def _maintain(self) -> None:
         self._fill_to_minimum()
         last_check = self._clock()
-        while not self._closed.wait(self._tick_seconds()):
+        while not wait_unless_stopped(self._closed, self._tick_seconds(), self._halted):
             if self._clock() - last_check >= self.settings.health_check_interval_seconds:
                 last_check = self._clock()
                 self.health_check()
@@ -274,7 +298,7 @@ class ConnectionPool:
                 connection.in_use = True  # lent to the checker, so nobody else takes it
         healthy = 0
         for connection in idle:
-            ok = connection.probe(self.settings.connect_timeout_seconds)
+            ok = connection.probe(self.settings.connect_timeout_seconds, self._halted)
             with self._lock:
                 self._stats.health_checks_total += 1
             healthy += ok

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.flight as flight
+
+from flowctl.waits import Stopped, never_stopped, sleep_unless_stopped
 
 # What a dead or unreachable endpoint raises; anything else is the caller's bug.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -17,6 +20,12 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     pa.ArrowIOError,
 )
+
+ATTEMPT_SECONDS = 0.2
+"""One try of a connect or a probe. A Flight call cannot be cancelled from another thread,
+so a long timeout is made of short tries with a look at the stop between them (the
+channel keeps connecting from one try to the next)."""
+RETRY_PAUSE_SECONDS = 0.025
 
 
 @dataclass
@@ -47,16 +56,13 @@ class PooledConnection:
     in_use: bool = False
     healthy: bool = True
 
-    def probe(self, timeout_seconds: float) -> bool:
-        """A cheap round trip every Flight server answers (ListActions)."""
+    def probe(self, timeout_seconds: float, stopped: Stopped = never_stopped) -> bool:
+        """A cheap round trip every Flight server answers (ListActions). A probe cut short
+        by `stopped()` judges nothing: True."""
         try:
-            list(
-                self.client.list_actions(options=flight.FlightCallOptions(timeout=timeout_seconds))
-            )
+            wait_answering(self.client, timeout_seconds, stopped)
         except CONNECTION_ERRORS:
-            return False
-        except (pa.ArrowNotImplementedError, flight.FlightServerError):
-            pass  # an answer, even "not implemented", proves the connection works
+            return stopped()
         return True
 
 
@@ -65,12 +71,36 @@ def flight_location(endpoint: str) -> str:
     return endpoint if "://" in endpoint else f"grpc://{endpoint}"
 
 
-def open_connection(connection_id: int, location: str, timeout_seconds: float) -> PooledConnection:
+def open_connection(
+    connection_id: int, location: str, timeout_seconds: float, stopped: Stopped = never_stopped
+) -> PooledConnection:
     """A connected client: FlightClient is lazy, so wait until the server answers."""
     client = flight.FlightClient(location)
     try:
-        client.wait_for_available(timeout=timeout_seconds)
+        wait_answering(client, timeout_seconds, stopped)
     except BaseException:
         client.close()
         raise
     return PooledConnection(id=connection_id, client=client)
+
+
+def wait_answering(client: flight.FlightClient, timeout_seconds: float, stopped: Stopped) -> None:
+    """Return once the server answers ListActions; raise the last connection error when it
+    has not within `timeout_seconds`, or as soon as `stopped()` is true.
+
+    Not FlightClient.wait_for_available: its ListFlights asks a processor for its schema,
+    which waits for that processor's own input, and its one call cannot be cut short."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        attempt_seconds = max(0.001, min(ATTEMPT_SECONDS, deadline - time.monotonic()))
+        options = flight.FlightCallOptions(timeout=attempt_seconds)
+        try:
+            list(client.list_actions(options=options))
+        except CONNECTION_ERRORS:
+            if stopped() or time.monotonic() >= deadline:
+                raise
+            sleep_unless_stopped(RETRY_PAUSE_SECONDS, stopped)
+            continue
+        except (pa.ArrowNotImplementedError, flight.FlightServerError):
+            pass  # an answer, even "not implemented", proves the connection works
+        return

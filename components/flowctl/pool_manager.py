@@ -15,6 +15,8 @@ class PoolManager:
 
     settings: PoolSettings
     on_event: PoolEvent | None = None
+    stop: threading.Event | None = None
+    """The component's stopping event: its pools connect and wait no more once it is set."""
 
     def __post_init__(self) -> None:
         self._pools: dict[str, ConnectionPool] = {}
@@ -25,7 +27,7 @@ class PoolManager:
             pool = self._pools.get(endpoint)
             if pool is not None:
                 return pool
-            pool = ConnectionPool(endpoint, self.settings, on_event=self.on_event)
+            pool = ConnectionPool(endpoint, self.settings, on_event=self.on_event, stop=self.stop)
             self._pools[endpoint] = pool
         return pool.start()
 

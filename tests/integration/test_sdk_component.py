@@ -145,8 +145,13 @@ def test_runs_without_controller_on_local_flow_control(
         assert client.do_get(StreamTicket("default", 0).to_flight()).read_all().num_rows == 200
         status = action(client, "get_status")
         assert status["flow_control_mode"] == "local"
-        health = action(client, "health")
-        assert health["status"] == "degraded"
+
+        def degraded_health() -> dict[str, object] | None:
+            health = action(client, "health")
+            return health if health["status"] == "degraded" else None
+
+        # Degraded once the first registration window is over (healthy, "starting", before).
+        health = wait_for(degraded_health, what="the health to say degraded")
         assert any("local flow control" in reason for reason in health["reasons"])  # type: ignore[attr-defined]
         text = urllib.request.urlopen(
             f"http://127.0.0.1:{env['FLOWRUN_METRICS_PORT']}/metrics", timeout=10
@@ -155,9 +160,10 @@ def test_runs_without_controller_on_local_flow_control(
             b'flowctl_local_flow_control{service_id="scaler",service_type="processor"} 1.0' in text
         )
         client.close()
+        # Said by the first failed registration after the first registration window.
+        wait_for(lambda: "running on local flow control" in (tmp_path / "scaler.log").read_text())
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
-        assert "running on local flow control" in (tmp_path / "scaler.log").read_text()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -12,6 +12,10 @@ from flowctl import ConnectionPool, PoolError, PoolManager, SettingsError, Strea
 from flowctl.contract import PoolSettings
 from polling import wait_for
 from ports import free_port
+from tcp_proxy import TcpProxy
+
+HELD_SECONDS = 30.0
+PROMPT_SECONDS = 5.0  # a fraction of the 30 s connect (x3 retries) a stuck acquire would take
 
 
 class EchoServer(flight.FlightServerBase):  # type: ignore[misc]
@@ -247,6 +251,41 @@ def test_closed_pool_refuses(server: EchoServer) -> None:
     pool.close()
     with pytest.raises(PoolError, match="closed"):
         pool.acquire()
+
+
+def test_the_components_stop_cuts_a_connect_to_a_black_hole_short() -> None:
+    """An input that accepts connections and never answers: acquire() waits in a connect
+    of 30 s (and retries); the component's stop ends it at once, as no endpoint failure."""
+    stop = threading.Event()
+    with TcpProxy(f"127.0.0.1:{free_port()}") as hole:
+        hole.partition(blackhole=True)
+        pool = ConnectionPool(
+            hole.address,
+            settings(min_connections=0, connect_timeout_seconds=HELD_SECONDS, max_retries=3),
+            stop=stop,
+        )
+        outcome: list[BaseException] = []
+
+        def acquire() -> None:
+            try:
+                pool.acquire()
+            except BaseException as e:  # handed to the test thread
+                outcome.append(e)
+
+        borrower = threading.Thread(target=acquire, daemon=True)
+        borrower.start()
+        try:
+            wait_for(lambda: hole.accepted >= 1, what="the connect in the black hole")
+            stop.set()
+            borrower.join(PROMPT_SECONDS)
+            assert not borrower.is_alive(), "acquire() did not end on the component's stop"
+            assert len(outcome) == 1 and isinstance(outcome[0], PoolError)
+            assert "stopping" in str(outcome[0])
+            assert pool.stats().failures_total == 0
+            with pytest.raises(PoolError, match="stopping"):
+                pool.acquire()
+        finally:
+            pool.close()
 
 
 def test_bad_limits_are_refused(server: EchoServer) -> None:

@@ -91,12 +91,76 @@ def make_client(endpoint: str, **kwargs: Any) -> tuple[ControllerClient, FlowCon
         inputs={"src": "127.0.0.1:9", "other": ""},
         flowctl_enabled=True,
         flowctl_endpoint=endpoint,
-        heartbeat_interval_seconds=0.1,
+        heartbeat_interval_seconds=kwargs.pop("heartbeat_interval_seconds", 0.1),
         token=kwargs.pop("token", None),
     )
     flow = FlowController(50)
     client = ControllerClient(settings, flow, Registration(endpoint="127.0.0.1:7777"), **kwargs)
     return client, flow
+
+
+def test_a_controller_that_answers_at_once_raises_no_alarm(
+    servicers: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, flow = make_client(servicers[2])
+    assert client.starting  # before start: nothing tried yet
+    with caplog.at_level(logging.WARNING, logger="flowctl"):
+        client.start()
+        try:
+            assert client.wait_registered(20)
+            assert not client.starting
+            assert flow.controller_connected
+        finally:
+            client.stop()
+    assert caplog.records == []
+
+
+class HeldControlPlane(cp_grpc.ControlPlaneServicer):  # type: ignore[misc]
+    """A controller that takes a Register call and never answers it (until released)."""
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.release = threading.Event()
+
+    def Register(
+        self, request: cp.ServiceInfo, context: grpc.ServicerContext
+    ) -> cp.RegistrationAck:
+        self.called.set()
+        self.release.wait(HELD_SECONDS)
+        return cp.RegistrationAck(service_id=request.service_id)
+
+
+HELD_SECONDS = 30.0
+PROMPT_SECONDS = 2.5  # half the 5 s call timeout a stuck call would otherwise wait out
+
+
+def test_the_components_stop_cuts_a_pending_registration_short() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    held = HeldControlPlane()
+    cp_grpc.add_ControlPlaneServicer_to_server(held, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    component_stopping = threading.Event()
+    client, _ = make_client(
+        f"127.0.0.1:{port}", heartbeat_interval_seconds=30.0, stop=component_stopping
+    )
+    assert client.call_timeout == 5.0
+    try:
+        client.start()
+        assert held.called.wait(HELD_SECONDS)
+        component_stopping.set()  # what SIGTERM does; nobody calls client.stop() yet
+        wait_for(
+            lambda: not client.running,
+            PROMPT_SECONDS,
+            "the client thread to end on the component's stop",
+            interval=0.01,
+        )
+        assert client.stats.registration_failures_total == 0  # a cancel is no failure
+        assert not client.registered
+    finally:
+        held.release.set()
+        client.stop()
+        server.stop(0)
 
 
 def test_registration_carries_identity_endpoint_inputs_and_token(servicers: Any) -> None:
@@ -212,16 +276,33 @@ def test_directives_throttle_and_policy_applies_live(servicers: Any) -> None:
         client.stop()
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_unreachable_controller_means_local_flow_control(caplog: pytest.LogCaptureFixture) -> None:
-    client, flow = make_client(f"127.0.0.1:{free_port()}")
+    clock = FakeClock()
+    client, flow = make_client(f"127.0.0.1:{free_port()}", clock=clock)
     with caplog.at_level(logging.WARNING, logger="flowctl.client"):
         client.start()
         try:
             wait_for(lambda: client.stats.registration_failures_total >= 3)
+            # Failures within the first registration window: retried, no alarm yet.
+            assert client.starting
+            assert "unreachable" not in caplog.text
+            clock.now = client.startup_window_seconds
+            assert not client.starting
+            wait_for(lambda: "running on local flow control" in caplog.text)
+            failures = client.stats.registration_failures_total
+            wait_for(lambda: client.stats.registration_failures_total >= failures + 3)
         finally:
             client.stop()
     assert not client.registered
     assert not flow.controller_connected
-    assert "running on local flow control" in caplog.text
+    assert caplog.text.count("unreachable") == 1  # said once per loss, not per attempt
     flow.acquire(45)
     assert flow.throttle_rate == 0.5  # local hysteresis took over

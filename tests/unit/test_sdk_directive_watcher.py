@@ -66,6 +66,10 @@ class FakeClient:
         self.opening = threading.Event()
         self.opening.set()
         self.in_watch_stream = threading.Event()
+        self.component_stopping = threading.Event()
+
+    def is_stopping(self) -> bool:
+        return self.stopped.is_set() or self.component_stopping.is_set()
 
     def watch_stream(self) -> FakeStream:
         self.in_watch_stream.set()
@@ -99,6 +103,15 @@ def test_stop_while_waiting_for_registration() -> None:
     watcher = started(client)
     assert watcher.running
     stop_arrives(client, watcher)
+    assert_ends_promptly(watcher)
+    assert not client.in_watch_stream.is_set()
+
+
+def test_the_components_stop_ends_it_without_a_call_to_stop() -> None:
+    """A SIGTERM sets the component's stopping event; the watcher sees it by itself."""
+    client = FakeClient(registered=False)
+    watcher = started(client)
+    client.component_stopping.set()
     assert_ends_promptly(watcher)
     assert not client.in_watch_stream.is_set()
 

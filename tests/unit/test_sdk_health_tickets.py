@@ -47,6 +47,25 @@ def test_degraded_reasons_are_specific() -> None:
     assert "pool 127.0.0.1:9: endpoint unreachable (4 failed connects)" in text
 
 
+def test_a_controller_not_reached_while_starting_is_no_alarm() -> None:
+    starting = assess(
+        snapshot(connected=False),  # type: ignore[arg-type]
+        THRESHOLDS,
+        controller_enabled=True,
+        controller_starting=True,
+    )
+    assert starting.status == "healthy"
+    assert starting.checks[0].reason == "starting: registering with the controller"
+    past_the_window = assess(
+        snapshot(connected=False),  # type: ignore[arg-type]
+        THRESHOLDS,
+        controller_enabled=True,
+        controller_starting=False,
+    )
+    assert past_the_window.status == "degraded"
+    assert past_the_window.reasons == ["controller: unreachable (no answer): local flow control"]
+
+
 def test_component_checks_and_raising_checks() -> None:
     def bad() -> list[Check]:
         raise OSError("disk gone")

@@ -38,7 +38,7 @@ def test_logs_only_changes_of_verdict(caplog: pytest.LogCaptureFixture) -> None:
         report("unhealthy", "output"),
         report("healthy"),
     )
-    watch = HealthWatch(health, interval_seconds=60)
+    watch = HealthWatch(health, interval_seconds=60, settle_seconds=0)
     with caplog.at_level(logging.INFO, logger="flowctl.health"):
         for _ in range(5):
             watch.check()
@@ -51,6 +51,63 @@ def test_logs_only_changes_of_verdict(caplog: pytest.LogCaptureFixture) -> None:
     ]
     assert [r.levelno for r in caplog.records] == [20, 30, 30, 20]
     assert watch.last is not None and watch.last.status == "healthy"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verdict_that_does_not_last_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A component starting: degraded for a moment, then healthy. No false alarm."""
+    health = ScriptedHealth(
+        report("healthy"),
+        report("healthy"),
+        report("degraded", "controller"),  # seen once...
+        report("healthy"),  # ...and gone before it lasted a second
+        report("healthy"),
+    )
+    clock = FakeClock()
+    watch = HealthWatch(health, interval_seconds=60, settle_seconds=1.0, clock=clock)
+    with caplog.at_level(logging.INFO, logger="flowctl.health"):
+        for now in (0.0, 1.0, 1.5, 1.9, 5.0):
+            clock.now = now
+            watch.check()
+    assert [r.getMessage() for r in caplog.records] == ["health: healthy"]
+
+
+def test_a_verdict_that_lasts_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A controller that stays unreachable: said once it has lasted, then not again."""
+    health = ScriptedHealth(report("healthy"), report("degraded", "controller"))
+    clock = FakeClock()
+    watch = HealthWatch(health, interval_seconds=60, settle_seconds=1.0, clock=clock)
+    with caplog.at_level(logging.INFO, logger="flowctl.health"):
+        for now in (0.0, 0.5, 1.0, 1.5, 9.0):  # healthy for half a second only: not said
+            clock.now = now
+            watch.check()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "health: degraded (controller: controller is bad at load 0.5)",
+    ]
+    assert caplog.records[0].levelno == logging.WARNING
+
+
+def test_a_new_verdict_is_confirmed_after_the_settle_time_not_the_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    health = ScriptedHealth(report("degraded", "controller"))
+    watch = HealthWatch(health, interval_seconds=3600, settle_seconds=0.05)
+    with caplog.at_level(logging.INFO, logger="flowctl.health"):
+        watch.start()
+        try:
+            wait_for(lambda: caplog.records, 10, "the lasting verdict logged", interval=0.01)
+        finally:
+            watch.stop()
+    assert caplog.records[0].getMessage().startswith("health: degraded (controller")
+    assert health.calls >= 2  # the hour-long interval did not hold the confirmation back
 
 
 def test_runs_on_its_interval_and_follows_a_new_one_at_once() -> None:
