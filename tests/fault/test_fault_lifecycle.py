@@ -99,6 +99,10 @@ def test_five_up_down_cycles_leave_no_process_port_or_file(
         "logs/stellar-arrow-source.log",
         "logs/ttp-arrow-processor.log",
         "logs/arrow-analytics-sink.log",
+        # where each second's output starts, for `logs --since`
+        "logs/stellar-arrow-source.log.idx",
+        "logs/ttp-arrow-processor.log.idx",
+        "logs/arrow-analytics-sink.log.idx",
     }
     assert_exact_output(output, last)  # each restart resumed at the checkpoint: no repeat
     log = (pipeline.state_dir / "runner.log").read_text()
