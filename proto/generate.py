@@ -30,8 +30,19 @@ def generate(output_root: Path = OUTPUT_ROOT) -> list[Path]:
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     stems = [source.relative_to(PROTO_ROOT).with_suffix("") for source in sources]
+    _make_packages(output_root, stems)
     suffixes = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
     return [output_root / f"{stem}{suffix}" for stem in stems for suffix in suffixes]
+
+
+def _make_packages(output_root: Path, stems: list[Path]) -> None:
+    """Give every folder below the top one (flowctl/v1) an __init__.py, so the generated
+    `from flowctl.v1 import common_pb2` imports resolve as a regular package."""
+    for stem in stems:
+        for folder in stem.parents[:-2]:  # below flowctl/, which is the SDK package itself
+            init = output_root / folder / "__init__.py"
+            if not init.exists():
+                init.write_text(f'"""Generated stubs of proto/{folder} (`make proto`)."""\n')
 
 
 if __name__ == "__main__":

@@ -209,7 +209,9 @@ async def test_janitor_marks_silent_services_unhealthy_and_keeps_last_heartbeat(
     metrics: CollectorRegistry,
 ) -> None:
     server = Controller(
-        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.3), registry=metrics
+        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.3),
+        registry=metrics,
+        declared_components={"source", "processor", "sink"},  # judged by the policy
     )
     address = await server.start()
     try:

@@ -35,7 +35,9 @@ FAST_RECONNECT = [
 @pytest.fixture
 async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
     server = Controller(
-        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.5), registry=metrics
+        Policy(heartbeat_interval_seconds=0.1, heartbeat_ttl_seconds=0.5),
+        registry=metrics,
+        declared_components={"source", "sink"},  # judged by the policy, as if run by the runner
     )
     await server.start()
     yield server

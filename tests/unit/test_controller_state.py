@@ -28,7 +28,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def state(clock: FakeClock) -> ControllerState:
-    state = ControllerState(Policy(heartbeat_ttl_seconds=5.0), wall_clock=clock, monotonic=clock)
+    # Components the runner runs: judged by the policy (heartbeat_ttl 5 s), not inferred.
+    state = ControllerState(
+        Policy(heartbeat_ttl_seconds=5.0),
+        wall_clock=clock,
+        monotonic=clock,
+        declared_components={"src", "snk"},
+    )
     state.register(cp.ServiceInfo(service_id="src-1", component_id="src", service_type=1))
     state.register(
         cp.ServiceInfo(

@@ -7,7 +7,8 @@ costs two dict lookups unless it flips a service's overloaded flag, and only a f
 Hysteresis (`FlowControlSettings.overloaded`, the rule components apply locally too): a
 service becomes overloaded when its load reaches `activate_at` and stays so until its
 load falls below `deactivate_at`. Every service transitively upstream of an overloaded
-one (following the component ids in its `inputs`) runs at `throttle_rate`; all others
+one (following the names in its `inputs`: component ids, or the endpoint keys of the
+services it reads, for clients that link by endpoint) runs at `throttle_rate`; all others
 run at 1.0.
 """
 
@@ -23,7 +24,7 @@ FULL_SPEED = 1.0
 
 @dataclass(slots=True)
 class _Node:
-    component_id: str
+    names: tuple[str, ...]
     inputs: tuple[str, ...]
     load: float = 0.0
     overloaded: bool = False
@@ -42,7 +43,7 @@ class BackpressureDecision:
     def __init__(self, thresholds: FlowControlSettings) -> None:
         self._thresholds = thresholds
         self._nodes: dict[str, _Node] = {}
-        self._by_component: dict[str, set[str]] = {}
+        self._by_name: dict[str, set[str]] = {}
         self._overloaded: set[str] = set()
         self._throttled: dict[str, str] = {}  # throttled service id -> overloaded cause
 
@@ -55,11 +56,21 @@ class BackpressureDecision:
         """True while at least one service is overloaded."""
         return bool(self._overloaded)
 
-    def place(self, service_id: str, component_id: str, inputs: Iterable[str]) -> set[str]:
-        """Add a service, or replace it (a re-registration starts again unloaded)."""
+    def place(
+        self,
+        service_id: str,
+        component_id: str,
+        inputs: Iterable[str],
+        *,
+        aliases: Iterable[str] = (),
+    ) -> set[str]:
+        """Add a service, or replace it (a re-registration starts again unloaded).
+        `aliases`: other names its downstream may list it by (its endpoint key)."""
         self._forget(service_id)
-        self._nodes[service_id] = _Node(component_id, tuple(inputs))
-        self._by_component.setdefault(component_id, set()).add(service_id)
+        names = tuple(dict.fromkeys((component_id, *aliases)))
+        self._nodes[service_id] = _Node(names, tuple(inputs))
+        for name in names:
+            self._by_name.setdefault(name, set()).add(service_id)
         return self._recompute()
 
     def remove(self, service_id: str) -> set[str]:
@@ -141,11 +152,12 @@ class BackpressureDecision:
         if node is None:
             return
         self._overloaded.discard(service_id)
-        siblings = self._by_component.get(node.component_id)
-        if siblings is not None:
-            siblings.discard(service_id)
-            if not siblings:
-                del self._by_component[node.component_id]
+        for name in node.names:
+            siblings = self._by_name.get(name)
+            if siblings is not None:
+                siblings.discard(service_id)
+                if not siblings:
+                    del self._by_name[name]
 
     def _recompute(self) -> set[str]:
         throttled = self._upstream_of_overloaded()
@@ -159,8 +171,8 @@ class BackpressureDecision:
             stack = [cause]
             while stack:
                 node = self._nodes[stack.pop()]
-                for component_id in node.inputs:
-                    for upstream in self._by_component.get(component_id, ()):
+                for name in node.inputs:
+                    for upstream in self._by_name.get(name, ()):
                         if upstream not in throttled:
                             throttled[upstream] = cause
                             stack.append(upstream)

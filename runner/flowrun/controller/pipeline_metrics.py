@@ -81,6 +81,7 @@ def pipeline_metrics(
             latency_seconds=record.latency_seconds,
             overloaded=decision.is_overloaded(service_id),
             throttle_rate=decision.throttle_rate(service_id),
+            heartbeats=record.heartbeats,
         )
         if record.last_heartbeat is not None:
             seconds = int(record.last_heartbeat)

@@ -7,101 +7,85 @@ A service is identified by its service id; registering an id again replaces the 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Iterator
+import statistics
+from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
+from typing import TypeVar
 
-from flowctl import control_plane_pb2 as cp
+from flowctl.v1 import common_pb2 as v1_common
 
-from flowrun.controller.sanitize import (
-    INFLIGHT,
-    LATENCY,
-    MAX_INPUTS,
-    THROUGHPUT,
-    CleanMetrics,
-    clean_metadata,
-    clean_text,
-    parse_inputs,
-)
+from flowrun.controller.registration import Registration
+from flowrun.controller.sanitize import INFLIGHT, LATENCY, MAX_METRIC_KEYS, THROUGHPUT, CleanMetrics
 
-ENDPOINT_KEY = "endpoint"
-INPUTS_KEY = "inputs"
+__all__ = ["Registration", "Registry", "RegistryFullError", "ServiceRecord"]
+
+V = TypeVar("V")
 MAX_SERVICES = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A validated, bounded copy of a ServiceInfo."""
-
-    service_id: str
-    component_id: str
-    service_type: int
-    endpoint: str
-    max_inflight: int
-    metadata: dict[str, str]
-    inputs: tuple[str, ...]
-    health_endpoint: str = ""
-    input_event_types: tuple[str, ...] = ()
-    output_event_types: tuple[str, ...] = ()
-
-    @classmethod
-    def from_proto(cls, info: cp.ServiceInfo) -> Registration:
-        """Read a ServiceInfo; an empty service id gets one assigned (the ack returns it)."""
-        metadata = clean_metadata(info.metadata)
-        service_id = clean_text(info.service_id) or _assigned_id(info)
-        return cls(
-            service_id=service_id,
-            component_id=clean_text(info.component_id) or service_id,
-            service_type=info.service_type if info.service_type in _KNOWN_TYPES else 0,
-            endpoint=metadata.get(ENDPOINT_KEY, ""),
-            max_inflight=max(0, info.max_inflight),
-            metadata=metadata,
-            inputs=parse_inputs(metadata.get(INPUTS_KEY, "")),
-            health_endpoint=clean_text(info.health_endpoint),
-            input_event_types=_texts(info.input_event_types),
-            output_event_types=_texts(info.output_event_types),
-        )
-
-
-_KNOWN_TYPES = frozenset(cp.ServiceType.values())
-
-
-def _assigned_id(info: cp.ServiceInfo) -> str:
-    prefix = clean_text(info.component_id) or "service"
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _texts(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(clean_text(value) for value in islice(values, MAX_INPUTS))
+INTERVALS_KEPT = 5
+"""Heartbeat intervals a service's expected interval is the median of: one long gap (a
+partition, a pause) does not make a fast client look slow."""
 
 
 @dataclass(slots=True)
 class ServiceRecord:
-    """One registered service. Times: epoch seconds for display, monotonic for liveness."""
+    """One registered service. Times: epoch seconds for display, monotonic for liveness.
+
+    `last_heartbeat` is set at registration (as flowctl's server does); `heartbeats`
+    counts the heartbeats since, so 0 means "registered, never heartbeated".
+    """
 
     registration: Registration
     registered_at: float
     seen_at: float
     last_heartbeat: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    """Non-numeric metrics of a flowctl.v1 heartbeat, as sent."""
+    status: int = v1_common.HEALTH_STATUS_HEALTHY
+    """The flowctl.v1 status it last reported (registration: HEALTHY; UNKNOWN keeps it)."""
     load: float = 0.0
     inflight: float = 0.0
     throughput: float = 0.0
     latency_seconds: float = 0.0
     heartbeats: int = 0
+    observed_interval: float | None = None
+    """Median of its last heartbeat intervals; None before its second heartbeat."""
+    _intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS_KEPT))
 
     @property
     def service_id(self) -> str:
         return self.registration.service_id
 
+    def silence(self, monotonic_now: float) -> float:
+        return monotonic_now - self.seen_at
+
     def is_fresh(self, monotonic_now: float, ttl: float) -> bool:
         return monotonic_now - self.seen_at <= ttl
 
-    def absorb(self, metrics: CleanMetrics, wall_now: float, monotonic_now: float) -> None:
-        """Take one heartbeat: known values present in it replace the previous ones."""
+    def absorb(
+        self,
+        metrics: CleanMetrics,
+        wall_now: float,
+        monotonic_now: float,
+        *,
+        texts: Mapping[str, str] | None = None,
+        status: int = v1_common.HEALTH_STATUS_UNKNOWN,
+    ) -> None:
+        """Take one heartbeat. A legacy heartbeat (`texts` None) replaces the metrics; a
+        flowctl.v1 one merges into them, as flowctl's server does. Known values present
+        replace the previous ones either way; status UNKNOWN keeps the current status."""
+        if self.heartbeats:
+            self._intervals.append(monotonic_now - self.seen_at)
+            self.observed_interval = statistics.median(self._intervals)
         values = metrics.values
-        self.metrics = values
+        if texts is None:
+            self.metrics = values
+        else:
+            _merge_bounded(self.metrics, values)
+            _merge_bounded(self.texts, texts)
+        if status != v1_common.HEALTH_STATUS_UNKNOWN:
+            self.status = status
         self.last_heartbeat = wall_now
         self.seen_at = monotonic_now
         self.heartbeats += 1
@@ -111,6 +95,13 @@ class ServiceRecord:
         load = metrics.derived_load(self.registration.max_inflight)
         if load is not None:
             self.load = load
+
+
+def _merge_bounded(into: dict[str, V], new: Mapping[str, V]) -> None:
+    """Merge, but never past MAX_METRIC_KEYS keys: keys already known are always updated."""
+    for key, value in new.items():
+        if key in into or len(into) < MAX_METRIC_KEYS:
+            into[key] = value
 
 
 class RegistryFullError(Exception):
@@ -147,7 +138,9 @@ class Registry:
         replaced = registration.service_id in self._records
         if not replaced and len(self._records) >= self._max_services:
             raise RegistryFullError(f"the controller already holds {self._max_services} services")
-        record = ServiceRecord(registration, registered_at=wall_now, seen_at=monotonic_now)
+        record = ServiceRecord(
+            registration, registered_at=wall_now, seen_at=monotonic_now, last_heartbeat=wall_now
+        )
         self._records[registration.service_id] = record
         return record, replaced
 

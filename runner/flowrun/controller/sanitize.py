@@ -3,6 +3,12 @@
 A heartbeat's metrics feed the backpressure decision and the pipeline totals, so one
 buggy or hostile client must not be able to crash the controller, exhaust its memory or
 turn a total into NaN. Bad values are dropped, extreme ones clamped, maps truncated.
+
+Real clients report under their own names (`ALIASES`): the legacy obsrvr client sends
+`current_inflight`, `inflight_utilization` (a fraction of max_inflight, 0..1, as its
+name and its code's inflight / max_inflight say), `events_per_second` and
+`processing_latency_ms`. Each fills flowrun's own name when the client did not send that
+one; both stay in the service's metrics as sent.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ MAX_METRIC_KEYS = 64
 MAX_KEY_LENGTH = 128
 MAX_EXAMINED = 4 * MAX_METRIC_KEYS
 MAX_LOAD = 10.0
-MAX_VALUE = 1e12
+# Counters (bytes written, events processed) keep every integer a double holds exactly.
+MAX_VALUE = float(2**53)
 MAX_METADATA_KEYS = 64
 MAX_TEXT_LENGTH = 1024
 MAX_INPUTS = 64
@@ -25,7 +32,14 @@ MAX_INFLIGHT = "max_inflight"
 LOAD = "load"
 THROUGHPUT = "throughput"
 LATENCY = "latency_seconds"
-KNOWN_METRICS = (INFLIGHT, MAX_INFLIGHT, LOAD, THROUGHPUT, LATENCY)
+# client's name -> (flowrun's name, factor to flowrun's unit)
+ALIASES: dict[str, tuple[str, float]] = {
+    "current_inflight": (INFLIGHT, 1.0),
+    "inflight_utilization": (LOAD, 1.0),
+    "events_per_second": (THROUGHPUT, 1.0),
+    "processing_latency_ms": (LATENCY, 1e-3),
+}
+KNOWN_METRICS = (INFLIGHT, MAX_INFLIGHT, LOAD, THROUGHPUT, LATENCY, *ALIASES)
 _KNOWN_SET = frozenset(KNOWN_METRICS)
 
 
@@ -64,8 +78,16 @@ def clean_metrics(raw: Mapping[str, float]) -> CleanMetrics:
             _keep_known(known, key, value)
         elif len(others) < room and len(key) <= MAX_KEY_LENGTH and math.isfinite(value):
             others[key] = max(-MAX_VALUE, min(value, MAX_VALUE))
+    dropped = len(raw) - len(known) - len(others)
+    _fill_from_aliases(known)
     known.update(others)
-    return CleanMetrics(known, dropped=len(raw) - len(known))
+    return CleanMetrics(known, dropped=dropped)
+
+
+def _fill_from_aliases(known: dict[str, float]) -> None:
+    for alias, (name, factor) in ALIASES.items():
+        if alias in known and name not in known:
+            _keep_known(known, name, known[alias] * factor)
 
 
 def _find_known(raw: Mapping[str, float], known: dict[str, float]) -> None:

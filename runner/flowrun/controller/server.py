@@ -1,23 +1,33 @@
-"""The Controller: the flowctl control plane served with grpc.aio on the caller's loop."""
+"""The Controller: the flowctl control plane served with grpc.aio on the caller's loop.
+
+One server, one port, one state behind three services: the legacy `flowctl.ControlPlane`,
+`flowctl.v1.ControlPlaneService` and flowrun's `flowctl.FlowControl`. The token
+interceptor and TLS credentials are the server's, so they apply to all three alike.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Iterable
 
 import grpc
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.contract import Policy
+from flowctl.v1 import control_plane_pb2_grpc as v1_grpc
 from prometheus_client import CollectorRegistry
 
 from flowrun.controller.janitor import Janitor
+from flowrun.controller.liveness import FOREIGN_HEARTBEAT_INTERVAL_SECONDS, RETENTION_SECONDS
 from flowrun.controller.prometheus import ControllerCollector
 from flowrun.controller.security import TokenInterceptor, server_credentials
 from flowrun.controller.servicers import ControlPlaneServicer, FlowControlServicer
-from flowrun.controller.state import ControllerState
+from flowrun.controller.servicers_v1 import ControlPlaneServiceServicer
+from flowrun.controller.state import Clock, ControllerState
 from flowrun.controller.views import ServiceView
 from flowrun.errors import ControllerError
 
@@ -59,14 +69,30 @@ class Controller:
         tls_cert: str | None = None,
         tls_key: str | None = None,
         registry: CollectorRegistry | None = None,
+        declared_components: Iterable[str] = (),
+        foreign_heartbeat_interval_seconds: float = FOREIGN_HEARTBEAT_INTERVAL_SECONDS,
+        retention_seconds: float = RETENTION_SECONDS,
+        wall_clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
     ) -> None:
+        """`declared_components`: the component ids the runner runs, judged by the policy's
+        heartbeat interval; any other service by the interval it is seen to keep
+        (controller/liveness.py). `retention_seconds`: how long a silent service is kept.
+        The clocks are for tests that play a 10 s client without waiting 10 s."""
         split_address(listen)
         if (tls_cert is None) != (tls_key is None):
             raise ControllerError("TLS needs both a certificate file and a key file")
         self._listen = listen
         self._token = token
         self._tls = (tls_cert, tls_key) if tls_cert and tls_key else None
-        self._state = ControllerState(policy)
+        self._state = ControllerState(
+            policy,
+            wall_clock=wall_clock,
+            monotonic=monotonic,
+            declared_components=declared_components,
+            foreign_interval_seconds=foreign_heartbeat_interval_seconds,
+            retention_seconds=retention_seconds,
+        )
         self._janitor = Janitor(self._state)
         self._metrics_registry = registry if registry is not None else CollectorRegistry()
         self._collector: ControllerCollector | None = None  # built on the loop, by start()
@@ -102,6 +128,9 @@ class Controller:
         server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
         cp_grpc.add_ControlPlaneServicer_to_server(ControlPlaneServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
         fc_grpc.add_FlowControlServicer_to_server(FlowControlServicer(self._state), server)  # type: ignore[no-untyped-call, unused-ignore]
+        v1_grpc.add_ControlPlaneServiceServicer_to_server(  # type: ignore[no-untyped-call, unused-ignore]
+            ControlPlaneServiceServicer(self._state), server
+        )
         collector = ControllerCollector(self._state, asyncio.get_running_loop())
         try:
             self._metrics_registry.register(collector)
@@ -119,6 +148,7 @@ class Controller:
         self._server = server
         self._collector = collector
         self._address = f"{split_address(self._listen)[0]}:{port}"
+        self._state.endpoint = self._address
         self._janitor.start()
         logger.info("flowctl controller listening on %s", self._address)
         return self._address
@@ -140,6 +170,10 @@ class Controller:
         revision, notified = self._state.update_policy(policy)
         logger.info("policy revision %d applied (%d services told)", revision, notified)
         return revision
+
+    def declare_components(self, component_ids: Iterable[str]) -> None:
+        """The component ids the runner runs now (a reload may change them)."""
+        self._state.declare_components(component_ids)
 
     def services(self) -> list[ServiceView]:
         return self._state.views()

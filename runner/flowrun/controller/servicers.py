@@ -1,4 +1,5 @@
-"""gRPC servicers: flowctl.ControlPlane (public, wire compatible) and flowctl.FlowControl.
+"""gRPC servicers: flowctl.ControlPlane (public, wire compatible) and flowctl.FlowControl
+(flowctl.v1.ControlPlaneService is in servicers_v1).
 
 Thin: each RPC translates to one ControllerState operation and maps its outcome to a
 status code. Everything runs on the server's asyncio loop and never blocks it.
@@ -28,12 +29,12 @@ logger = logging.getLogger(__name__)
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
-async def _abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
+async def abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
     await context.abort(code, message)
     raise AssertionError("context.abort returned")  # it raises; this tells the type checker
 
 
-def _not_registered(service_id: str) -> str:
+def not_registered(service_id: str) -> str:
     return (
         f"service {service_id!r} is not registered with this controller "
         "(it may have restarted): call Register again"
@@ -48,7 +49,7 @@ class ControlPlaneServicer(cp_grpc.ControlPlaneServicer):  # type: ignore[misc, 
         try:
             record = self._state.register(request)
         except RegistryFullError as e:
-            await _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
+            await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
         registration = record.registration
         logger.info(
             "registered %s (component %s, endpoint %s)",
@@ -58,19 +59,20 @@ class ControlPlaneServicer(cp_grpc.ControlPlaneServicer):  # type: ignore[misc, 
         )
         return cp.RegistrationAck(
             service_id=registration.service_id,
-            connection_info={"policy_revision": str(self._state.revision)},
+            topic_names=registration.topic_names(),
+            connection_info=self._state.connection_info(),
         )
 
     async def Heartbeat(self, request: cp.ServiceHeartbeat, context: Context) -> Empty:
         if self._state.heartbeat(request) is None:
-            await _abort(context, grpc.StatusCode.NOT_FOUND, _not_registered(request.service_id))
+            await abort(context, grpc.StatusCode.NOT_FOUND, not_registered(request.service_id))
         return Empty()
 
     async def GetServiceStatus(self, request: cp.ServiceInfo, context: Context) -> cp.ServiceStatus:
-        name = request.service_id or request.component_id
-        record = self._state.registry.find(name) if name else None
+        record = self._state.status_target(request)
         if record is None:
-            await _abort(context, grpc.StatusCode.NOT_FOUND, _not_registered(name))
+            name = request.service_id or request.component_id
+            await abort(context, grpc.StatusCode.NOT_FOUND, not_registered(name))
         return messages.service_status(record, self._state.is_healthy(record))
 
     async def ListServices(self, request: Empty, context: Context) -> cp.ServiceList:
@@ -94,7 +96,7 @@ class FlowControlServicer(fc_grpc.FlowControlServicer):  # type: ignore[misc, un
     ) -> AsyncIterator[fc.Directive]:
         state, service_id = self._state, request.service_id
         if state.registry.get(service_id) is None:
-            await _abort(context, grpc.StatusCode.NOT_FOUND, _not_registered(service_id))
+            await abort(context, grpc.StatusCode.NOT_FOUND, not_registered(service_id))
         mailbox = state.hub.subscribe(service_id)
         try:
             mailbox.put(state.directive_for(service_id))
@@ -114,7 +116,7 @@ class FlowControlServicer(fc_grpc.FlowControlServicer):  # type: ignore[misc, un
         try:
             policy = policy_from_proto(request)
         except SettingsError as e:
-            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(e))
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(e))
         revision, notified = self._state.update_policy(policy)
         logger.info("policy revision %d applied (%d services told)", revision, notified)
         return fc.PolicyAck(revision=revision, services_notified=notified)

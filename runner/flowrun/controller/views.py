@@ -41,6 +41,8 @@ class ServiceView:
     overloaded: bool
     health_endpoint: str = ""
     """The URL of the service's own health report, as it registered it ("" for none)."""
+    heartbeats: int = 0
+    """Heartbeats since it registered: 0 for one that registered and never heartbeated."""
 
 
 def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool) -> ServiceView:
@@ -60,4 +62,5 @@ def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool
         throttle_rate=decision.throttle_rate(registration.service_id),
         overloaded=decision.is_overloaded(registration.service_id),
         health_endpoint=registration.health_endpoint,
+        heartbeats=record.heartbeats,
     )

@@ -41,6 +41,9 @@ class ServiceSnapshot:
     throttle_rate: float
     health_endpoint: str | None = None
     """The URL of its own health report, as it registered it (embedded controller only)."""
+    heartbeated: bool = True
+    """False while it has registered and never heartbeated (a flowctl-sdk v0.1.3 sink never
+    does): the runner then judges it by its process, not by the controller's health."""
 
     def seen_since(self, epoch: float) -> bool:
         """Registered (or heard from) after the given moment: i.e. by the current process."""
@@ -111,6 +114,8 @@ class EmbeddedControlPlane:
             tls_cert=tls.cert_file if tls else None,
             tls_key=tls.key_file if tls else None,
             registry=registry,
+            # The runner hands these the policy's heartbeat interval: judge them by it.
+            declared_components=body.components,
         )
         self.endpoint: str | None = None
         self._by_component: dict[str, ServiceView] = {}
@@ -130,10 +135,11 @@ class EmbeddedControlPlane:
             component_id=component_id,
             registered_at=view.registered_at,
             last_heartbeat=view.last_heartbeat,
-            healthy=view.healthy,
+            healthy=view.healthy or not view.heartbeats,
             load=view.load,
             throttle_rate=view.throttle_rate,
             health_endpoint=view.health_endpoint or None,
+            heartbeated=view.heartbeats > 0,
         )
 
     @property
@@ -154,6 +160,7 @@ class EmbeddedControlPlane:
         return self._by_component
 
     async def update_policy(self, body: PipelineBody) -> None:
+        self._controller.declare_components(body.components)
         await self._controller.update_policy(body.policy())
 
 
@@ -247,9 +254,10 @@ class ExternalControlPlane:
                 last_heartbeat=_epoch(service.last_heartbeat)
                 if service.HasField("last_heartbeat")
                 else None,
-                healthy=service.is_healthy,
+                healthy=service.is_healthy or not service.heartbeats,
                 load=service.load,
                 throttle_rate=service.throttle_rate,
+                heartbeated=service.heartbeats > 0,
             )
             for service in metrics.services
         }

@@ -6,7 +6,10 @@ run does not count) while a controller answers; else its endpoint accepts TCP
 connections; with neither, as soon as it runs. Probes go to the ports the component was
 given (a port written 0 is the one the runner picked).
 Dead while its process lives: no heartbeat for longer than heartbeat_ttl (liveness), for
-a component that registers: one expected to (`registered`), or one that did anyway.
+a component that registers: one expected to (`registered`), or one that did anyway. A
+component that registered and never heartbeated (the flowctl-sdk v0.1.3 sink, whose
+heartbeat ticker never fires) is alive as long as its process is: the runner sees the
+process, and the controller has nothing to judge it by.
 """
 
 from __future__ import annotations
@@ -91,7 +94,10 @@ def heartbeat_lost(
     if not registers and not _registered_since(name, control, started_at):
         return None  # a plain program: its liveness is its process
     snapshot = control.service(name)
-    if snapshot is None or not snapshot.seen_since(started_at):
+    registered_now = snapshot is not None and snapshot.seen_since(started_at)
+    if snapshot is not None and registered_now and not snapshot.heartbeated:
+        return None  # registered by this process and never heartbeats: its process tells
+    if snapshot is None or not registered_now:
         # Unknown to the controller: count from the start of the process, or from the return
         # of a controller that restarted meanwhile (it forgot everyone; they re-register).
         last = max(started_at, control.reachable_since)

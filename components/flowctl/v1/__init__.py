@@ -1,0 +1,1 @@
+"""Generated stubs of proto/flowctl/v1 (`make proto`)."""
