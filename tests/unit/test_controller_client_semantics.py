@@ -169,3 +169,26 @@ def test_legacy_status_without_a_service_id_finds_the_service_registered_alike()
     registered = state.register(info)
     state.register(cp.ServiceInfo(service_type=3, health_endpoint="http://elsewhere/health"))
     assert state.status_target(info) is registered
+
+
+def test_an_older_obsrvr_component_that_names_no_id_is_found_by_its_endpoint() -> None:
+    """It registers with an empty id and its address in `endpoints`: the component the
+    runner started on that address is who it is, so readiness and status find it."""
+    state = ControllerState(Policy())
+    state.expect("ttp-processor", "127.0.0.1:8816")
+    claimed = state.register(
+        cp.ServiceInfo(service_type=2, metadata={"endpoints": "localhost:8816"})
+    )
+    stranger = state.register(
+        cp.ServiceInfo(service_type=2, metadata={"endpoints": "localhost:9999"})
+    )
+    named = state.register(
+        cp.ServiceInfo(
+            service_id="own-id", service_type=2, metadata={"endpoints": "localhost:8816"}
+        )
+    )
+    ids = {view.service_id: view.component_id for view in state.views()}
+    assert ids[claimed.service_id] == "ttp-processor"
+    assert claimed.service_id != "ttp-processor"  # the ack's assigned id is what it heartbeats
+    assert ids[stranger.service_id] == stranger.service_id
+    assert ids[named.service_id] == "own-id"  # a client that names itself keeps its name

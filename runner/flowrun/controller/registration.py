@@ -59,6 +59,8 @@ class Registration:
     input_event_types: tuple[str, ...] = ()
     output_event_types: tuple[str, ...] = ()
     api: Api = Api.LEGACY
+    id_assigned: bool = False
+    """The client named no id (the older obsrvr client): the controller made one up."""
     name: str = ""
     description: str = ""
     version: str = ""
@@ -80,6 +82,7 @@ class Registration:
             health_endpoint=clean_text(info.health_endpoint),
             input_event_types=_texts(info.input_event_types),
             output_event_types=_texts(info.output_event_types),
+            id_assigned=not clean_text(info.service_id) and not clean_text(info.component_id),
         )
 
     @classmethod

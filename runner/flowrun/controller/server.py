@@ -171,6 +171,10 @@ class Controller:
         logger.info("policy revision %d applied (%d services told)", revision, notified)
         return revision
 
+    def expect(self, component_id: str, endpoint: str) -> None:
+        """The runner started `component_id` on `endpoint` (see ControllerState.expect)."""
+        self._state.expect(component_id, endpoint)
+
     def declare_components(self, component_ids: Iterable[str]) -> None:
         """The component ids the runner runs now (a reload may change them)."""
         self._state.declare_components(component_ids)

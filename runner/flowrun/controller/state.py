@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowctl import control_plane_pb2 as cp
 from flowctl import flow_control_pb2 as fc
@@ -26,6 +26,7 @@ from flowrun.controller.liveness import (
     Liveness,
 )
 from flowrun.controller.pipeline_metrics import pipeline_metrics
+from flowrun.controller.registration import endpoint_key
 from flowrun.controller.registry import Registration, Registry, ServiceRecord
 from flowrun.controller.sanitize import clean_metrics
 from flowrun.controller.text_metrics import parse_text_metrics
@@ -72,6 +73,7 @@ class ControllerState:
         self._revision = 1
         self._policy_message = policy_to_proto(policy, self._revision)
         self._silent: set[str] = set()
+        self._claims: dict[str, str] = {}  # endpoint key: the component started there
         self.registry = Registry()
         self.decision = BackpressureDecision(policy.flow_control)
         self.hub = DirectiveHub()
@@ -87,6 +89,13 @@ class ControllerState:
 
     def policy_message(self) -> fc.Policy:
         return self._policy_message
+
+    def expect(self, component_id: str, endpoint: str) -> None:
+        """The runner started `component_id` serving `endpoint`: a registration that names
+        no id but that endpoint is that component (the older obsrvr client registers with an
+        empty id and its address in metadata), so the runner finds it by name."""
+        if key := endpoint_key(endpoint):
+            self._claims[key] = component_id
 
     def declare_components(self, component_ids: Iterable[str]) -> None:
         """The component ids the runner runs: judged by the policy's heartbeat interval."""
@@ -105,6 +114,9 @@ class ControllerState:
 
     def admit(self, registration: Registration) -> ServiceRecord:
         """Register a service through either API; the same id again replaces the record."""
+        claimed = self._claims.get(endpoint_key(registration.endpoint))
+        if registration.id_assigned and claimed:
+            registration = replace(registration, component_id=claimed)
         record, replaced = self.registry.register(registration, self._wall(), self._monotonic())
         self.counters.registrations += 1
         self.counters.replacements += replaced

@@ -61,6 +61,11 @@ class ControlPlane(Protocol):
 
     def service(self, component_id: str) -> ServiceSnapshot | None: ...
 
+    def expect(self, component_id: str, endpoint: str) -> None:
+        """The component was started to serve `endpoint`: a registration that names no id
+        but that endpoint is this component's."""
+        ...
+
     @property
     def reachable(self) -> bool: ...
 
@@ -89,6 +94,9 @@ class DisabledControlPlane:
         return None
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
+        return None
+
+    def expect(self, component_id: str, endpoint: str) -> None:
         return None
 
     async def update_policy(self, body: PipelineBody) -> None:
@@ -126,6 +134,9 @@ class EmbeddedControlPlane:
 
     async def stop(self) -> None:
         await self._controller.stop()
+
+    def expect(self, component_id: str, endpoint: str) -> None:
+        self._controller.expect(component_id, endpoint)
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
         view = self._views().get(component_id)
@@ -202,6 +213,9 @@ class ExternalControlPlane:
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
         return self._snapshots.get(component_id)
+
+    def expect(self, component_id: str, endpoint: str) -> None:
+        """Nothing: a controller elsewhere is not told who runs where (docs/flowctl-compat.md)."""
 
     @property
     def backpressure_active(self) -> bool:

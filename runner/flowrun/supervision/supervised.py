@@ -145,6 +145,8 @@ class SupervisedComponent:
             conflict = port_conflict(self.name, key, endpoint) if endpoint else None
             if conflict:
                 return RunEnd(failure=True, what=conflict)
+        if self.ports.endpoint:
+            self._host.control.expect(self.name, self.ports.endpoint)
         try:
             child = await self._launch()
         except ComponentLaunchError as e:
