@@ -36,7 +36,9 @@ def find_program(program: str, cwd: Path, path_env: str | None) -> str:
     if program in PYTHON_ALIASES:
         return sys.executable
     if "/" in program:
-        candidate = (cwd / program).resolve()
+        # Absolute, but links kept: a virtualenv's python is a link whose target would
+        # run without the virtualenv's packages.
+        candidate = Path(os.path.normpath(cwd / program))
         if not candidate.is_file():
             raise ProgramNotFound(f"not found ({candidate} does not exist)")
         if not os.access(candidate, os.X_OK):
