@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from stellar_common import vectors as v
 from stellar_common.ledger_schema import (
     CLOSE_TIME_TYPE,
+    LEDGER_CLOSE_META,
     OPERATION_TYPE,
     STELLAR_LEDGER_SCHEMA,
     TRANSACTION_TYPE,
@@ -164,6 +165,7 @@ class SyntheticLedgers:
                 transactions,
                 type=STELLAR_LEDGER_SCHEMA.field("transactions").type,
             ),
+            pa.nulls(count, STELLAR_LEDGER_SCHEMA.field(LEDGER_CLOSE_META).type),  # not real XDR
         ]
         return pa.RecordBatch.from_arrays(columns, schema=STELLAR_LEDGER_SCHEMA)
 

@@ -17,7 +17,12 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from flowctl.options import ConfigError
-from stellar_common.ledger_schema import STELLAR_LEDGER_SCHEMA, empty_batch, ledger_range
+from stellar_common.ledger_schema import (
+    LEDGER_CLOSE_META,
+    STELLAR_LEDGER_SCHEMA,
+    empty_batch,
+    ledger_range,
+)
 
 log = logging.getLogger("stellar.parquet")
 
@@ -33,7 +38,12 @@ class ParquetLedgers:
             self.dataset = ds.dataset(path, format="parquet")
         except (pa.ArrowInvalid, OSError) as e:
             raise ConfigError(f"config.parquet_path={str(path)!r}: not Parquet ({e})") from e
+        self._stored_columns = [
+            name for name in STELLAR_LEDGER_SCHEMA.names if name in self.dataset.schema.names
+        ]
+        # Captures made before the raw-XDR column existed stay readable (the column is null).
         missing = set(STELLAR_LEDGER_SCHEMA.names) - set(self.dataset.schema.names)
+        missing.discard(LEDGER_CLOSE_META)
         if missing:
             raise ConfigError(
                 f"config.parquet_path={str(path)!r}: not StellarLedger data, "
@@ -68,9 +78,12 @@ class ParquetLedgers:
         """The stored ledgers of first..last, in order (fewer rows where ledgers are missing)."""
         sequence = ds.field("sequence")
         table = self.dataset.to_table(
-            columns=STELLAR_LEDGER_SCHEMA.names,
+            columns=self._stored_columns,
             filter=(sequence >= first) & (sequence <= last),
         )
+        if LEDGER_CLOSE_META not in table.column_names:
+            meta_type = STELLAR_LEDGER_SCHEMA.field(LEDGER_CLOSE_META).type
+            table = table.append_column(LEDGER_CLOSE_META, pa.nulls(table.num_rows, meta_type))
         table = table.sort_by("sequence").cast(STELLAR_LEDGER_SCHEMA).combine_chunks()
         batches = table.to_batches()
         return batches[0] if batches else empty_batch(STELLAR_LEDGER_SCHEMA)

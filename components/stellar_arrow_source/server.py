@@ -5,9 +5,9 @@ when N is smaller) up to end_ledger (0: without end), `batch_size` ledgers per b
 most, each batch carrying its LedgerSpan. `ledgers_per_second` paces every stream (0: as
 fast as the consumer reads); the SDK's flow control throttles on top of that pace.
 
-Config: backend (synthetic|parquet), seed, start_ledger, end_ledger, ledgers_per_second,
-batch_size, parquet_path (relative to the spec's folder), genesis_time (ISO 8601, close
-time of ledger 1), close_interval_seconds.
+Backends: `synthetic` (generated), `parquet` (replayed), and real ledgers from a SEP-54
+data store (`datastore`) or Stellar RPC (`rpc`), decoded by a pool of worker processes;
+with end_ledger 0 the real backends follow the tip. Config keys: source_config.
 Actions: get_status, get_current_ledger.
 """
 
@@ -16,68 +16,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
-from flowctl import options
 from flowctl.component import Action, Component
 from flowctl.errors import TicketError
 from flowctl.settings import ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 from prometheus_client import Counter, Gauge, Histogram
-from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA
+from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA, ledger_range
 from stellar_common.spans import Chunk, LedgerSpan, first_ledger_of
 
-from stellar_arrow_source.generator import DEFAULT_GENESIS, GeneratorConfig, SyntheticLedgers
+from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.pacing import LedgerPace
 from stellar_arrow_source.parquet_backend import ParquetLedgers
+from stellar_arrow_source.real_backends import open_real_ledgers
+from stellar_arrow_source.real_ledgers import RealLedgers
+from stellar_arrow_source.source_config import SourceConfig
+
+__all__ = ["SourceConfig", "StellarArrowSource"]
 
 
 class LedgerBackend(Protocol):
     def ledger_batch(self, first: int, last: int) -> pa.RecordBatch: ...
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    backend: str
-    seed: int
-    start_ledger: int
-    end_ledger: int
-    ledgers_per_second: float
-    batch_size: int
-    parquet_path: str
-    genesis_time: datetime
-    close_interval_seconds: float
-
-    @classmethod
-    def parse(cls, config: Mapping[str, Any]) -> SourceConfig:
-        genesis = options.text(config, "genesis_time", DEFAULT_GENESIS.isoformat())
-        try:
-            genesis_time = datetime.fromisoformat(genesis.replace("Z", "+00:00"))
-        except ValueError as e:
-            raise options.ConfigError(f"config.genesis_time={genesis!r}: not ISO 8601") from e
-        parsed = cls(
-            backend=options.choice(config, "backend", "synthetic", ("synthetic", "parquet")),
-            seed=options.integer(config, "seed", 1),
-            start_ledger=options.integer(config, "start_ledger", 1, minimum=1),
-            end_ledger=options.integer(config, "end_ledger", 0),
-            ledgers_per_second=options.number(config, "ledgers_per_second", 0.0),
-            batch_size=options.integer(config, "batch_size", 500, minimum=1),
-            parquet_path=options.text(config, "parquet_path", ""),
-            genesis_time=genesis_time,
-            close_interval_seconds=options.number(config, "close_interval_seconds", 5.0),
-        )
-        if parsed.end_ledger and parsed.end_ledger < parsed.start_ledger:
-            raise options.ConfigError(
-                f"config.end_ledger={parsed.end_ledger} is before start_ledger="
-                f"{parsed.start_ledger} (0 means no end)"
-            )
-        if parsed.backend == "parquet" and not parsed.parquet_path:
-            raise options.ConfigError("config.parquet_path is required with backend: parquet")
-        return parsed
 
 
 class StellarArrowSource(Component):
@@ -112,9 +75,14 @@ class StellarArrowSource(Component):
         )
         self.current_ledger.set(self._highest_served)
 
-    def _open_backend(self) -> tuple[LedgerBackend, int, int | None]:
+    def _open_backend(self) -> tuple[LedgerBackend | RealLedgers, int, int | None]:
         cfg = self.source
         end = cfg.end_ledger or None
+        if cfg.real is not None:
+            real = open_real_ledgers(
+                cfg.backend, cfg.real, self.settings.spec_dir, self.stopping, self.monitor.registry
+            )
+            return real, cfg.start_ledger, end
         if cfg.backend == "synthetic":
             generator = SyntheticLedgers(
                 GeneratorConfig(
@@ -140,6 +108,9 @@ class StellarArrowSource(Component):
             raise TicketError(f"unknown stream {ticket.stream!r}; this source serves 'ledgers'")
         sequence = max(first_ledger_of(ticket), self.first_ledger)
         pace = LedgerPace(self.source.ledgers_per_second, factor=lambda: self.flow.throttle_rate)
+        if isinstance(self.backend, RealLedgers):
+            yield from self._real_stream(self.backend, sequence, pace)
+            return
         while not self.stopping.is_set():
             room = self.source.batch_size
             if self.last_ledger is not None:
@@ -152,10 +123,40 @@ class StellarArrowSource(Component):
             yield self._chunk(sequence, sequence + count - 1)
             sequence += count
 
+    def _real_stream(
+        self, real: RealLedgers, sequence: int, pace: LedgerPace
+    ) -> Iterator[pa.RecordBatch]:
+        """Decoded real ledgers, cut to batch_size and paced like the others."""
+        if self.last_ledger is not None and sequence > self.last_ledger:
+            return
+        produced_at = time.time()
+        for decoded in real.batches(sequence, self.last_ledger):
+            offset = 0
+            while offset < decoded.num_rows:
+                room = min(self.source.batch_size, decoded.num_rows - offset)
+                count = pace.take(room, self.stopping)
+                if count == 0:
+                    return
+                yield self._served(decoded.slice(offset, count), produced_at)
+                offset += count
+            produced_at = time.time()
+
     def _chunk(self, first: int, last: int) -> Chunk:
         generated_at = time.time()
         with self.batch_seconds.time():
+            assert not isinstance(self.backend, RealLedgers)
             batch = self.backend.ledger_batch(first, last)
+        return self._served(batch, generated_at, first, last)
+
+    def _served(
+        self,
+        batch: pa.RecordBatch,
+        generated_at: float,
+        first: int | None = None,
+        last: int | None = None,
+    ) -> Chunk:
+        if first is None or last is None:
+            first, last = ledger_range(batch)
         self.ledgers_served.inc(batch.num_rows)
         self.transactions_served.inc(sum(batch.column("transaction_count").to_pylist()))
         with self._lock:
@@ -193,6 +194,10 @@ class StellarArrowSource(Component):
                 "ledgers_served": self._ledgers_served,
             },
         }
+
+    def on_stop(self) -> None:
+        if isinstance(self.backend, RealLedgers):
+            self.backend.close()
 
     def metrics(self) -> Mapping[str, float]:
         return {"current_ledger": float(self._highest_served)}

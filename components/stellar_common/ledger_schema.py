@@ -13,6 +13,10 @@ path payments. Amounts are int64 stroops (1 XLM = 10,000,000 stroops). For
 `account_merge`, `amount` is the merged balance (in the real network it comes from the
 operation result). Hashes are lowercase hex; accounts are G... strkeys.
 
+`ledger_close_meta` is the raw XDR of the ledger's `LedgerCloseMeta` (the value as it is
+inside the data store's `LedgerCloseMetaBatch`, or RPC's `metadataXdr` decoded from base64),
+null for synthetic ledgers. The other columns are read from it for real ledgers.
+
 Batches of this schema are always whole ledgers (a ledger is a row), in ascending
 sequence order with no gap. The source serves them as the stream `LEDGER_STREAM`.
 """
@@ -43,6 +47,7 @@ TRANSFER_OPERATION_TYPES = (
 )
 
 CLOSE_TIME_TYPE = pa.timestamp("us", tz="UTC")
+LEDGER_CLOSE_META = "ledger_close_meta"
 
 OPERATION_TYPE = pa.struct(
     [
@@ -86,8 +91,11 @@ STELLAR_LEDGER_SCHEMA = pa.schema(
         pa.field("total_fees", pa.int64(), nullable=False),
         pa.field("base_fee", pa.uint32(), nullable=False),
         pa.field("transactions", pa.list_(pa.field("item", TRANSACTION_TYPE, nullable=False))),
+        # The raw XDR of the ledger's `LedgerCloseMeta` (as inside its LedgerCloseMetaBatch),
+        # for processors that read the real ledger; null for synthetic ledgers.
+        pa.field(LEDGER_CLOSE_META, pa.binary()),
     ],
-    metadata={"name": "StellarLedger", "version": "1"},
+    metadata={"name": "StellarLedger", "version": "2"},
 )
 
 

@@ -13,7 +13,6 @@ destination or amount is counted as malformed and skipped. Neither stops the str
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +25,17 @@ from stellar_common.event_schema import (
     TRANSFER,
     TTP_EVENT_SCHEMA,
 )
-from stellar_common.ledger_schema import NATIVE, NATIVE_CODE, TRANSFER_OPERATION_TYPES
+from stellar_common.ledger_schema import (
+    LEDGER_CLOSE_META,
+    NATIVE,
+    NATIVE_CODE,
+    TRANSFER_OPERATION_TYPES,
+)
+
+from ttp_arrow_processor.extract_stats import ExtractStats
+from ttp_arrow_processor.real_ledgers import RealLedgerExtractor
+
+__all__ = ["ExtractStats", "extract_events"]
 
 _KNOWN_TYPES = pa.array(TRANSFER_OPERATION_TYPES, pa.string())
 _STROOPS = pa.scalar(10_000_000, pa.int64())
@@ -50,36 +59,7 @@ _FEE_INDEX = pa.scalar(FEE_OPERATION_INDEX, pa.int32())
 _ZERO = pa.scalar(0, v.UINT64)
 _NULL_INDEX = pa.scalar(None, v.UINT64)
 _DOT, _COLON = _text("."), _text(":")
-
-
-@dataclass
-class ExtractStats:
-    """What one extraction saw; `add` accumulates batches."""
-
-    ledgers: int = 0
-    transactions: int = 0
-    failed_transactions: int = 0
-    operations: int = 0
-    events: int = 0
-    fee_events: int = 0
-    transfer_events: int = 0
-    skipped_failed_operations: int = 0
-    malformed_operations: int = 0
-    unknown_operations: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: ExtractStats) -> None:
-        for name in self.__dataclass_fields__:
-            if name != "unknown_operations":
-                setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.unknown_operations.update(other.unknown_operations)
-
-    def as_dict(self) -> dict[str, object]:
-        values: dict[str, object] = {
-            name: getattr(self, name) for name in self.__dataclass_fields__
-        }
-        values["unknown_operations"] = dict(self.unknown_operations)
-        values["unknown_operations_total"] = sum(self.unknown_operations.values())
-        return values
+_REAL_LEDGER_ONLY = ("contract_address", "to_muxed_type", "to_muxed_value")
 
 
 def _offsets(lists: pa.Array) -> pa.Array:
@@ -162,8 +142,44 @@ def _gather(
     }
 
 
-def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStats]:
-    """All token transfer events of a batch of whole ledgers, and what was seen."""
+def extract_events(
+    ledgers: pa.RecordBatch, real: RealLedgerExtractor | None = None
+) -> tuple[pa.RecordBatch, ExtractStats]:
+    """All token transfer events of a batch of whole ledgers, and what was seen.
+
+    Rows with `ledger_close_meta` are read by `real` (stellar/go's events, from the XDR),
+    the others vectorised from their `transactions` column; each run of rows keeps its
+    place, so the events stay in ledger order.
+    """
+    if LEDGER_CLOSE_META not in ledgers.schema.names:
+        return extract_synthetic_events(ledgers)
+    is_real = pc.is_valid(ledgers.column(LEDGER_CLOSE_META)).to_pylist()
+    if not any(is_real):
+        return extract_synthetic_events(ledgers)
+    extractor = real or RealLedgerExtractor()
+    batches: list[pa.RecordBatch] = []
+    stats = ExtractStats()
+    for start, stop, run_is_real in _runs(is_real):
+        rows = ledgers.slice(start, stop - start)
+        events, seen = extractor.extract(rows) if run_is_real else extract_synthetic_events(rows)
+        batches.append(events)
+        stats.add(seen)
+    return pa.concat_batches(batches), stats
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int, bool]]:
+    """Maximal runs of equal flags as (start, stop, flag)."""
+    runs: list[tuple[int, int, bool]] = []
+    start = 0
+    for position in range(1, len(flags) + 1):
+        if position == len(flags) or flags[position] != flags[start]:
+            runs.append((start, position, flags[start]))
+            start = position
+    return runs
+
+
+def extract_synthetic_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStats]:
+    """The events of synthetic ledgers, computed from the `transactions` column."""
     txs = ledgers.column("transactions").flatten()
     ops_lists = txs.field("operations")
     ops = ops_lists.flatten()
@@ -178,6 +194,8 @@ def extract_events(ledgers: pa.RecordBatch) -> tuple[pa.RecordBatch, ExtractStat
         columns["ledger_sequence"], columns["transaction_index"], columns["operation_index"]
     )
     columns["amount_str"] = _amount_strings(columns["amount_raw"])
+    for name in _REAL_LEDGER_ONLY:  # stellar/go's contract address and muxed info
+        columns[name] = pa.nulls(len(columns["event_id"]), pa.string())
     events = pa.RecordBatch.from_arrays(
         [columns[field.name].cast(field.type) for field in TTP_EVENT_SCHEMA],
         schema=TTP_EVENT_SCHEMA,

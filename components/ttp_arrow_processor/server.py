@@ -6,7 +6,9 @@ the same LedgerSpan (possibly empty). If the input disconnects mid-stream, the p
 reconnects through the pool and resumes from the ledger after the last one it received:
 the downstream stream goes on, without a gap or a repeat.
 
-Config: input_stream (the input's stream name, default "ledgers").
+Config: input_stream (the input's stream name, default "ledgers"); network (of real ledgers,
+whose rows carry `ledger_close_meta`: pubnet, testnet, futurenet, standalone, a passphrase,
+or auto, the default: the well-known network under which their transactions hash).
 Actions: get_status, get_stats, get_current_ledger (asked of the input, so a sink can
 measure its lag through the chain without the controller).
 """
@@ -31,6 +33,8 @@ from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA, e
 from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, first_ledger_of
 
 from ttp_arrow_processor.extract import ExtractStats, extract_events
+from ttp_arrow_processor.ledger_reader import AUTO
+from ttp_arrow_processor.real_ledgers import RealLedgerExtractor
 
 
 class TtpArrowProcessor(Component):
@@ -41,6 +45,7 @@ class TtpArrowProcessor(Component):
     def __init__(self, settings: ComponentSettings | None = None) -> None:
         super().__init__(settings)
         self.input_stream = options.text(self.config, "input_stream", LEDGER_STREAM)
+        self.real_ledgers = RealLedgerExtractor(options.text(self.config, "network", AUTO))
         self.totals = ExtractStats()
         self.reconnections = 0
         self.last_ledger = 0
@@ -103,7 +108,7 @@ class TtpArrowProcessor(Component):
         if ledgers.num_rows == 0:
             return empty_batch(TTP_EVENT_SCHEMA)
         with self.extract_seconds.time():
-            events, stats = extract_events(ledgers)
+            events, stats = extract_events(ledgers, self.real_ledgers)
         self.ledgers_processed.inc(stats.ledgers)
         self.events_extracted.inc(stats.events)
         self.malformed_operations.inc(stats.malformed_operations)

@@ -37,6 +37,10 @@ def reference_events(ledgers: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "timestamp": ledger["close_time"],
                 "successful": tx["successful"],
                 "fee_charged": tx["fee_charged"],
+                # Only real ledgers have these (stellar/go's token transfer meta).
+                "contract_address": None,
+                "to_muxed_type": None,
+                "to_muxed_value": None,
             }
             fee = tx["fee_charged"]
             events.append(
