@@ -81,8 +81,10 @@ class ProgressMeter:
         lag = None if source_ledger is None else max(0, source_ledger - current.last_ledger)
         return Progress(
             last_ledger=current.last_ledger,
+            # Before the first commit the checkpoint says ledger 0, not where the range
+            # starts (53312000 for a real ledger): no rate until there are two ledgers.
             ledgers_per_second=(current.last_ledger - previous[1].last_ledger) / elapsed
-            if previous[0] != now
+            if previous[0] != now and previous[1].last_ledger
             else 0.0,
             events_per_second=(current.events_written - previous[1].events_written) / elapsed
             if previous[0] != now

@@ -182,6 +182,18 @@ def test_the_progress_line_reports_rates_lag_and_backpressure() -> None:
     )
 
 
+def test_the_first_commit_of_a_range_far_from_ledger_1_is_not_a_rate() -> None:
+    fake = FakeTime()
+    checkpoints = iter([Checkpoint(0, 0, 0), Checkpoint(53312000, 296, 2)])
+    meter = ProgressMeter(
+        lambda: next(checkpoints), lambda: {"current_ledger": 53312000}, lambda: 0.0,
+        clock=fake.clock,
+    )  # fmt: skip
+    meter.measure()
+    fake.now += 5
+    assert meter.measure().ledgers_per_second == 0.0
+
+
 def test_an_unreachable_source_makes_the_lag_unknown() -> None:
     def unreachable() -> dict[str, object]:
         raise ConnectionError("down")
