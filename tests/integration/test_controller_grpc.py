@@ -32,23 +32,6 @@ async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
     await server.stop(grace=0)
 
 
-@pytest.fixture
-async def channel(controller: Controller) -> AsyncIterator[grpc.aio.Channel]:
-    assert controller.address is not None
-    async with grpc.aio.insecure_channel(controller.address) as opened:
-        yield opened
-
-
-@pytest.fixture
-def plane(channel: grpc.aio.Channel) -> cp_grpc.ControlPlaneStub:
-    return cp_grpc.ControlPlaneStub(channel)
-
-
-@pytest.fixture
-def flow(channel: grpc.aio.Channel) -> fc_grpc.FlowControlStub:
-    return fc_grpc.FlowControlStub(channel)
-
-
 async def register(
     plane: cp_grpc.ControlPlaneStub,
     service_id: str,

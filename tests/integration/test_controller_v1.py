@@ -34,23 +34,6 @@ async def controller(metrics: CollectorRegistry) -> AsyncIterator[Controller]:
     await server.stop(grace=0)
 
 
-@pytest.fixture
-async def channel(controller: Controller) -> AsyncIterator[grpc.aio.Channel]:
-    assert controller.address is not None
-    async with grpc.aio.insecure_channel(controller.address) as opened:
-        yield opened
-
-
-@pytest.fixture
-def plane_v1(channel: grpc.aio.Channel) -> v1_grpc.ControlPlaneServiceStub:
-    return v1_grpc.ControlPlaneServiceStub(channel)
-
-
-@pytest.fixture
-def plane(channel: grpc.aio.Channel) -> cp_grpc.ControlPlaneStub:
-    return cp_grpc.ControlPlaneStub(channel)
-
-
 def info(
     id_: str, type_: int, inputs: list[str], outputs: list[str], **meta: str
 ) -> v1c.ComponentInfo:
