@@ -279,8 +279,11 @@ class Component:
         self.client.start()
 
     def _serve_metrics(self, port: int) -> None:
+        # A component serving Flight on every interface (in a pod: flowrun export) serves
+        # /health and /metrics there too, for the kubelet's probe and Prometheus.
+        every_interface = self.settings.endpoint.rsplit(":", 1)[0] == "0.0.0.0"
         try:
-            bound = self.monitor.serve(port)
+            bound = self.monitor.serve(port, "0.0.0.0" if every_interface else "127.0.0.1")
         except OSError as e:
             self.log.error("metrics port %d unavailable (%s): no /metrics or /health", port, e)
             return

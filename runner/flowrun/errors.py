@@ -63,3 +63,8 @@ class AlreadyRunningError(RunnerError):
 
 class ComponentLaunchError(RunnerError):
     """A component whose program cannot be started at all (missing, not executable)."""
+
+
+class ClusterError(FlowrunError):
+    """A Kubernetes cluster that cannot be reached or refuses a request (no kubeconfig,
+    unreachable, forbidden)."""

@@ -115,28 +115,39 @@ def stellar_common_violations(root: Path = COMPONENTS) -> list[str]:
     )
 
 
-# The runner's layers, bottom up; `errors` and `secrets` sit under all of them.
-RUNNER_LAYERS = ("spec", "controller", "supervision", "reload", "daemon", "cli")
+# The runner's layers, bottom up, each with the layers it may import; `errors` and
+# `secrets` sit under all of them. `deploy` (deployment targets: Kubernetes) sits beside
+# `supervision`: both run what `spec` defines, neither knows the other, and what may
+# import `supervision` may import `deploy`.
+MAY_IMPORT: dict[str, tuple[str, ...]] = {
+    "spec": (),
+    "controller": ("spec",),
+    "supervision": ("spec", "controller"),
+    "deploy": ("spec",),
+    "reload": ("spec", "controller", "supervision", "deploy"),
+    "daemon": ("spec", "controller", "supervision", "deploy", "reload"),
+    "cli": ("spec", "controller", "supervision", "deploy", "reload", "daemon"),
+}
+RUNNER_LAYERS = tuple(MAY_IMPORT)
 RUNNER_BASE = ("errors", "secrets")
 
 
 def runner_violations(root: Path = RUNNER_ROOT, components: Path = COMPONENTS) -> list[str]:
-    """flowrun's packages import only the layers below their own (and flowctl, never a
-    component package); `errors` and `secrets` import no layer at all."""
+    """flowrun's packages import only the layers they may (and flowctl, never a component
+    package); `errors` and `secrets` import no layer at all."""
     found: list[str] = []
     component_packages = set(packages(components)) - {SDK}
     for path in sorted((root / RUNNER).rglob("*.py")):
         own = path.relative_to(root / RUNNER).parts[0].removesuffix(".py")
-        rank = RUNNER_LAYERS.index(own) if own in RUNNER_LAYERS else -1
+        allowed = MAY_IMPORT.get(own, ())
         for found_import in imports_in(path):
             parts = found_import.module.split(".")
             if parts[0] in component_packages:
                 found.append(found_import.describe(root, "the runner never imports a component"))
             if parts[0] != RUNNER or len(parts) < 2 or parts[1] not in RUNNER_LAYERS:
                 continue
-            if RUNNER_LAYERS.index(parts[1]) > rank and parts[1] != own:
-                allowed = ", ".join(RUNNER_LAYERS[: max(rank, 0)]) or "no layer"
-                why = f"flowrun.{own} may import {allowed}"
+            if parts[1] not in allowed and parts[1] != own:
+                why = f"flowrun.{own} may import {', '.join(allowed) or 'no layer'}"
                 found.append(found_import.describe(root, why))
     return found
 
@@ -218,3 +229,22 @@ def test_each_rule_names_the_file_line_and_forbidden_import(
     line = source.count("\n", 0, source.index("import")) + 1
     assert violation.startswith(f"components/{module}:{line}: imports ")
     assert violation.split(" imports ")[1].split(" ")[0] in source
+
+
+def test_deploy_sits_beside_supervision(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "runner",
+        {
+            "flowrun/__init__.py": "",
+            "flowrun/deploy/k.py": "from flowrun.spec.loader import LoadedSpec\n"
+            "from flowrun.supervision.process import spawn\n",
+            "flowrun/supervision/x.py": "from flowrun.deploy.k import build\n",
+            "flowrun/cli/c.py": "from flowrun.deploy.k import build\n",
+        },
+    )
+    violations = runner_violations(root, tmp_path / "components")
+    assert [v.split(": imports ")[0] for v in violations] == [
+        "runner/flowrun/deploy/k.py:2",
+        "runner/flowrun/supervision/x.py:1",
+    ]
+    assert "flowrun.deploy may import spec" in violations[0]

@@ -90,6 +90,8 @@ def test_schema_descriptions_state_the_reload_class() -> None:
         "MonitoringConfig",
         "ComponentSpec",
         "RestartConfig",
+        "ResourcesConfig",
+        "ResourceAmounts",
     }
 
 

@@ -38,6 +38,8 @@ PLACES: dict[str, tuple[str, ...]] = {
     "MonitoringConfig": ("spec", "monitoring"),
     "ComponentSpec": ("spec", "components", "c"),
     "RestartConfig": ("spec", "components", "c", "restart"),
+    "ResourcesConfig": ("spec", "components", "c", "resources"),
+    "ResourceAmounts": ("spec", "components", "c", "resources", "requests"),
 }
 BOUND_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 

@@ -1,9 +1,16 @@
-"""`flowrun controller`: the flowctl control plane on its own, until SIGINT or SIGTERM."""
+"""`flowrun controller`: the flowctl control plane on its own, until SIGINT or SIGTERM.
+
+With `--spec FILE` its policy, listen address, token and TLS come from the spec (flags
+override the address, token and TLS), and it follows the file: each valid edit's policy
+is pushed to every component live (daemon/spec_follower.py), a bad one is logged and the
+policy in force stays.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,9 +22,17 @@ from flowrun.errors import ControllerError
 
 if TYPE_CHECKING:
     from flowrun.controller.server import Controller
+    from flowrun.spec.loader import LoadedSpec
 
 LISTENING = "flowctl controller listening on"
 _DEFAULTS = Policy()
+_POLICY_FLAGS = (
+    "heartbeat_interval",
+    "heartbeat_ttl",
+    "activate_at",
+    "deactivate_at",
+    "throttle_rate",
+)
 
 
 def _duration(context: click.Context, parameter: click.Parameter, value: str) -> float:
@@ -61,6 +76,20 @@ def _token_from(name: str | None) -> str | None:
 
 
 @click.command("controller")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Take the policy, listen address, token and TLS from this pipeline spec, and "
+    "follow its edits live (flags override address, token and TLS).",
+)
+@click.option(
+    "--profile",
+    "-p",
+    default=None,
+    help="Profile of --spec to apply (default: $FLOWRUN_PROFILE).",
+)
 @click.option(
     "--listen",
     default="127.0.0.1:8080",
@@ -106,7 +135,11 @@ def _token_from(name: str | None) -> str | None:
 @click.option(
     "--grace", default="2s", show_default=True, callback=_duration, help="Shutdown grace."
 )
+@click.pass_context
 def controller(
+    context: click.Context,
+    spec_path: Path | None,
+    profile: str | None,
     listen: str,
     token_env: str | None,
     tls_cert: str | None,
@@ -123,28 +156,96 @@ def controller(
     import asyncio
     import logging
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    loaded = _load(context, spec_path, profile)
+    if loaded is None:
+        policy = _checked_policy(
+            Policy(
+                flow_control=FlowControlSettings(activate_at, deactivate_at, throttle_rate),
+                heartbeat_interval_seconds=heartbeat_interval,
+                heartbeat_ttl_seconds=heartbeat_ttl,
+            )
+        )
+        server = _controller(policy, listen, _token_from(token_env), tls_cert, tls_key)
+        asyncio.run(_serve(server, metrics_listen, grace))
+        return
+    settings = loaded.body.controller
+    given = _given(context)
+    spec_tls = (settings.tls.cert_file, settings.tls.key_file) if settings.tls else (None, None)
+    tls = (tls_cert, tls_key) if {"tls_cert", "tls_key"} & given else spec_tls
+    server = _controller(
+        loaded.body.policy(),
+        listen if "listen" in given else settings.endpoint,
+        _token_from(token_env) if token_env is not None else settings.token,
+        *tls,
+        declared=_declared(loaded),
+    )
+    asyncio.run(_serve(server, metrics_listen, grace, loaded))
+
+
+def _given(context: click.Context) -> set[str]:
+    """The parameters set on the command line or by the environment, not by default."""
+    return {
+        name
+        for name in context.params
+        if context.get_parameter_source(name)
+        not in (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP, None)
+    }
+
+
+def _load(context: click.Context, spec_path: Path | None, profile: str | None) -> LoadedSpec | None:
+    """The spec of --spec, loaded and checked; None without --spec."""
+    if spec_path is None:
+        if profile is not None:
+            raise click.UsageError("--profile needs --spec")
+        return None
+    from_flags = sorted(_flag_of(name) for name in _POLICY_FLAGS if name in _given(context))
+    if from_flags:
+        raise click.UsageError(
+            f"{', '.join(from_flags)}: with --spec the policy comes from the spec; "
+            f"edit {spec_path} instead"
+        )
+    from flowrun.spec.loader import load_spec
+
+    return load_spec(spec_path, profile)
+
+
+def _declared(loaded: LoadedSpec) -> list[str]:
+    from flowrun.daemon.spec_follower import policy_components
+
+    return policy_components(loaded.body)
+
+
+def _controller(
+    policy: Policy,
+    listen: str,
+    token: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    *,
+    declared: list[str] | None = None,
+) -> Controller:
     from flowrun.controller.server import Controller
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    token = _token_from(token_env)
     if not _is_loopback(listen) and token is None:
         click.echo(
-            f"warning: {listen} is reachable from other hosts and no --token-env is set: "
+            f"warning: {listen} is reachable from other hosts and no token is set: "
             "anyone who can reach it can register services and change the policy",
             err=True,
         )
-    policy = _checked_policy(
-        Policy(
-            flow_control=FlowControlSettings(activate_at, deactivate_at, throttle_rate),
-            heartbeat_interval_seconds=heartbeat_interval,
-            heartbeat_ttl_seconds=heartbeat_ttl,
-        )
+    return Controller(
+        policy,
+        listen=listen,
+        token=token,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        declared_components=declared or (),
     )
-    server = Controller(policy, listen=listen, token=token, tls_cert=tls_cert, tls_key=tls_key)
-    asyncio.run(_serve(server, metrics_listen, grace))
 
 
-async def _serve(server: Controller, metrics_listen: str | None, grace: float) -> None:
+async def _serve(
+    server: Controller, metrics_listen: str | None, grace: float, loaded: LoadedSpec | None = None
+) -> None:
     import asyncio
     import signal
 
@@ -160,12 +261,47 @@ async def _serve(server: Controller, metrics_listen: str | None, grace: float) -
         click.echo(f"{LISTENING} {address}")
         if metrics_server is not None:
             click.echo(f"prometheus metrics on http://{metrics_listen}/metrics")
-        await stop.wait()
+        if loaded is None:
+            await stop.wait()
+        else:
+            await _follow_until(stop, server, loaded)
     finally:
         await server.stop(grace)
         if metrics_server is not None:
             metrics_server.shutdown()
     click.echo("flowctl controller stopped")
+
+
+async def _follow_until(stop: Any, server: Controller, loaded: LoadedSpec) -> None:
+    """Follow the spec's edits until `stop` (an asyncio.Event) is set."""
+    import asyncio
+    import contextlib
+
+    from flowrun.daemon.spec_follower import SpecFollower
+
+    spec_follower = SpecFollower(server, loaded)
+    follower = asyncio.create_task(spec_follower.run())
+    try:
+        # Said once the folders are watched: an edit from then on is seen.
+        await _first_of(stop.wait(), spec_follower.watcher.ready.wait())
+        if not stop.is_set():
+            click.echo(f"following {loaded.path}")
+        await stop.wait()
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+
+
+async def _first_of(*waits: Any) -> None:
+    import asyncio
+
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _serve_metrics(server: Controller, address: str) -> Any:

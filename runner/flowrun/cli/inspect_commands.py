@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from flowrun.cli.cluster_options import cluster_status, driver_options, kubernetes_driver
 from flowrun.cli.params import SPEC_ARGUMENT
 from flowrun.cli.runtime_commands import PROBE_TIMEOUT_SECONDS, json_text, state_of
 from flowrun.errors import FlowrunError, NotRunningError
@@ -65,11 +66,24 @@ def _stopped(spec: Path, reason: str) -> dict[str, Any]:
 @click.command("status")
 @SPEC_ARGUMENT
 @click.option("--json", "as_json", is_flag=True, help="Print the status object as JSON.")
-def status(spec: Path, as_json: bool) -> None:
+@driver_options
+def status(
+    spec: Path,
+    as_json: bool,
+    driver: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+) -> None:
     """State, pid, uptime, restarts, load, throttle and health of every component.
 
     Exit 0 when a runner answered, 3 when none serves SPEC (with --json: an object whose
-    state is "stopped", on stdout)."""
+    state is "stopped", on stdout). With --driver kubernetes: the pipeline's Deployments
+    (ready replicas, conditions, restarts of their pods)."""
+    cluster = kubernetes_driver(driver, kubeconfig, context, namespace)
+    if cluster is not None:
+        cluster_status(cluster, spec, as_json)
+        return
     from flowrun.daemon.status_table import render_table
     from flowrun.daemon.status_types import PipelineStatus
 

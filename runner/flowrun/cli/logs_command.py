@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from flowrun.cli.cluster_options import cluster_logs, driver_options, kubernetes_driver
 from flowrun.cli.params import SPEC_ARGUMENT, Since, complete_log_names
 from flowrun.cli.runtime_commands import state_of
 from flowrun.errors import RunnerError
@@ -61,6 +62,7 @@ def _chosen_files(spec: Path, name: str | None) -> dict[str, Path]:
     is_flag=True,
     help="No colour in the prefixes (also: NO_COLOR=1; FORCE_COLOR=1 colours even a pipe).",
 )
+@driver_options
 def logs(
     spec: Path,
     component: str | None,
@@ -68,9 +70,18 @@ def logs(
     tail: int | None,
     since: float | None,
     no_color: bool,
+    driver: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
 ) -> None:
     """Logs of COMPONENT, or of the runner itself when COMPONENT is `flowrun` (its starts,
-    exits, restarts, reloads); all of them, prefixed, when none is named."""
+    exits, restarts, reloads); all of them, prefixed, when none is named. With --driver
+    kubernetes: the logs of the component's pods (of every pod when none is named)."""
+    cluster = kubernetes_driver(driver, kubeconfig, context, namespace)
+    if cluster is not None:
+        cluster_logs(cluster, spec, component, tail=tail, since=since, follow=follow)
+        return
     from flowrun.daemon.logread import RUNNER_LOG_NAME, lines_since, tail_lines
     from flowrun.daemon.logread import follow as follow_files
     from flowrun.supervision.output import Console, colour_wanted

@@ -8,6 +8,7 @@ import click
 
 from flowrun.cli import (
     controller_command,
+    export_command,
     inspect_commands,
     logs_command,
     reload_commands,
@@ -26,6 +27,7 @@ def cli() -> None:
 for command in [
     *spec_commands.COMMANDS,
     *controller_command.COMMANDS,
+    *export_command.COMMANDS,
     *runtime_commands.COMMANDS,
     *inspect_commands.COMMANDS,
     *logs_command.COMMANDS,

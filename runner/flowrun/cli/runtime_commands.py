@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from flowrun.cli.cluster_options import cluster_down, cluster_up, driver_options, kubernetes_driver
 from flowrun.cli.params import SPEC_ARGUMENT, complete_components
 from flowrun.errors import NotRunningError, RunnerError
 
@@ -59,11 +60,31 @@ def json_text(data: Any) -> str:
     help="Console lines as `name | line`, or one JSON object per line "
     "(time, component, stream: output|event, message).",
 )
+@driver_options
+@click.option("--image", default=None, help="[kubernetes] container image of the pipeline's pods.")
 def up(
-    spec: Path, profile: str | None, detach: bool, no_watch: bool, no_color: bool, log_format: str
+    spec: Path,
+    profile: str | None,
+    detach: bool,
+    no_watch: bool,
+    no_color: bool,
+    log_format: str,
+    driver: str,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    image: str | None,
 ) -> None:
-    """Start the pipeline: controller, then every component, upstream first."""
+    """Start the pipeline: controller, then every component, upstream first.
+
+    With --driver kubernetes: apply its objects to the cluster (server-side apply, field
+    manager flowrun) and delete the pipeline's objects it no longer has."""
     from flowrun.daemon.launch import WATCH_VARIABLE
+
+    cluster = kubernetes_driver(driver, kubeconfig, context, namespace, image=image)
+    if cluster is not None:
+        cluster_up(cluster, spec, profile)
+        return
     from flowrun.spec.loader import load_spec
 
     if no_watch:
@@ -103,8 +124,18 @@ def up(
 
 @click.command("down")
 @SPEC_ARGUMENT
-def down(spec: Path) -> None:
-    """Stop the pipeline, downstream first; no process is left behind."""
+@driver_options
+def down(
+    spec: Path, driver: str, kubeconfig: str | None, context: str | None, namespace: str | None
+) -> None:
+    """Stop the pipeline, downstream first; no process is left behind.
+
+    With --driver kubernetes: delete the pipeline's objects from the cluster (its
+    PersistentVolumeClaims are kept: they hold the sinks' output)."""
+    cluster = kubernetes_driver(driver, kubeconfig, context, namespace)
+    if cluster is not None:
+        cluster_down(cluster, spec)
+        return
     from flowrun.daemon import admin
     from flowrun.daemon.detach import wait_until_gone
     from flowrun.daemon.status_types import StopReport

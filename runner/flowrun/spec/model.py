@@ -259,6 +259,32 @@ class RestartConfig(_Strict):
     max_backoff: Duration = reloads(LIVE, "Cap of the restart delay.", default=30.0)
 
 
+# A Kubernetes quantity (`500m`, `0.5`, `256Mi`, `1G`): checked here, where the spec is read.
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+
+
+class ResourceAmounts(_Strict):
+    cpu: str | None = reloads(
+        COMPONENT,
+        "CPU, as Kubernetes writes it (`500m`, `2`).",
+        default=None,
+        pattern=QUANTITY_PATTERN,
+    )
+    memory: str | None = reloads(
+        COMPONENT,
+        "Memory, as Kubernetes writes it (`256Mi`, `1Gi`).",
+        default=None,
+        pattern=QUANTITY_PATTERN,
+    )
+
+
+class ResourcesConfig(_Strict):
+    requests: ResourceAmounts | None = reloads(
+        COMPONENT, "What the scheduler reserves for the component.", default=None
+    )
+    limits: ResourceAmounts | None = reloads(COMPONENT, "What it may not exceed.", default=None)
+
+
 class ComponentSpec(_Strict):
     type: ComponentType = reloads(COMPONENT, "source, processor or sink.")
     command: list[str] = reloads(COMPONENT, "Program and arguments (no shell).", min_length=1)
@@ -318,6 +344,19 @@ class ComponentSpec(_Strict):
     stop_grace: Duration = reloads(LIVE, "Time between SIGTERM and SIGKILL on stop.", default=10.0)
     start_timeout: Duration = reloads(LIVE, "Time allowed to become ready.", default=30.0)
     ready: Ready | None = reloads(LIVE, READY_DESCRIPTION, default=None)
+    resources: ResourcesConfig | None = reloads(
+        COMPONENT,
+        "CPU and memory requests and limits of the component's container on Kubernetes "
+        "(`flowrun export`); the local runner does not limit processes.",
+        default=None,
+    )
+    replicas: int | None = reloads(
+        COMPONENT,
+        "Pods of the component on Kubernetes (`flowrun export`; default 1); the local runner "
+        "runs one process.",
+        default=None,
+        ge=1,
+    )
     protocol: ComponentProtocol = reloads(
         LIVE,
         "How it speaks to the controller: auto (whatever it registers with), flowctl (this "

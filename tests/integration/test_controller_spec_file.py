@@ -1,0 +1,229 @@
+"""`flowrun controller --spec FILE` as a real process, following its spec the way a
+Kubernetes ConfigMap volume updates it: `pipeline.yaml -> ..data/pipeline.yaml`, and
+`..data` swapped atomically to a new timestamped folder. Thresholds reach a real gRPC
+directive stream; a bad edit is logged with its position and the old policy stays."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from flowctl import control_plane_pb2 as cp
+from flowctl import control_plane_pb2_grpc as cp_grpc
+from flowctl import flow_control_pb2 as fc
+from flowctl import flow_control_pb2_grpc as fc_grpc
+from google.protobuf.empty_pb2 import Empty
+from polling import wait_for
+
+pytestmark = pytest.mark.timeout(120)
+FLOWRUN = str(Path(sys.executable).parent / "flowrun")
+WAIT = 30.0
+LISTENING = re.compile(r"^flowctl controller listening on (\S+)$")
+
+
+def spec_text(activate_at: float, deactivate_at: float, throttle_rate: float = 0.5) -> str:
+    spec: dict[str, Any] = {
+        "apiVersion": "flowctl/v1",
+        "kind": "Pipeline",
+        "metadata": {"name": "followed"},
+        "spec": {
+            "controller": {"endpoint": "127.0.0.1:0", "heartbeat_ttl": "30s"},
+            "flow_control": {
+                "activate_at": activate_at,
+                "deactivate_at": deactivate_at,
+                "throttle_rate": throttle_rate,
+            },
+            "components": {
+                "source": {"type": "source", "command": [sys.executable, "-c", "pass"]},
+                "sink": {
+                    "type": "sink",
+                    "inputs": ["source"],
+                    "command": [sys.executable, "-c", "pass"],
+                },
+            },
+        },
+    }
+    return yaml.safe_dump(spec, sort_keys=False)
+
+
+class ConfigMapVolume:
+    """A folder laid out as the kubelet lays out a ConfigMap volume, updated as it does:
+    the new content in a new timestamped folder, then `..data` renamed over atomically."""
+
+    def __init__(self, root: Path, key: str = "pipeline.yaml") -> None:
+        self.root = root
+        self.key = key
+        self.generation = 0
+        self.root.mkdir()
+        (self.root / key).symlink_to(Path("..data") / key)
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.key
+
+    def publish(self, text: str) -> None:
+        self.generation += 1
+        folder = f"..2024_01_01_00_00_{self.generation:02d}.000000001"
+        (self.root / folder).mkdir()
+        (self.root / folder / self.key).write_text(text, encoding="utf-8")
+        staged = self.root / "..data_tmp"
+        staged.symlink_to(folder)
+        os.replace(staged, self.root / "..data")  # rename(2): the swap the kubelet does
+
+
+class Running:
+    """A `flowrun controller` subprocess whose stdout and stderr are read on threads."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [FLOWRUN, "controller", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "FLOWRUN_PROFILE": ""},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.errors: list[str] = []
+        assert self.process.stdout is not None and self.process.stderr is not None
+        stdout, stderr = self.process.stdout, self.process.stderr
+        threading.Thread(
+            target=lambda: [self.lines.put(line) for line in stdout], daemon=True
+        ).start()
+        threading.Thread(
+            target=lambda: [self.errors.append(line) for line in stderr], daemon=True
+        ).start()
+
+    def address(self) -> str:
+        line = self.lines.get(timeout=WAIT).strip()
+        match = LISTENING.match(line)
+        assert match, f"unexpected first line {line!r}; stderr: {''.join(self.errors)}"
+        return match.group(1)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(WAIT)
+            raise
+
+
+@pytest.fixture
+def running() -> Iterator[list[Running]]:
+    started: list[Running] = []
+    yield started
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(WAIT)
+
+
+def follow(volume: ConfigMapVolume, running: list[Running], *args: str) -> tuple[Running, str]:
+    controller = Running("--spec", str(volume.path), *args)
+    running.append(controller)
+    address = controller.address()
+    following = controller.lines.get(timeout=WAIT)
+    assert following.startswith("following "), following
+    return controller, address
+
+
+def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
+    tmp_path: Path, running: list[Running]
+) -> None:
+    volume = ConfigMapVolume(tmp_path / "config")
+    volume.publish(spec_text(0.9, 0.6))
+    controller, address = follow(volume, running)
+    assert address.startswith("127.0.0.1:") and not address.endswith(":0")  # from the spec
+
+    with grpc.insecure_channel(address) as channel:
+        plane = cp_grpc.ControlPlaneStub(channel)
+        flow = fc_grpc.FlowControlStub(channel)
+        for name, kind in (("source", cp.SERVICE_TYPE_SOURCE), ("sink", cp.SERVICE_TYPE_SINK)):
+            plane.Register(
+                cp.ServiceInfo(service_id=f"{name}-1", component_id=name, service_type=kind),
+                timeout=WAIT,
+            )
+        streams = {
+            name: flow.WatchDirectives(
+                fc.DirectiveRequest(service_id=f"{name}-1"), timeout=WAIT * 3
+            )
+            for name in ("source", "sink")
+        }
+        first = {name: next(stream) for name, stream in streams.items()}
+        assert {d.policy.activate_at for d in first.values()} == {0.9}
+
+        volume.publish(spec_text(0.7, 0.5, throttle_rate=0.25))
+        pushed = {name: next(stream) for name, stream in streams.items()}
+        for directive in pushed.values():
+            assert directive.policy.revision == first["source"].policy.revision + 1
+            assert (directive.policy.activate_at, directive.policy.deactivate_at) == (0.7, 0.5)
+            assert directive.policy.throttle_rate == 0.25
+
+        volume.publish(spec_text(0.5, 0.7))  # deactivate_at above activate_at: refused
+        rejected = wait_for(
+            lambda: next((line for line in controller.errors if "edit rejected" in line), None),
+            WAIT,
+            "the bad edit to be rejected in the log",
+        )
+        assert str(volume.path) in rejected
+        position = re.compile(re.escape(str(volume.path)) + r":\d+:\d+: spec\.flow_control")
+        assert wait_for(
+            lambda: any(position.search(line) for line in controller.errors),
+            WAIT,
+            "the FILE:LINE:COL issue in the log",
+        )
+        kept = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT)
+        assert (kept.activate_at, kept.deactivate_at) == (0.7, 0.5)
+        assert kept.revision == pushed["source"].policy.revision
+
+        volume.publish(spec_text(0.6, 0.4, throttle_rate=0.25))  # fixed: applied again
+        fixed = next(streams["sink"])
+        assert fixed.policy.activate_at == 0.6
+        assert fixed.policy.revision == kept.revision + 1
+        for stream in streams.values():
+            stream.cancel()
+    assert controller.stop() == 0
+
+
+def test_flags_override_the_spec_address_and_policy_flags_are_refused(
+    tmp_path: Path, running: list[Running]
+) -> None:
+    volume = ConfigMapVolume(tmp_path / "config")
+    volume.publish(spec_text(0.9, 0.6))
+    controller, address = follow(volume, running, "--listen", "127.0.0.1:0")
+    with grpc.insecure_channel(address) as channel:
+        policy = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT)
+    assert policy.activate_at == 0.9
+    assert controller.stop() == 0
+
+    refused = subprocess.run(
+        [FLOWRUN, "controller", "--spec", str(volume.path), "--activate-at", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert refused.returncode == 2
+    assert "--activate-at" in refused.stderr and "comes from the spec" in refused.stderr
+
+
+def test_a_bad_spec_at_start_is_one_message(tmp_path: Path) -> None:
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(spec_text(0.5, 0.7), encoding="utf-8")
+    failed = subprocess.run(
+        [FLOWRUN, "controller", "--spec", str(spec)], capture_output=True, text=True, timeout=WAIT
+    )
+    assert failed.returncode == 1
+    assert re.search(re.escape(str(spec)) + r":\d+:\d+: spec\.flow_control", failed.stderr)
+    assert "Traceback" not in failed.stderr
