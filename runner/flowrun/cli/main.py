@@ -9,11 +9,13 @@ import click
 from flowrun.cli import (
     controller_command,
     export_command,
+    graph_command,
     inspect_commands,
     logs_command,
     reload_commands,
     runtime_commands,
     spec_commands,
+    top_command,
 )
 from flowrun.errors import FlowrunError, SpecError
 
@@ -32,6 +34,8 @@ for command in [
     *inspect_commands.COMMANDS,
     *logs_command.COMMANDS,
     *reload_commands.COMMANDS,
+    *top_command.COMMANDS,
+    *graph_command.COMMANDS,
 ]:
     cli.add_command(command)
 

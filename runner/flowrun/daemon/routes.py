@@ -13,12 +13,13 @@ from typing import Protocol
 from flowrun.daemon.admin import AdminServer, Request, Response
 from flowrun.daemon.health import health_report
 from flowrun.daemon.status_types import PipelineStatus, RestartReport, StopReport
+from flowrun.daemon.top_view import TopSampler, Watched
 from flowrun.errors import RunnerError
 from flowrun.reload.reloader import TRIGGER_ADMIN, Reloader
 
 
-class Operated(Protocol):
-    """What the routes need of the runner."""
+class Operated(Watched, Protocol):
+    """What the routes need of the runner (`Watched`: what `GET /top` reads)."""
 
     @property
     def reloader(self) -> Reloader: ...
@@ -37,6 +38,7 @@ class Operated(Protocol):
 class AdminRoutes:
     def __init__(self, runner: Operated) -> None:
         self._runner = runner
+        self._top = TopSampler(runner)  # keeps the last samples: rates need two
 
     def register(self, admin: AdminServer) -> None:
         admin.route("GET", "/status", self.status)
@@ -45,12 +47,16 @@ class AdminRoutes:
         admin.route("POST", "/reload", self.reload)
         admin.route("POST", "/plan", self.plan)
         admin.route("POST", "/restart", self.restart)
+        admin.route("GET", "/top", self.top)
 
     async def status(self, request: Request) -> Response:
         return Response(200, self._runner.status().to_json())
 
     async def health(self, request: Request) -> Response:
         return Response(200, health_report(self._runner.status()).to_json())
+
+    async def top(self, request: Request) -> Response:
+        return Response(200, (await self._top.view()).to_json())
 
     async def down(self, request: Request) -> Response:
         return Response(200, (await self._runner.stop_and_report()).to_json())
