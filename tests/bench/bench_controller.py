@@ -1,11 +1,16 @@
 """Controller benchmarks (pytest-benchmark): run with
 
-    .venv/bin/pytest -m bench -p no:randomly tests/bench/bench_controller.py
+    .venv/bin/pytest -m bench -p no:randomly -s \
+        tests/bench/bench_controller.py tests/bench/bench_controller_v1.py
 
-- heartbeats absorbed per second from 1,000 registered services, over real gRPC, from
-  several concurrent client channels, against `flowrun controller` in its own process
-  (as components are), plus the controller's CPU time per heartbeat (psutil);
-- pipeline metrics computation for 10, 100 and 1,000 services (handoff: 0.5/5/50 ms);
+- heartbeats absorbed per second from 1,000 registered services over real gRPC, through
+  each API (legacy, flowctl.v1; mixed in bench_controller_v1.py), against `flowrun
+  controller` in its own process (as components meet it), from several client processes
+  (heartbeat_load.py). Every round is preceded by the same round against a do-nothing
+  grpc.aio server of both APIs (echo_control_plane.py): the ceiling, in the same run. Also
+  the controller's CPU time per heartbeat and the clients' (psutil, process_time);
+- pipeline metrics computation for 10, 100 and 1,000 services (handoff: 0.5/5/50 ms;
+  issue 15: < 10 ms at 1,000);
 - the backpressure decision per heartbeat, steady and flipping, and the whole in-process
   heartbeat path (sanitise + record + decide);
 - propagation: a sink's heartbeat crossing activate_at until its source's
@@ -21,6 +26,7 @@ import os
 import queue
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -39,14 +45,19 @@ from flowctl.contract import FlowControlSettings, Policy
 from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.server import Controller
 from flowrun.controller.state import ControllerState
+from heartbeat_load import HeartbeatLoad, Round, register_services
 from prometheus_client import CollectorRegistry
 
 SERVICES = 1_000
-HEARTBEATS_PER_ROUND = 5_000
-CHANNELS = 4
-CONCURRENCY = 64
+HEARTBEATS_PER_ROUND = 8_000
+ROUNDS = 6  # the first is a warm-up, left out of the medians
+LOAD_PROCESSES = 2
+CHANNELS = 4  # per client process
+CONCURRENCY = 64  # calls in flight per client process
 WAIT = 60.0
 FLOWRUN = str(Path(sys.executable).parent / "flowrun")
+CONTROLLER = [FLOWRUN, "controller", "--listen", "127.0.0.1:0", "--heartbeat-ttl", "10m"]
+ECHO = Path(__file__).with_name("echo_control_plane.py")
 
 
 # ---------------------------------------------------------------- heartbeats over gRPC
@@ -59,13 +70,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     running.close()
 
 
-@pytest.fixture(scope="module")
-def controller_process() -> Iterator[tuple[str, psutil.Process]]:
+@contextlib.contextmanager
+def serving(command: list[str]) -> Iterator[tuple[str, psutil.Process]]:
+    """Run a server that prints "listening on HOST:PORT"; its address and process."""
     process = subprocess.Popen(
-        [FLOWRUN, "controller", "--listen", "127.0.0.1:0", "--heartbeat-ttl", "10m"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -73,7 +82,7 @@ def controller_process() -> Iterator[tuple[str, psutil.Process]]:
     threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
     try:
         match = re.search(r"listening on (\S+)", lines.get(timeout=WAIT))
-        assert match, "flowrun controller did not print its address"
+        assert match, f"{command[0]} did not print its address"
         yield match.group(1), psutil.Process(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -84,94 +93,104 @@ def controller_process() -> Iterator[tuple[str, psutil.Process]]:
             process.wait(WAIT)
 
 
-class Clients:
-    """CHANNELS channels, CONCURRENCY callers sharing them round robin."""
-
-    def __init__(self, address: str) -> None:
-        self.channels = [grpc.aio.insecure_channel(address) for _ in range(CHANNELS)]
-        self.planes = [cp_grpc.ControlPlaneStub(channel) for channel in self.channels]
-
-    async def register(self, count: int) -> list[str]:
-        names = [f"svc{i}-1" for i in range(count)]
-        infos = [
-            cp.ServiceInfo(
-                service_id=name, component_id=name[:-2], service_type=2, max_inflight=100
-            )
-            for name in names
-        ]
-        await self.spread([(self.planes[0].Register, info) for info in infos])
-        return names
-
-    async def spread(self, calls: list[tuple[Any, Any]]) -> int:
-        async def caller(start: int) -> int:
-            done = 0
-            for index in range(start, len(calls), CONCURRENCY):
-                method, request = calls[index]
-                await method(request, timeout=WAIT)
-                done += 1
-            return done
-
-        return sum(await asyncio.gather(*(caller(k) for k in range(CONCURRENCY))))
-
-    async def close(self) -> None:
-        for channel in self.channels:
-            await channel.close()
+@pytest.fixture
+def controller_process() -> Iterator[tuple[str, psutil.Process]]:
+    """`flowrun controller` in its own process, as components meet it; fresh per benchmark
+    so each holds exactly its 1,000 services."""
+    with serving(CONTROLLER) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
-def clients(
-    loop: asyncio.AbstractEventLoop, controller_process: tuple[str, psutil.Process]
-) -> Iterator[tuple[Clients, list[str]]]:
-    address, _ = controller_process
-    opened = loop.run_until_complete(_open(address))
-    names = loop.run_until_complete(opened.register(SERVICES))
-    yield opened, names
-    loop.run_until_complete(opened.close())
+def echo_process() -> Iterator[tuple[str, psutil.Process]]:
+    with serving([sys.executable, str(ECHO)]) as served:
+        yield served
 
 
-async def _open(address: str) -> Clients:
-    return Clients(address)
+@pytest.fixture(scope="module")
+def load() -> Iterator[HeartbeatLoad]:
+    generator = HeartbeatLoad(LOAD_PROCESSES, CHANNELS, CONCURRENCY).start()
+    yield generator
+    generator.close()
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def absorb_heartbeats(
+    benchmark: Any,
+    loop: asyncio.AbstractEventLoop,
+    load: HeartbeatLoad,
+    api: str,
+    controller: tuple[str, psutil.Process],
+    echo: tuple[str, psutil.Process],
+) -> dict[str, Any]:
+    """Rounds of HEARTBEATS_PER_ROUND heartbeats from SERVICES services through `api`, each
+    controller round preceded by the same round against the echo server (the ceiling), so
+    both see the same machine at nearly the same moment. Medians of the rounds."""
+    (address, server), (echo_address, _) = controller, echo
+    services = loop.run_until_complete(register_services(address, SERVICES, api))
+    echo_services = loop.run_until_complete(register_services(echo_address, SERVICES, api))
+    rounds: list[Round] = []
+    ceilings: list[Round] = []
+    controller_cpu: list[float] = []
+
+    def measure_the_ceiling() -> tuple[tuple[()], dict[str, Any]]:
+        ceilings.append(load.run(echo_address, echo_services, HEARTBEATS_PER_ROUND))
+        return (), {}
+
+    def one_round() -> None:
+        cpu_before = cpu_seconds(server)
+        rounds.append(load.run(address, services, HEARTBEATS_PER_ROUND))
+        controller_cpu.append((cpu_seconds(server) - cpu_before) / HEARTBEATS_PER_ROUND)
+
+    benchmark.pedantic(
+        one_round, setup=measure_the_ceiling, rounds=ROUNDS, iterations=1, warmup_rounds=1
+    )
+    rate = statistics.median(r.per_second for r in rounds[1:])  # the warm-up round is not one
+    ceiling = statistics.median(r.per_second for r in ceilings[1:])
+    cpu = statistics.median(controller_cpu[1:])
+    client_cpu = statistics.median(r.client_cpu_seconds / r.calls for r in rounds[1:])
+    figures = {
+        "api": api,
+        "services": SERVICES,
+        "heartbeats_per_round": HEARTBEATS_PER_ROUND,
+        "heartbeats_per_second_median": round(rate),
+        "echo_calls_per_second_median": round(ceiling),
+        "ratio_to_echo": round(rate / ceiling, 3),
+        "controller_cpu_us_per_heartbeat": round(cpu * 1e6, 1),
+        "controller_capacity_per_core": round(1 / cpu),
+        "client_cpu_us_per_heartbeat": round(client_cpu * 1e6, 1),
+        "client_processes": LOAD_PROCESSES,
+        "cpu_count": os.cpu_count(),
+    }
+    benchmark.extra_info.update(figures)
+    print(f"\nheartbeats through {api}: {figures}")
+    return figures
 
 
 def test_heartbeats_absorbed_from_1000_services(
     benchmark: Any,
     loop: asyncio.AbstractEventLoop,
-    clients: tuple[Clients, list[str]],
+    load: HeartbeatLoad,
     controller_process: tuple[str, psutil.Process],
+    echo_process: tuple[str, psutil.Process],
 ) -> None:
-    opened, names = clients
-    _, server = controller_process
-    calls = [
-        (
-            opened.planes[index % CHANNELS].Heartbeat,
-            cp.ServiceHeartbeat(
-                service_id=names[index % SERVICES],
-                metrics={
-                    "inflight": float(index % 90),
-                    "throughput": 100.0,
-                    "latency_seconds": 0.01,
-                },
-            ),
-        )
-        for index in range(HEARTBEATS_PER_ROUND)
-    ]
-    cpu_before = sum(server.cpu_times()[:2])
-    absorbed: list[int] = []
+    """flowctl.ControlPlane.Heartbeat, the legacy API."""
+    absorb_heartbeats(benchmark, loop, load, "legacy", controller_process, echo_process)
 
-    def one_round() -> None:
-        absorbed.append(loop.run_until_complete(opened.spread(calls)))
 
-    benchmark.pedantic(one_round, rounds=5, iterations=1, warmup_rounds=1)
-    cpu_per_heartbeat = (sum(server.cpu_times()[:2]) - cpu_before) / sum(absorbed)
-    assert all(count == HEARTBEATS_PER_ROUND for count in absorbed)
-    median = benchmark.stats.stats.median
-    benchmark.extra_info.update(
-        heartbeats_per_round=HEARTBEATS_PER_ROUND,
-        heartbeats_per_second_median=round(HEARTBEATS_PER_ROUND / median),
-        controller_cpu_us_per_heartbeat=round(cpu_per_heartbeat * 1e6, 1),
-        controller_capacity_per_core=round(1 / cpu_per_heartbeat),
-        cpu_count=os.cpu_count(),
-    )
+def test_heartbeats_absorbed_through_v1(
+    benchmark: Any,
+    loop: asyncio.AbstractEventLoop,
+    load: HeartbeatLoad,
+    controller_process: tuple[str, psutil.Process],
+    echo_process: tuple[str, psutil.Process],
+) -> None:
+    """flowctl.v1.ControlPlaneService.Heartbeat."""
+    absorb_heartbeats(benchmark, loop, load, "v1", controller_process, echo_process)
 
 
 # ---------------------------------------------------------------- in-process computations

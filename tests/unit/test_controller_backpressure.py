@@ -129,3 +129,23 @@ def test_unknown_service_is_ignored() -> None:
     assert decision.observe("ghost", 5.0) == set()
     assert decision.set_live("ghost", False) == set()
     assert decision.throttle_rate("ghost") == FULL_SPEED
+
+
+def test_a_service_reading_nothing_known_flips_without_changing_any_throttle() -> None:
+    """The per-heartbeat fast path: an unlinked service (nothing upstream) flips its own flag
+    and no throttle changes, as the full graph walk would find."""
+    decision = chain()
+    decision.place("lone-1", "lone", ("nobody",))
+    assert decision.observe("lone-1", 0.9) == set()
+    assert decision.is_overloaded("lone-1") and decision.active
+    assert all(decision.throttle_rate(s) == FULL_SPEED for s in ("source-1", "lone-1"))
+    assert decision.observe("lone-1", 0.1) == set()
+    assert not decision.active
+
+
+def test_a_service_reading_itself_still_throttles_itself() -> None:
+    """Its own component among its inputs is upstream: the fast path must not skip it."""
+    decision = BackpressureDecision(THRESHOLDS)
+    decision.place("loop-1", "loop", ("loop",))
+    assert decision.observe("loop-1", 0.9) == {"loop-1"}
+    assert decision.throttle_rate("loop-1") == 0.5

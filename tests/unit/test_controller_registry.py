@@ -121,3 +121,17 @@ def test_parse_inputs() -> None:
     assert parse_inputs("") == ()
     assert parse_inputs("a") == ("a",)
     assert parse_inputs(" a ,b, a,, ") == ("a", "b")
+
+
+def test_observed_interval_is_the_median_of_the_last_intervals() -> None:
+    """Odd and even counts, as statistics.median gives them (one long gap does not count)."""
+    from flowrun.controller.registry import INTERVALS_KEPT
+    from flowrun.controller.sanitize import clean_metrics
+
+    record, _ = Registry().register(Registration.from_proto(info("svc-1")), 0.0, 0.0)
+    seen: list[float | None] = []
+    for now in (0.0, 1.0, 3.0, 4.0, 104.0, 105.0, 106.0):
+        record.absorb(clean_metrics({}), now, now)
+        seen.append(record.observed_interval)
+    assert seen == [None, 1.0, 1.5, 1.0, 1.5, 1.0, 1.0]
+    assert INTERVALS_KEPT == 5

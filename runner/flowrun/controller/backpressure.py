@@ -89,6 +89,10 @@ class BackpressureDecision:
         if self._thresholds.overloaded(load, node.overloaded) == node.overloaded:
             return set()
         self._set_flag(service_id, node, not node.overloaded)
+        if not self._reaches_upstream(node):
+            # Nothing is upstream of it, so no throttle changes: skip the graph walk
+            # (a flip of an unlinked service is the common case at 1,000 services).
+            return set()
         return self._recompute()
 
     def set_live(self, service_id: str, live: bool) -> set[str]:
@@ -131,6 +135,10 @@ class BackpressureDecision:
 
     def _flag(self, node: _Node) -> bool:
         return node.live and self._thresholds.overloaded(node.load, node.overloaded)
+
+    def _reaches_upstream(self, node: _Node) -> bool:
+        by_name = self._by_name
+        return any(by_name.get(name) for name in node.inputs)
 
     def _reflag(self, service_id: str, node: _Node) -> set[str]:
         if self._set_flag(service_id, node, self._flag(node)):

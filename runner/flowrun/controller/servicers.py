@@ -26,6 +26,9 @@ from flowrun.controller.state import ControllerState
 
 logger = logging.getLogger(__name__)
 
+EMPTY = Empty()
+"""The one answer of every heartbeat: serialised as it is sent, never changed."""
+
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
@@ -66,7 +69,7 @@ class ControlPlaneServicer(cp_grpc.ControlPlaneServicer):  # type: ignore[misc, 
     async def Heartbeat(self, request: cp.ServiceHeartbeat, context: Context) -> Empty:
         if self._state.heartbeat(request) is None:
             await abort(context, grpc.StatusCode.NOT_FOUND, not_registered(request.service_id))
-        return Empty()
+        return EMPTY
 
     async def GetServiceStatus(self, request: cp.ServiceInfo, context: Context) -> cp.ServiceStatus:
         record = self._state.status_target(request)

@@ -16,7 +16,7 @@ from google.protobuf.empty_pb2 import Empty
 from flowrun.controller import messages_v1
 from flowrun.controller.registration import Registration
 from flowrun.controller.registry import RegistryFullError
-from flowrun.controller.servicers import Context, abort, not_registered
+from flowrun.controller.servicers import EMPTY, Context, abort, not_registered
 from flowrun.controller.state import ControllerState
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class ControlPlaneServiceServicer(v1_grpc.ControlPlaneServiceServicer):  # type:
     async def Heartbeat(self, request: v1.HeartbeatRequest, context: Context) -> Empty:
         if self._state.heartbeat_v1(request) is None:
             await abort(context, grpc.StatusCode.NOT_FOUND, not_registered(request.service_id))
-        return Empty()
+        return EMPTY
 
     async def GetComponentStatus(
         self, request: v1.ComponentStatusRequest, context: Context
