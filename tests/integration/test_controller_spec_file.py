@@ -6,18 +6,21 @@ directive stream; a bad edit is logged with its position and the old policy stay
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import yaml
+from fixtures.controller_process import (
+    FLOWRUN,
+    WAIT_SECONDS,
+    ControllerProcess,
+    track_controllers,
+)
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
@@ -26,9 +29,6 @@ from google.protobuf.empty_pb2 import Empty
 from polling import wait_for
 
 pytestmark = pytest.mark.timeout(120)
-FLOWRUN = str(Path(sys.executable).parent / "flowrun")
-WAIT = 30.0
-LISTENING = re.compile(r"^flowctl controller listening on (\S+)$")
 
 
 def spec_text(activate_at: float, deactivate_at: float, throttle_rate: float = 0.5) -> str:
@@ -81,66 +81,22 @@ class ConfigMapVolume:
         os.replace(staged, self.root / "..data")  # rename(2): the swap the kubelet does
 
 
-class Running:
-    """A `flowrun controller` subprocess whose stdout and stderr are read on threads."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [FLOWRUN, "controller", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "FLOWRUN_PROFILE": ""},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.errors: list[str] = []
-        assert self.process.stdout is not None and self.process.stderr is not None
-        stdout, stderr = self.process.stdout, self.process.stderr
-        threading.Thread(
-            target=lambda: [self.lines.put(line) for line in stdout], daemon=True
-        ).start()
-        threading.Thread(
-            target=lambda: [self.errors.append(line) for line in stderr], daemon=True
-        ).start()
-
-    def address(self) -> str:
-        line = self.lines.get(timeout=WAIT).strip()
-        match = LISTENING.match(line)
-        assert match, f"unexpected first line {line!r}; stderr: {''.join(self.errors)}"
-        return match.group(1)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            return self.process.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(WAIT)
-            raise
+running = pytest.fixture(track_controllers, name="running")
 
 
-@pytest.fixture
-def running() -> Iterator[list[Running]]:
-    started: list[Running] = []
-    yield started
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait(WAIT)
-
-
-def follow(volume: ConfigMapVolume, running: list[Running], *args: str) -> tuple[Running, str]:
-    controller = Running("--spec", str(volume.path), *args)
+def follow(
+    volume: ConfigMapVolume, running: list[ControllerProcess], *args: str
+) -> tuple[ControllerProcess, str]:
+    controller = ControllerProcess("--spec", str(volume.path), *args)
     running.append(controller)
     address = controller.address()
-    following = controller.lines.get(timeout=WAIT)
+    following = controller.lines.get(timeout=WAIT_SECONDS)
     assert following.startswith("following "), following
     return controller, address
 
 
 def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
-    tmp_path: Path, running: list[Running]
+    tmp_path: Path, running: list[ControllerProcess]
 ) -> None:
     volume = ConfigMapVolume(tmp_path / "config")
     volume.publish(spec_text(0.9, 0.6))
@@ -153,11 +109,11 @@ def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
         for name, kind in (("source", cp.SERVICE_TYPE_SOURCE), ("sink", cp.SERVICE_TYPE_SINK)):
             plane.Register(
                 cp.ServiceInfo(service_id=f"{name}-1", component_id=name, service_type=kind),
-                timeout=WAIT,
+                timeout=WAIT_SECONDS,
             )
         streams = {
             name: flow.WatchDirectives(
-                fc.DirectiveRequest(service_id=f"{name}-1"), timeout=WAIT * 3
+                fc.DirectiveRequest(service_id=f"{name}-1"), timeout=WAIT_SECONDS * 3
             )
             for name in ("source", "sink")
         }
@@ -174,17 +130,17 @@ def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
         volume.publish(spec_text(0.5, 0.7))  # deactivate_at above activate_at: refused
         rejected = wait_for(
             lambda: next((line for line in controller.errors if "edit rejected" in line), None),
-            WAIT,
+            WAIT_SECONDS,
             "the bad edit to be rejected in the log",
         )
         assert str(volume.path) in rejected
         position = re.compile(re.escape(str(volume.path)) + r":\d+:\d+: spec\.flow_control")
         assert wait_for(
             lambda: any(position.search(line) for line in controller.errors),
-            WAIT,
+            WAIT_SECONDS,
             "the FILE:LINE:COL issue in the log",
         )
-        kept = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT)
+        kept = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT_SECONDS)
         assert (kept.activate_at, kept.deactivate_at) == (0.7, 0.5)
         assert kept.revision == pushed["source"].policy.revision
 
@@ -198,13 +154,13 @@ def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
 
 
 def test_flags_override_the_spec_address_and_policy_flags_are_refused(
-    tmp_path: Path, running: list[Running]
+    tmp_path: Path, running: list[ControllerProcess]
 ) -> None:
     volume = ConfigMapVolume(tmp_path / "config")
     volume.publish(spec_text(0.9, 0.6))
     controller, address = follow(volume, running, "--listen", "127.0.0.1:0")
     with grpc.insecure_channel(address) as channel:
-        policy = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT)
+        policy = fc_grpc.FlowControlStub(channel).GetPolicy(Empty(), timeout=WAIT_SECONDS)
     assert policy.activate_at == 0.9
     assert controller.stop() == 0
 
@@ -212,7 +168,7 @@ def test_flags_override_the_spec_address_and_policy_flags_are_refused(
         [FLOWRUN, "controller", "--spec", str(volume.path), "--activate-at", "0.5"],
         capture_output=True,
         text=True,
-        timeout=WAIT,
+        timeout=WAIT_SECONDS,
     )
     assert refused.returncode == 2
     assert "--activate-at" in refused.stderr and "comes from the spec" in refused.stderr
@@ -222,7 +178,10 @@ def test_a_bad_spec_at_start_is_one_message(tmp_path: Path) -> None:
     spec = tmp_path / "pipeline.yaml"
     spec.write_text(spec_text(0.5, 0.7), encoding="utf-8")
     failed = subprocess.run(
-        [FLOWRUN, "controller", "--spec", str(spec)], capture_output=True, text=True, timeout=WAIT
+        [FLOWRUN, "controller", "--spec", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
     )
     assert failed.returncode == 1
     assert re.search(re.escape(str(spec)) + r":\d+:\d+: spec\.flow_control", failed.stderr)
