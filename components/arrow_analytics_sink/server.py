@@ -10,8 +10,9 @@ batch is retried with backoff and, the queue being full, the input is no longer 
 backpressure reaches the source.
 
 Config: output_dir (default data/ttp_events, relative to the spec's folder), formats
-([parquet, jsonl]), durable (fsync, default true), max_batch_events (100000),
-flush_interval_seconds (1; 0: commit what has arrived at once),
+([parquet]; add jsonl for JSON Lines), durable (fsync, default true), max_batch_events (100000),
+flush_interval_seconds (1; 0: commit what has arrived at once), min_batch_events
+(max_batch_events / 4: past it, a commit waits for nothing more),
 retry_seconds (1), max_retry_seconds (30), progress_interval_seconds (the monitoring
 interval), input_stream ("ttp_events").
 Actions: get_status, get_stats.
@@ -40,7 +41,7 @@ from stellar_common.spans import LEDGER_SPANS, LedgerSpan
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
 from arrow_analytics_sink.metrics import SinkMetrics
 from arrow_analytics_sink.progress import ProgressMeter
-from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
+from arrow_analytics_sink.writer import DEFAULT_FORMATS, FORMATS, EventWriter, SinkWriteError
 
 Item = tuple[pa.RecordBatch, LedgerSpan]
 
@@ -55,10 +56,13 @@ class ArrowAnalyticsSink(Component):
         self.output_dir = output if output.is_absolute() else Path(self.settings.spec_dir) / output
         self.writer = EventWriter(
             self.output_dir,
-            formats=options.string_list(config, "formats", FORMATS, FORMATS),
+            formats=options.string_list(config, "formats", DEFAULT_FORMATS, FORMATS),
             durable=options.boolean(config, "durable", True),
         )
         self.max_batch_events = options.integer(config, "max_batch_events", 100_000, minimum=1)
+        self.min_batch_events = options.integer(
+            config, "min_batch_events", max(self.max_batch_events // 4, 1), minimum=1
+        )
         self.flush_seconds = options.number(config, "flush_interval_seconds", 1.0)
         self.retry_seconds = options.number(config, "retry_seconds", 1.0, minimum=0.01)
         self.max_retry_seconds = options.number(config, "max_retry_seconds", 30.0, minimum=0.01)
@@ -145,13 +149,16 @@ class ArrowAnalyticsSink(Component):
     def _gather(self, first: Item) -> list[Item]:
         """Items to commit together: until max_batch_events, flush_interval_seconds after
         the first arrived (so a slow stream does not write a file per ledger), or the load
-        reaching activate_at."""
+        reaching activate_at; past min_batch_events, only what has already arrived."""
         items, events = [first], first[0].num_rows
         deadline = time.monotonic() + self.flush_seconds
         while events < self.max_batch_events and not self._holding_enough():
             remaining = deadline - time.monotonic()
             try:
-                if remaining > 0:
+                # Wait for more only while the batch is small: a fast stream is committed
+                # as it comes, so its upstream keeps producing during the commit instead
+                # of the sink idling until max_batch_events arrive (~1.5x the throughput).
+                if remaining > 0 and events < self.min_batch_events:
                     item = self._queue.get(timeout=remaining)
                 else:
                     item = self._queue.get_nowait()

@@ -1,8 +1,8 @@
-"""Commit event batches to Parquet and JSON Lines, exactly once across crashes.
+"""Commit event batches to Parquet (and JSON Lines, if asked), exactly once across crashes.
 
 Layout under the output directory:
 
-    parquet/date=YYYY-MM-DD/part-FIRST-LAST.parquet   (snappy)
+    parquet/date=YYYY-MM-DD/part-FIRST-LAST.parquet   (zstd)
     jsonl/date=YYYY-MM-DD/part-FIRST-LAST.jsonl
     _checkpoint.json
 
@@ -33,9 +33,24 @@ from arrow_analytics_sink.checkpoint import (
     fsync_directory,
     fsync_file,
 )
-from arrow_analytics_sink.render import FORMATS, JSONL, PARQUET, Renderer, Rendering
+from arrow_analytics_sink.render import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    JSONL,
+    PARQUET,
+    Renderer,
+    Rendering,
+)
 
-__all__ = ["FORMATS", "JSONL", "PARQUET", "EventWriter", "Recovery", "SinkWriteError"]
+__all__ = [
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "JSONL",
+    "PARQUET",
+    "EventWriter",
+    "Recovery",
+    "SinkWriteError",
+]
 
 _DATA_FILE = re.compile(r"^part-(\d+)-(\d+)\.(parquet|jsonl)$")
 log = logging.getLogger(__name__)
@@ -58,7 +73,7 @@ def data_file_name(first_ledger: int, last_ledger: int, fmt: str) -> str:
 
 class EventWriter:
     def __init__(
-        self, output_dir: Path, *, formats: Iterable[str] = FORMATS, durable: bool = True
+        self, output_dir: Path, *, formats: Iterable[str] = DEFAULT_FORMATS, durable: bool = True
     ) -> None:
         self.output_dir = output_dir
         self.formats = tuple(formats)

@@ -28,6 +28,10 @@ from stellar_arrow_source.retrying import RetryPolicy
 
 BACKENDS = ("synthetic", "parquet", "datastore", "rpc")
 REAL_BACKENDS = ("datastore", "rpc")
+# Ledgers per batch at most (~13,500 events of synthetic ledgers). Bigger batches save
+# little CPU (2000: ~7% of the generator's, measured) and count more ledgers in flight at
+# the processor: at 1000 its load reaches 1.0 of the default max_inflight.
+DEFAULT_BATCH_SIZE = 500
 
 
 def _default_workers() -> int:
@@ -108,7 +112,7 @@ class SourceConfig:
             start_ledger=options.integer(config, "start_ledger", 1, minimum=1),
             end_ledger=options.integer(config, "end_ledger", 0),
             ledgers_per_second=options.number(config, "ledgers_per_second", 0.0),
-            batch_size=options.integer(config, "batch_size", 500, minimum=1),
+            batch_size=options.integer(config, "batch_size", DEFAULT_BATCH_SIZE, minimum=1),
             parquet_path=options.text(config, "parquet_path", ""),
             genesis_time=genesis_time,
             close_interval_seconds=options.number(config, "close_interval_seconds", 5.0),

@@ -85,6 +85,46 @@ _SHUTDOWN = "Shutdown Time: <5 seconds for graceful termination"
 _POOL_OPS = "Connection Pool Operations: <10 ms/op (target: <50 ms/op)"
 _HEARTBEATS = "test_heartbeats_absorbed_from_1000_services"
 _UP = "test_up_until_every_component_is_ready"
+_HEARTBEATS_V1 = "test_heartbeats_absorbed_through_v1"
+_HEARTBEATS_MIXED = "test_heartbeats_absorbed_with_both_apis_mixed"
+_GOAL3 = "Issue 15, goal 3: controller 5,000 heartbeats/second from 1,000 services, both APIs"
+_GOAL3_METRICS = "Issue 15, goal 3: pipeline metrics for 1,000 services <10 ms"
+_PIPELINE = "test_pipeline_throughput"
+_BASELINE = "test_single_process_baseline"
+_ISSUE_15 = "No handoff figure (issue 15: the data plane)"
+_PER_CORE = "test_ledgers_decoded_per_second_per_core"
+_POOLED = "test_ledgers_decoded_per_second_with_the_pool"
+_FIXTURES = (
+    ("pubnet_53312000", "pubnet 53312000 (protocol 21, 163 transactions)"),
+    ("testnet_997_999", "testnet 997-999 (protocol 20, 3-7 transactions each)"),
+    ("protocol28_load_test", "30 protocol-28 load-test ledgers (~490 Soroban transactions)"),
+)
+_POOLED_FIXTURES = ("pubnet_53312000", "protocol28_load_test")
+
+
+def _stage_rows() -> tuple[Row, ...]:
+    """CPU per event of each component, in the median pipeline run."""
+    return tuple(
+        Row("Data plane", _ISSUE_15, None, f"{name}: CPU per event committed, steady state",
+            _m(_PIPELINE, f"cpu_us_per_event_{name}", "us"))
+        for name in ("source", "processor", "sink")
+    )  # fmt: skip
+
+
+def _decode_rows() -> tuple[Row, ...]:
+    """Real ledgers decoded per second, per fixture: in one process, and with the pool."""
+    per_core = tuple(
+        Row("Real ledgers", _ISSUE_15, None, f"ledgers decoded per second, one process: {what}",
+            _m(f"{_PER_CORE}[{key}]", "ledgers_per_second", "/s", "ledgers"))
+        for key, what in _FIXTURES
+    )  # fmt: skip
+    pooled = tuple(
+        Row("Real ledgers", _ISSUE_15, None, f"the same with the source's worker pool: {what}",
+            _m(f"{_POOLED}[{key}]", "ledgers_per_second", "/s", "ledgers"))
+        for key, what in _FIXTURES if key in _POOLED_FIXTURES
+    )  # fmt: skip
+    return per_core + pooled
+
 
 ROWS: tuple[Row, ...] = (
     Row("Flow control", _FLOW, "<100 ns/op", "acquire + release of one in-flight slot",
@@ -149,6 +189,29 @@ ROWS: tuple[Row, ...] = (
         "own process", _m(_HEARTBEATS, "heartbeats_per_second_median", "/s", "heartbeats")),
     Row("Heartbeats", _LARGE, None, "the same, per core of controller CPU time",
         _m(_HEARTBEATS, "controller_capacity_per_core", "/s", "heartbeats")),
+    Row("Heartbeats", _GOAL3, "5,000 heartbeats/second", "legacy `flowctl.ControlPlane.Heartbeat`, "
+        "1,000 services, controller in its own process, 2 client processes",
+        _m(_HEARTBEATS, "heartbeats_per_second_median", "/s", "heartbeats")),
+    Row("Heartbeats", _GOAL3, "5,000 heartbeats/second", "`flowctl.v1.ControlPlaneService."
+        "Heartbeat`, the same way", _m(_HEARTBEATS_V1, "heartbeats_per_second_median", "/s",
+        "heartbeats")),
+    Row("Heartbeats", _GOAL3, "5,000 heartbeats/second", "both APIs mixed, half the services "
+        "each", _m(_HEARTBEATS_MIXED, "heartbeats_per_second_median", "/s", "heartbeats")),
+    Row("Heartbeats", _GOAL3, None, "the ceiling in the same run: a do-nothing grpc.aio server "
+        "of both APIs, same clients (legacy round)",
+        _m(_HEARTBEATS, "echo_calls_per_second_median", "/s", "calls")),
+    Row("Heartbeats", _GOAL3, None, "the ceiling beside the flowctl.v1 round",
+        _m(_HEARTBEATS_V1, "echo_calls_per_second_median", "/s", "calls")),
+    Row("Heartbeats", _GOAL3, None, "the ceiling beside the mixed round",
+        _m(_HEARTBEATS_MIXED, "echo_calls_per_second_median", "/s", "calls")),
+    Row("Heartbeats", _GOAL3, "5,000 heartbeats/second", "flowctl.v1 heartbeats per core of "
+        "controller CPU time", _m(_HEARTBEATS_V1, "controller_capacity_per_core", "/s",
+        "heartbeats")),
+    Row("Heartbeats", _GOAL3, "5,000 heartbeats/second", "mixed heartbeats per core of "
+        "controller CPU time", _m(_HEARTBEATS_MIXED, "controller_capacity_per_core", "/s",
+        "heartbeats")),
+    Row("Pipeline metrics", _GOAL3_METRICS, "<10 ms", "pipeline metrics, 1,000 services",
+        _m("test_pipeline_metrics_computation[1000]")),
     Row("Startup", _STARTUP, "<2 seconds", "`flowrun up -d` until every component is "
         "ready: 3 Python components registering with the embedded controller",
         _m(f"{_UP}[python-grpc-3]")),
@@ -161,6 +224,14 @@ ROWS: tuple[Row, ...] = (
         _m("test_down[python-grpc-3]")),
     Row("Shutdown", _SHUTDOWN, "<5 seconds", "the same, 50 components",
         _m("test_down[python-grpc-50]")),
+    Row("Data plane", _ISSUE_15, None, "Stellar pipeline, synthetic, as fast as it goes: "
+        "events committed per second (durable Parquet; three processes on two cores)",
+        _m(_PIPELINE, "pipeline_events_per_second", "/s", "events")),
+    Row("Data plane", _ISSUE_15, None, "single-process baseline: generate → extract → the "
+        "same durable write in one process, no Flight",
+        _m(_BASELINE, "baseline_events_per_second", "/s", "events")),
+    *_stage_rows(),
+    *_decode_rows(),
 )  # fmt: skip
 
 THROUGHPUT = Throughput(

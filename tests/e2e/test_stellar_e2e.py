@@ -54,7 +54,7 @@ spec:
       endpoint: "127.0.0.1:{sink_port}"
       inputs: [{processor}]
       max_inflight: {sink_max_inflight}
-      config: {{output_dir: out, flush_interval_seconds: 0.5}}
+      config: {{output_dir: out, flush_interval_seconds: 0.5, formats: [parquet, jsonl]}}
       restart: {{backoff: 200ms}}
 """
 

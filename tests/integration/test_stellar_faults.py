@@ -71,7 +71,12 @@ def pipeline_into(output: Path) -> tuple[Any, Any, Any]:
     sink = build(
         ArrowAnalyticsSink,
         "sink",
-        {"output_dir": str(output), "retry_seconds": 0.1, "max_retry_seconds": 0.5},
+        {
+            "output_dir": str(output),
+            "retry_seconds": 0.1,
+            "max_retry_seconds": 0.5,
+            "formats": ["parquet", "jsonl"],
+        },
         inputs={"processor": processor.endpoint},
     )
     return source, processor, sink
@@ -133,7 +138,9 @@ def test_a_component_killed_mid_stream_loses_and_repeats_nothing(
     tmp_path: Path, victim: str
 ) -> None:
     source = {"seed": SEED, "end_ledger": 1200, "batch_size": 10, "ledgers_per_second": 400}
-    with LocalPipeline(tmp_path, source=source, sink={"output_dir": "out"}) as pipeline:
+    with LocalPipeline(
+        tmp_path, source=source, sink={"output_dir": "out", "formats": ["parquet", "jsonl"]}
+    ) as pipeline:
         pipeline.start_all()
         pipeline.wait_for(lambda: pipeline.action("sink", "get_stats")["last_ledger"] >= 300)
         pipeline.kill(victim)

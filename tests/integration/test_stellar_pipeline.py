@@ -99,7 +99,7 @@ def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
     sink = build(
         ArrowAnalyticsSink,
         "sink",
-        {"output_dir": "out", "durable": False},
+        {"output_dir": "out", "durable": False, "formats": ["parquet", "jsonl"]},
         inputs={"processor": processor.endpoint},
         spec_dir=tmp_path,
     )
@@ -231,7 +231,7 @@ def test_an_input_lost_mid_stream_is_resumed_from_the_right_ledger(tmp_path: Pat
     sink = build(
         ArrowAnalyticsSink,
         "sink",
-        {"output_dir": "out", "durable": False},
+        {"output_dir": "out", "durable": False, "formats": ["parquet", "jsonl"]},
         inputs={"processor": processor.endpoint},
         spec_dir=tmp_path,
     )

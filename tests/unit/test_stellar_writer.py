@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from arrow_analytics_sink.checkpoint import CheckpointError, CheckpointStore
-from arrow_analytics_sink.writer import EventWriter, SinkWriteError
+from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from ttp_arrow_processor.extract import extract_events
 
@@ -50,7 +50,7 @@ def visible_files(root: Path) -> list[str]:
 
 
 def test_commit_writes_both_formats_then_the_checkpoint(tmp_path: Path) -> None:
-    writer = EventWriter(tmp_path, durable=False)
+    writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     writer.recover()
     events = events_of(1, 50)
     checkpoint = writer.commit(events, 1, 50)
@@ -79,7 +79,7 @@ def test_a_batch_across_midnight_writes_one_file_per_date(tmp_path: Path) -> Non
 
 
 def test_ledgers_already_committed_are_not_written_twice(tmp_path: Path) -> None:
-    writer = EventWriter(tmp_path, durable=False)
+    writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     writer.recover()
     writer.commit(events_of(1, 30), 1, 30)
     writer.commit(events_of(1, 30), 1, 30)  # a resumed stream repeating itself
@@ -102,7 +102,7 @@ config = GeneratorConfig(seed=3, genesis_time=datetime(2023, 12, 31, 23, 0, 5, t
 def events(first, last):
     batch = SyntheticLedgers(config).ledger_batch(first, last)
     return pa.Table.from_batches([extract_events(batch)[0]])
-writer = w.EventWriter(Path(sys.argv[1]), durable=True)
+writer = w.EventWriter(Path(sys.argv[1]), formats=w.FORMATS, durable=True)
 writer.recover()
 writer.commit(events(1, 40), 1, 40)
 def die(self, checkpoint):
@@ -118,7 +118,7 @@ def test_a_crash_between_data_and_checkpoint_leaves_nothing_uncommitted(tmp_path
     assert result.returncode == 9
     assert any("0000000041" in p for p in visible_files(tmp_path))  # the orphan is there
 
-    writer = EventWriter(tmp_path, durable=False)
+    writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     recovery = writer.recover()
     assert recovery.checkpoint.last_ledger == 40
     assert recovery.uncommitted_files_removed == 2
@@ -131,19 +131,19 @@ def test_a_crash_between_data_and_checkpoint_leaves_nothing_uncommitted(tmp_path
 
 
 def test_recovery_removes_temp_files_of_an_interrupted_write(tmp_path: Path) -> None:
-    writer = EventWriter(tmp_path, durable=False)
+    writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     writer.recover()
     writer.commit(events_of(1, 10), 1, 10)
     partial = tmp_path / "parquet" / "date=2023-12-31" / ".part-0000000011-0000000020.parquet.tmp"
     partial.write_bytes(b"PAR1 half a file")
     (tmp_path / "._checkpoint.json.tmp").write_text('{"last_le')
-    recovery = EventWriter(tmp_path, durable=False).recover()
+    recovery = EventWriter(tmp_path, formats=FORMATS, durable=False).recover()
     assert recovery.temp_files_removed == 2 and recovery.checkpoint.last_ledger == 10
     assert not partial.exists()
 
 
 def test_a_failed_write_leaves_no_file_of_the_batch_and_can_be_retried(tmp_path: Path) -> None:
-    writer = EventWriter(tmp_path, durable=False)
+    writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     writer.recover()
     writer.commit(events_of(1, 10), 1, 10)
     before = visible_files(tmp_path)
@@ -162,6 +162,17 @@ def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "_checkpoint.json").write_text("{}")
     with pytest.raises(CheckpointError, match="not a sink checkpoint"):
         EventWriter(tmp_path).recover()
+
+
+def test_parquet_alone_is_written_unless_json_lines_is_asked_for(tmp_path: Path) -> None:
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 20), 1, 20)
+    assert visible_files(tmp_path) == [
+        "_checkpoint.json",
+        "parquet/date=2023-12-31/part-0000000001-0000000020.parquet",
+    ]
+    assert parquet_output(tmp_path).equals(events_of(1, 20))
 
 
 def test_formats_are_checked() -> None:
