@@ -8,7 +8,7 @@ SPEC ?= specs/stellar-ttp.yaml
 # two cores. WORKERS=0 runs the suite in this process.
 WORKERS ?= 2
 
-.PHONY: install run test unit bench lint type proto schema clean
+.PHONY: install run test unit bench bench-baseline bench-compare flaky lint type proto schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,22 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/report.py
+
+# Rewrite tests/bench/baseline.json from a `make bench` run, on purpose.
+bench-baseline: $(STAMP)
+	$(BIN)/python tests/bench/record_baseline.py
+
+# `make bench-compare BASE=main [BENCH=<pytest -k expr>] [ROUNDS=3]`: BASE beside the working tree.
+ROUNDS ?= 3
+bench-compare: $(STAMP)
+	$(if $(BASE),,$(error BASE=<git ref> is required: make bench-compare BASE=main))
+	$(BIN)/python tests/bench/compare.py --base $(BASE) --rounds $(ROUNDS) $(if $(BENCH),--bench '$(BENCH)')
+
+# `make flaky TIER=unit RUNS=5 [RECORD=1]`: each test's pass rate over RUNS runs of a tier.
+TIER ?= unit
+RUNS ?= 5
+flaky: $(STAMP)
+	$(BIN)/python tests/bench/flaky.py --tier $(TIER) --runs $(RUNS) --workers $(WORKERS) $(if $(RECORD),--record-baseline)
 
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py

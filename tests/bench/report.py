@@ -25,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import baseline
+import flaky
 import psutil
 from claims import ROWS, THROUGHPUT, TIME_UNITS, Measure, Quantity, Row, Throughput, parse_figure
 
@@ -255,7 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts["Load average after the run"] = "{:.2f} / {:.2f} / {:.2f} (1 / 5 / 15 min)".format(
             *os.getloadavg()
         )
-    args.output.write_text(build_report(data, facts, pytest_status=status))
+    # The committed baseline beside this run, and the pointer to `make flaky`'s file.
+    against_baseline = baseline.report_section(data)
+    extra = ["", *against_baseline, "", *flaky.link_section(), ""]
+    args.output.write_text(build_report(data, facts, pytest_status=status) + "\n".join(extra))
+    print("\n".join(against_baseline))
     missing = [row for row in ROWS if measured(data, row.measure)[0] is None]
     print(f"wrote {args.output} ({len(ROWS) - len(missing)} of {len(ROWS)} claims measured)")
     for row in missing:
