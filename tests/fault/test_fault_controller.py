@@ -86,8 +86,16 @@ def test_no_controller_at_start_runs_on_local_flow_control_then_registers(
     assert f"the external controller at {controller.address} does not answer" in health.stdout
     for name in NAMES:
         spec_of = components[name]
-        report = flight_action(spec_of["endpoint"], "health")
-        assert report["status"] == "degraded", (name, report)
+        # "starting" (healthy) while its first registration window lasts, then degraded.
+        report = poll_until(
+            lambda spec_of=spec_of: (
+                (r := flight_action(spec_of["endpoint"], "health"))
+                and r["status"] == "degraded"
+                and r
+            ),
+            30,
+            f"{name} degraded on local flow control",
+        )
         assert any("local flow control" in reason for reason in report["reasons"]), report
         assert _flow_control_mode(spec_of["endpoint"]) == "local"
         exposition = http_text(spec_of["health_port"], "/metrics")
