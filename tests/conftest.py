@@ -1,4 +1,5 @@
-"""What every tier shares: markers by folder, `repo_root`, and `free_port` (from ports.py).
+"""What every tier shares: markers by folder, `repo_root`, `anyio_backend`, and `free_port`
+(from ports.py).
 
 Each tier's own fixtures live in its folder's conftest.py (unit/, integration/, e2e/,
 fault/, bench/). Helpers that tests import are plain modules beside this one (ports.py,
@@ -33,6 +34,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """`pytest.mark.anyio` tests run on asyncio, the loop the runner uses."""
+    return "asyncio"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,10 +8,11 @@ therefore uncommitted (a crash happened between the two) and recovery removes it
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from flowctl.durable import write_atomically
 
 CHECKPOINT_NAME = "_checkpoint.json"
 
@@ -34,41 +35,6 @@ class Checkpoint:
             files_written=self.files_written + files,
             updated_at=time.time(),
         )
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in `directory` durable across a power cut, not only a crash."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a closed file's data to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomically(path: Path, data: bytes | memoryview, *, durable: bool) -> None:
-    """Write to a hidden temp file beside `path`, then rename it over `path`."""
-    temp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_directory(path.parent)
 
 
 class CheckpointStore:

@@ -26,13 +26,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from flowctl.durable import fsync_path, temp_path
 
-from arrow_analytics_sink.checkpoint import (
-    Checkpoint,
-    CheckpointStore,
-    fsync_directory,
-    fsync_file,
-)
+from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointStore
 from arrow_analytics_sink.render import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -135,7 +131,7 @@ class EventWriter:
                 published.append(path)
             if self.durable:
                 for directory in {path.parent for path in published}:
-                    fsync_directory(directory)
+                    fsync_path(directory)
             advanced = self.checkpoint.advanced(last_ledger, events.num_rows, len(published))
             self.store.save(advanced)
         except OSError as e:
@@ -156,15 +152,15 @@ class EventWriter:
         if not directory.is_dir():
             directory.mkdir(parents=True, exist_ok=True)
             if self.durable:
-                fsync_directory(directory.parent)
+                fsync_path(directory.parent)
         path = directory / data_file_name(first_ledger, last_ledger, fmt)
-        temp = path.with_name(f".{path.name}.tmp")
+        temp = temp_path(path)
         try:
             with pa.OSFile(str(temp), "wb") as handle:
                 for chunk in rendering:
                     handle.write(chunk)
             if self.durable:
-                fsync_file(temp)
+                fsync_path(temp)
         except BaseException:
             self._discard([temp])
             raise

@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, timestamp_pb2
@@ -170,12 +171,7 @@ class ControllerClient:
 
     def register_once(self) -> bool:
         try:
-            ack = grpc_result(
-                self._control.Register.future(
-                    self._service_info(), timeout=self.call_timeout, metadata=self._metadata
-                ),
-                self._stopping,
-            )
+            ack = self._call(self._control.Register, self._service_info())
         except grpc.RpcError as e:
             self.stats.registration_failures_total += 1
             self._lost(e, "register")
@@ -198,12 +194,7 @@ class ControllerClient:
         heartbeat = cp.ServiceHeartbeat(service_id=self.service_id, metrics=self.collect_metrics())
         heartbeat.timestamp.CopyFrom(_now())
         try:
-            answer = grpc_result(
-                self._control.Heartbeat.future(
-                    heartbeat, timeout=self.call_timeout, metadata=self._metadata
-                ),
-                self._stopping,
-            )
+            answer = self._call(self._control.Heartbeat, heartbeat)
         except grpc.RpcError as e:
             self.stats.heartbeat_failures_total += 1
             if e.code() == grpc.StatusCode.NOT_FOUND:
@@ -291,12 +282,7 @@ class ControllerClient:
         )
         started = time.perf_counter()
         try:
-            response = grpc_result(
-                self._flow_control.Discover.future(
-                    request, timeout=self.call_timeout, metadata=self._metadata
-                ),
-                self._stopping,
-            )
+            response = self._call(self._flow_control.Discover, request)
         except grpc.RpcError as e:
             self.stats.discovery_failures_total += 1
             self._lost(e, "discover")
@@ -309,15 +295,16 @@ class ControllerClient:
         return list(response.endpoints)
 
     def get_policy(self) -> fc.Policy:
-        policy: fc.Policy | None = grpc_result(
-            self._flow_control.GetPolicy.future(
-                empty_pb2.Empty(), timeout=self.call_timeout, metadata=self._metadata
-            ),
-            self._stopping,
-        )
+        policy: fc.Policy | None = self._call(self._flow_control.GetPolicy, empty_pb2.Empty())
         if policy is None:
             raise FlowctlError("GetPolicy cancelled: the component is stopping")
         return policy
+
+    def _call(self, method: grpc.UnaryUnaryMultiCallable, request: Any) -> Any:
+        """`method(request)` with the call timeout, cancelled once the component stops:
+        its answer, or None when it was cancelled (flowctl.waits.grpc_result)."""
+        future = method.future(request, timeout=self.call_timeout, metadata=self._metadata)
+        return grpc_result(future, self._stopping)
 
     def watch_stream(self) -> grpc.Call:
         """The WatchDirectives stream for this service (used by DirectiveWatcher)."""

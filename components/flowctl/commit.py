@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from flowctl.durable import fsync_path, temp_path, write_atomically
 from flowctl.errors import FlowctlError
 
 JOURNAL = "_flowctl_commit.json"
@@ -62,12 +63,9 @@ class CommittedFiles:
         return final
 
     def _replace_journal(self, journal: Mapping[str, object]) -> None:
-        path = self.directory / JOURNAL
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(journal))
-        self._sync(temporary)
-        os.replace(temporary, path)
-        self._sync(self.directory)
+        write_atomically(
+            self.directory / JOURNAL, json.dumps(journal).encode(), durable=self.durable
+        )
 
     def _recover(self) -> None:
         path = self.directory / JOURNAL
@@ -85,13 +83,8 @@ class CommittedFiles:
                 os.replace(staged, self.directory / name)
         for leftover in self.directory.glob(f"*{STAGED_SUFFIX}"):
             leftover.unlink()  # written but never committed: its rows will be read again
-        (self.directory / (JOURNAL + ".tmp")).unlink(missing_ok=True)
+        temp_path(self.directory / JOURNAL).unlink(missing_ok=True)
 
     def _sync(self, path: Path) -> None:
-        if not self.durable:
-            return
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        if self.durable:
+            fsync_path(path)

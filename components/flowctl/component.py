@@ -177,8 +177,11 @@ class Component:
         """host:port the Flight server listens on (the real port when 0 was asked)."""
         if self._server is None:
             return self.settings.endpoint
-        host = self.settings.endpoint.rsplit(":", 1)[0]
-        return f"{host}:{self._server.port}"
+        return f"{self._listen_host}:{self._server.port}"
+
+    @property
+    def _listen_host(self) -> str:
+        return self.settings.endpoint.rsplit(":", 1)[0]
 
     def health(self) -> HealthReport:
         client = self.client
@@ -281,7 +284,7 @@ class Component:
     def _serve_metrics(self, port: int) -> None:
         # A component serving Flight on every interface (in a pod: flowrun export) serves
         # /health and /metrics there too, for the kubelet's probe and Prometheus.
-        every_interface = self.settings.endpoint.rsplit(":", 1)[0] == "0.0.0.0"
+        every_interface = self._listen_host == "0.0.0.0"
         try:
             bound = self.monitor.serve(port, "0.0.0.0" if every_interface else "127.0.0.1")
         except OSError as e:

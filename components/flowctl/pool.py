@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -117,15 +118,14 @@ class ConnectionPool:
                 if len(self._connections) + self._opening < self.settings.max_connections:
                     self._opening += 1
                     break
-                remaining = None if deadline is None else deadline - self._clock()
-                if remaining is not None and remaining <= 0:
+                remaining = math.inf if deadline is None else deadline - self._clock()
+                if remaining <= 0:
                     raise PoolError(
                         f"all {self.settings.max_connections} connections to {self.endpoint} "
                         f"are busy after {timeout}s"
                     )
                 # In slices: a release notifies, a component's stop does not.
-                wait_seconds = STOP_CHECK_SECONDS if remaining is None else remaining
-                self._available.wait(min(wait_seconds, STOP_CHECK_SECONDS))
+                self._available.wait(min(remaining, STOP_CHECK_SECONDS))
         return self._open_lent_connection()
 
     def _take_idle(self) -> PooledConnection | None:

@@ -170,8 +170,6 @@ class DataStoreReader:
     def _cat(self, key: str) -> bytes:
         try:
             data: Any = self.fs.cat_file(f"{self.root}/{key}")
-        except FileNotFoundError:
-            raise
-        except PermissionError as e:
+        except PermissionError as e:  # a FileNotFoundError goes up to the caller
             raise LedgerSourceError(f"{self.where(key)}: permission denied ({e})") from None
         return bytes(data)

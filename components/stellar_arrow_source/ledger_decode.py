@@ -20,13 +20,12 @@ from typing import Any
 import pyarrow as pa
 import zstandard
 from stellar_common.ledger_schema import LEDGER_CLOSE_META, STELLAR_LEDGER_SCHEMA
+from stellar_common.xdr import meta_body, network_id
 from stellar_sdk import xdr as x
 from xdrlib3 import Unpacker
 
 from stellar_arrow_source.errors import LedgerDataError
-from stellar_arrow_source.ledger_transactions import network_id, transaction_rows
-
-MetaVersion = x.LedgerCloseMetaV0 | x.LedgerCloseMetaV1 | x.LedgerCloseMetaV2
+from stellar_arrow_source.ledger_transactions import transaction_rows
 
 
 @dataclass(frozen=True)
@@ -109,16 +108,9 @@ def split_batch(raw: bytes, job: DecodeJob) -> list[tuple[bytes, x.LedgerCloseMe
     return metas
 
 
-def meta_version(meta: x.LedgerCloseMeta) -> MetaVersion:
-    version = meta.v0 or meta.v1 or meta.v2
-    if version is None:
-        raise ValueError(f"LedgerCloseMeta v{meta.v} is not known to this stellar-sdk")
-    return version
-
-
 def ledger_row(meta: x.LedgerCloseMeta, raw: bytes, passphrase: str) -> dict[str, Any]:
     """The StellarLedger row of one ledger; `raw` is its LedgerCloseMeta XDR."""
-    version = meta_version(meta)
+    version = meta_body(meta)
     entry = version.ledger_header
     header = entry.header
     processing: Sequence[x.TransactionResultMeta | x.TransactionResultMetaV1] = (

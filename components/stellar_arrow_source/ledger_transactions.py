@@ -1,11 +1,8 @@
 """The `transactions` column of a real ledger, read from its `LedgerCloseMeta`.
 
 The meta lists results in application order (`tx_processing`) and envelopes in the
-transaction set, in another order; they are joined by the transaction hash, which is
-SHA-256(network id, envelope type, transaction XDR), so the network passphrase is needed.
-A v0 envelope hashes as the v1 transaction it converts to, whose XDR is the v0 XDR after
-four zero bytes (the ed25519 type of the muxed source; a v0 optional time bound and a v1
-precondition share their tags 0 and 1).
+transaction set, in another order; they are joined by the transaction hash
+(`stellar_common.xdr.transaction_hash`), so the network passphrase is needed.
 
 Operations carry their type and source; payment, create_account, path payments and
 account_merge also their destination, asset and amount as the schema describes (what the
@@ -17,57 +14,23 @@ and source: the processor reads the raw `ledger_close_meta` for them.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from stellar_common.xdr import (
+    account_id,
+    envelopes,
+    muxed_base,
+    operation_results,
+    succeeded,
+    transaction_hash,
+)
 from stellar_sdk import StrKey
 from stellar_sdk import xdr as x
 
-from stellar_arrow_source.xdr_values import AssetColumns, account_id, asset_columns, muxed_account
-
-_ENVELOPE_TYPE_TX = (2).to_bytes(4, "big")
-_ENVELOPE_TYPE_TX_FEE_BUMP = (5).to_bytes(4, "big")
-_SUCCESS_CODES = (
-    x.TransactionResultCode.txSUCCESS,
-    x.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS,
-)
+from stellar_arrow_source.xdr_values import AssetColumns, asset_columns
 
 Row = dict[str, Any]
-
-
-def network_id(passphrase: str) -> bytes:
-    return hashlib.sha256(passphrase.encode()).digest()
-
-
-def envelopes(
-    tx_set: x.TransactionSet | x.GeneralizedTransactionSet,
-) -> Iterator[x.TransactionEnvelope]:
-    """Every envelope of a ledger's transaction set, classic or generalized (phases of
-    components, or of parallel stages of clusters since protocol 23)."""
-    if isinstance(tx_set, x.TransactionSet):
-        yield from tx_set.txs
-        return
-    assert tx_set.v1_tx_set is not None
-    for phase in tx_set.v1_tx_set.phases:
-        for component in phase.v0_components or ():
-            assert component.txs_maybe_discounted_fee is not None
-            yield from component.txs_maybe_discounted_fee.txs
-        if phase.parallel_txs_component is not None:
-            for stage in phase.parallel_txs_component.execution_stages:
-                for cluster in stage.parallel_tx_execution_stage:
-                    yield from cluster.dependent_tx_cluster
-
-
-def envelope_hash(envelope: x.TransactionEnvelope, network: bytes) -> bytes:
-    if envelope.v1 is not None:
-        payload = _ENVELOPE_TYPE_TX + envelope.v1.tx.to_xdr_bytes()
-    elif envelope.v0 is not None:
-        payload = _ENVELOPE_TYPE_TX + b"\0\0\0\0" + envelope.v0.tx.to_xdr_bytes()
-    else:
-        assert envelope.fee_bump is not None
-        payload = _ENVELOPE_TYPE_TX_FEE_BUMP + envelope.fee_bump.tx.to_xdr_bytes()
-    return hashlib.sha256(network + payload).digest()
 
 
 def transaction_rows(
@@ -76,7 +39,7 @@ def transaction_rows(
     network: bytes,
 ) -> list[Row]:
     """One row per transaction, in application order."""
-    by_hash = {envelope_hash(e, network): e for e in envelopes(tx_set)}
+    by_hash = {transaction_hash(e, network): e for e in envelopes(tx_set)}
     rows = []
     for applied in processing:
         pair = applied.result
@@ -95,17 +58,11 @@ def _transaction_row(
     tx_hash: bytes, envelope: x.TransactionEnvelope, result: x.TransactionResult
 ) -> Row:
     source, operations, max_fee = _envelope_parts(envelope)
-    outcome = result.result
-    successful = outcome.code in _SUCCESS_CODES
-    op_results: Sequence[x.OperationResult] = ()
-    if outcome.inner_result_pair is not None:
-        op_results = outcome.inner_result_pair.result.result.results or ()
-    elif outcome.results is not None:
-        op_results = outcome.results
+    op_results = operation_results(result)
     return {
         "hash": tx_hash.hex(),
         "source_account": source,
-        "successful": successful,
+        "successful": succeeded(result),
         "fee_charged": result.fee_charged.int64,
         "max_fee": max_fee,
         "operation_count": len(operations),
@@ -120,7 +77,7 @@ def _envelope_parts(envelope: x.TransactionEnvelope) -> tuple[str, Sequence[x.Op
     """Source account, operations and the fee the sender bid (a fee bump's outer fee)."""
     if envelope.v1 is not None:
         tx = envelope.v1.tx
-        return muxed_account(tx.source_account), tx.operations, tx.fee.uint32
+        return muxed_base(tx.source_account), tx.operations, tx.fee.uint32
     if envelope.v0 is not None:
         tx0 = envelope.v0.tx
         source = StrKey.encode_ed25519_public_key(tx0.source_account_ed25519.uint256)
@@ -129,7 +86,7 @@ def _envelope_parts(envelope: x.TransactionEnvelope) -> tuple[str, Sequence[x.Op
     bump = envelope.fee_bump.tx
     inner = bump.inner_tx.v1
     assert inner is not None
-    return muxed_account(inner.tx.source_account), inner.tx.operations, bump.fee.int64
+    return muxed_base(inner.tx.source_account), inner.tx.operations, bump.fee.int64
 
 
 def _operation_row(op: x.Operation, result: x.OperationResult | None) -> Row:
@@ -137,12 +94,12 @@ def _operation_row(op: x.Operation, result: x.OperationResult | None) -> Row:
     kind = body.type.name.lower()
     row: Row = {
         "type": kind,
-        "source_account": muxed_account(op.source_account) if op.source_account else None,
+        "source_account": muxed_base(op.source_account) if op.source_account else None,
     }
     tr = result.tr if result is not None and result.code == x.OperationResultCode.opINNER else None
     if body.payment_op is not None:
         pay = body.payment_op
-        _set(row, muxed_account(pay.destination), asset_columns(pay.asset), pay.amount.int64)
+        _set(row, muxed_base(pay.destination), asset_columns(pay.asset), pay.amount.int64)
     elif body.create_account_op is not None:
         create = body.create_account_op
         native = asset_columns(x.Asset(x.AssetType.ASSET_TYPE_NATIVE))
@@ -151,7 +108,7 @@ def _operation_row(op: x.Operation, result: x.OperationResult | None) -> Row:
         receive = body.path_payment_strict_receive_op
         _set(
             row,
-            muxed_account(receive.destination),
+            muxed_base(receive.destination),
             asset_columns(receive.dest_asset),
             receive.dest_amount.int64,
         )
@@ -160,13 +117,13 @@ def _operation_row(op: x.Operation, result: x.OperationResult | None) -> Row:
         send = body.path_payment_strict_send_op
         sent = tr.path_payment_strict_send_result if tr is not None else None
         received = sent.success.last.amount.int64 if sent and sent.success else None
-        _set(row, muxed_account(send.destination), asset_columns(send.dest_asset), received)
+        _set(row, muxed_base(send.destination), asset_columns(send.dest_asset), received)
         _set_source(row, asset_columns(send.send_asset), send.send_amount.int64)
     elif body.destination is not None:  # account_merge
         merged = tr.account_merge_result if tr is not None else None
         balance = merged.source_account_balance if merged is not None else None
         native = asset_columns(x.Asset(x.AssetType.ASSET_TYPE_NATIVE))
-        _set(row, muxed_account(body.destination), native, balance.int64 if balance else None)
+        _set(row, muxed_base(body.destination), native, balance.int64 if balance else None)
     return row
 
 

@@ -6,17 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flowctl import options
+from stellar_common.xdr import NETWORK_PASSPHRASES as WELL_KNOWN
 
-PUBNET_PASSPHRASE = "Public Global Stellar Network ; September 2015"
-TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
-FUTURENET_PASSPHRASE = "Test SDF Future Network ; October 2022"
+PUBNET_PASSPHRASE = WELL_KNOWN["pubnet"]
+TESTNET_PASSPHRASE = WELL_KNOWN["testnet"]
+FUTURENET_PASSPHRASE = WELL_KNOWN["futurenet"]
 
+_NAMES = ("pubnet", "testnet", "futurenet")  # not standalone: that name stays a passphrase
 NETWORK_PASSPHRASES = {
-    "pubnet": PUBNET_PASSPHRASE,
+    **{name: WELL_KNOWN[name] for name in _NAMES},
     "mainnet": PUBNET_PASSPHRASE,
     "public": PUBNET_PASSPHRASE,
-    "testnet": TESTNET_PASSPHRASE,
-    "futurenet": FUTURENET_PASSPHRASE,
 }
 
 
@@ -33,7 +33,7 @@ def network_passphrase(config: Mapping[str, Any], backend: str) -> str:
 
 def network_name(passphrase: str) -> str:
     """A short name for messages: pubnet/testnet/futurenet, else the passphrase quoted."""
-    for name in ("pubnet", "testnet", "futurenet"):
+    for name in _NAMES:
         if NETWORK_PASSPHRASES[name] == passphrase:
             return name
     return repr(passphrase)

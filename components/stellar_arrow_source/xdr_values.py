@@ -1,4 +1,4 @@
-"""Plain values from stellar-sdk XDR objects: G... strkeys, assets as (type, code, issuer)."""
+"""Assets of stellar-sdk XDR objects as the schema's (type, code, issuer) columns."""
 
 from __future__ import annotations
 
@@ -8,25 +8,10 @@ from stellar_common.ledger_schema import (
     NATIVE,
     NATIVE_CODE,
 )
-from stellar_sdk import StrKey
+from stellar_common.xdr import account_id
 from stellar_sdk import xdr as x
 
 AssetColumns = tuple[str, str, str | None]  # asset_type, asset_code, asset_issuer
-
-
-def account_id(account: x.AccountID) -> str:
-    key = account.account_id.ed25519
-    assert key is not None  # the only kind of public key
-    return StrKey.encode_ed25519_public_key(key.uint256)
-
-
-def muxed_account(account: x.MuxedAccount) -> str:
-    """The G... account of a possibly muxed account (a muxed M... id travels on the same
-    account; the schema's accounts are G... strkeys)."""
-    if account.ed25519 is not None:
-        return StrKey.encode_ed25519_public_key(account.ed25519.uint256)
-    assert account.med25519 is not None
-    return StrKey.encode_ed25519_public_key(account.med25519.ed25519.uint256)
 
 
 def asset_columns(asset: x.Asset) -> AssetColumns:

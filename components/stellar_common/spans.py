@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from flowctl.errors import TicketError
-from flowctl.positions import POSITION_KEY
+from flowctl.positions import position_metadata
 from flowctl.tickets import StreamTicket
 
 LEDGER_COLUMNS = ("sequence", "ledger_sequence")
@@ -44,14 +44,12 @@ class LedgerSpan:
     generated_at: float = 0.0  # unix seconds; 0: unknown
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "first_ledger": self.first_ledger,
-                "last_ledger": self.last_ledger,
-                "generated_at": self.generated_at,
-                POSITION_KEY: str(self.last_ledger),
-            }
-        ).encode()
+        return position_metadata(
+            str(self.last_ledger),
+            first_ledger=self.first_ledger,
+            last_ledger=self.last_ledger,
+            generated_at=self.generated_at,
+        )
 
     @classmethod
     def decode(cls, metadata: Any) -> LedgerSpan | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from stellar_common.xdr import account_id, muxed_base
 from stellar_sdk import StrKey
 from stellar_sdk import xdr as X
 
@@ -20,13 +21,7 @@ from ttp_arrow_processor.events import CLAWBACK, MINT, EventScope, TokenTransfer
 from ttp_arrow_processor.movements import movement
 from ttp_arrow_processor.pools import pool_deltas
 from ttp_arrow_processor.revocation import revoked_trustline_events
-from ttp_arrow_processor.strkeys import (
-    account_id,
-    claimable_balance_id,
-    muxed_address,
-    muxed_base,
-    pool_id,
-)
+from ttp_arrow_processor.strkeys import claimable_balance_id, muxed_address, pool_id
 
 _NATIVE = X.Asset(type=X.AssetType.ASSET_TYPE_NATIVE)
 _O = X.OperationType
@@ -104,21 +99,29 @@ def _manage_offer(
     return _claim_atoms(scope, op, list(outcome.success.offers_claimed))
 
 
+def _path_payment(
+    scope: EventScope,
+    op: X.Operation,
+    offers: list[X.ClaimAtom],
+    destination: X.MuxedAccount,
+    asset: X.Asset,
+    received: X.Int64,
+) -> list[TokenTransferEvent]:
+    """The offers crossed, then what the destination received."""
+    source = muxed_address(op_source(scope, op))
+    final = movement(
+        scope, asset, source, muxed_address(destination), int(received.int64), with_muxed_info=True
+    )
+    return [*_claim_atoms(scope, op, offers), final]
+
+
 def _path_payment_strict_send(
     scope: EventScope, op: X.Operation, result: X.OperationResult
 ) -> list[TokenTransferEvent]:
     body = op.body.path_payment_strict_send_op
     success = result.tr.path_payment_strict_send_result.success
-    source = muxed_address(op_source(scope, op))
-    final = movement(
-        scope,
-        body.dest_asset,
-        source,
-        muxed_address(body.destination),
-        int(success.last.amount.int64),
-        with_muxed_info=True,
-    )
-    return [*_claim_atoms(scope, op, list(success.offers)), final]
+    offers = list(success.offers)
+    return _path_payment(scope, op, offers, body.destination, body.dest_asset, success.last.amount)
 
 
 def _path_payment_strict_receive(
@@ -126,16 +129,8 @@ def _path_payment_strict_receive(
 ) -> list[TokenTransferEvent]:
     body = op.body.path_payment_strict_receive_op
     success = result.tr.path_payment_strict_receive_result.success
-    source = muxed_address(op_source(scope, op))
-    final = movement(
-        scope,
-        body.dest_asset,
-        source,
-        muxed_address(body.destination),
-        int(body.dest_amount.int64),
-        with_muxed_info=True,
-    )
-    return [*_claim_atoms(scope, op, list(success.offers)), final]
+    offers = list(success.offers)
+    return _path_payment(scope, op, offers, body.destination, body.dest_asset, body.dest_amount)
 
 
 def _inflation(

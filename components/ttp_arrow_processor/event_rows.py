@@ -48,10 +48,6 @@ def event_ids(events: list[TokenTransferEvent]) -> list[str]:
     return ids
 
 
-def _amount_text(amount: int) -> str:
-    return amount_text(amount)
-
-
 def events_batch(events: list[TokenTransferEvent]) -> pa.RecordBatch:
     columns: dict[str, list[object]] = {field.name: [] for field in TTP_EVENT_SCHEMA}
     columns["event_id"] = list(event_ids(events))
@@ -74,7 +70,7 @@ def events_batch(events: list[TokenTransferEvent]) -> pa.RecordBatch:
             "from_account": event.from_address,
             "to_account": event.to_address,
             "amount_raw": event.amount if event.amount in _INT64 else None,
-            "amount_str": _amount_text(event.amount),
+            "amount_str": amount_text(event.amount),
             "source_asset_type": None,
             "source_asset_code": None,
             "source_asset_issuer": None,

@@ -11,16 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from stellar_common.event_schema import BURN, CLAWBACK, FEE, MINT, TRANSFER
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.strkeys import asset_name, sac_contract_address
 from ttp_arrow_processor.transaction import LedgerTransaction
 
-FEE = "fee"
-TRANSFER = "transfer"
-MINT = "mint"
-BURN = "burn"
-CLAWBACK = "clawback"
+# The event kinds are the schema's `event_type` values, re-exported for the handlers.
+__all__ = [
+    "BURN",
+    "CLAWBACK",
+    "FEE",
+    "MINT",
+    "TRANSFER",
+    "EventMeta",
+    "EventScope",
+    "MuxedInfo",
+    "TokenTransferEvent",
+]
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ amount, as CAP-67) its rise in the refund changes.
 
 from __future__ import annotations
 
+from stellar_common.xdr import account_id, muxed_base
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.events import FEE, EventScope, TokenTransferEvent
-from ttp_arrow_processor.strkeys import account_id, muxed_base
 
 _NATIVE = X.Asset(type=X.AssetType.ASSET_TYPE_NATIVE)
 _T = X.LedgerEntryChangeType

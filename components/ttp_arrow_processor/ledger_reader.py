@@ -12,29 +12,29 @@ the hash a meta names. `network="auto"` tries the well-known networks until one 
 
 from __future__ import annotations
 
-import hashlib
-import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from stellar_common.xdr import (
+    NETWORK_PASSPHRASES,
+    MetaBody,
+    envelopes,
+    meta_body,
+    network_id,
+    transaction_hash,
+)
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.errors import NetworkMismatchError, TokenTransferError
-from ttp_arrow_processor.strkeys import network_id
 from ttp_arrow_processor.transaction import LedgerTransaction
 
-PUBNET = "Public Global Stellar Network ; September 2015"
-TESTNET = "Test SDF Network ; September 2015"
-FUTURENET = "Test SDF Future Network ; October 2022"
-STANDALONE = "Standalone Network ; February 2017"
-NETWORKS = {"pubnet": PUBNET, "testnet": TESTNET, "futurenet": FUTURENET, "standalone": STANDALONE}
 AUTO = "auto"
 
 
 def passphrase_of(network: str) -> str:
     """The passphrase of a network name (pubnet, testnet, ...), or the text itself."""
-    return NETWORKS.get(network, network)
+    return NETWORK_PASSPHRASES.get(network, network)
 
 
 @dataclass(frozen=True)
@@ -49,53 +49,20 @@ class LedgerView:
     upgrade_changes: tuple[X.LedgerEntryChanges, ...]
 
 
-def _envelopes(
-    lcm_body: X.LedgerCloseMetaV0 | X.LedgerCloseMetaV1 | X.LedgerCloseMetaV2,
-) -> Iterator[X.TransactionEnvelope]:
-    tx_set = lcm_body.tx_set
-    if isinstance(tx_set, X.TransactionSet):
-        yield from tx_set.txs
-        return
-    for phase in tx_set.v1_tx_set.phases:
-        if phase.v == 0:
-            for component in phase.v0_components:
-                yield from component.txs_maybe_discounted_fee.txs
-        else:
-            for stage in phase.parallel_txs_component.execution_stages:
-                for cluster in stage.parallel_tx_execution_stage:
-                    yield from cluster.dependent_tx_cluster
-
-
-def transaction_hash(envelope: X.TransactionEnvelope, passphrase: str) -> bytes:
-    """sha256 of the signature payload: network id, envelope type, transaction."""
-    kind = envelope.type
-    if kind == X.EnvelopeType.ENVELOPE_TYPE_TX_FEE_BUMP:
-        tagged = struct.pack(">I", kind.value) + envelope.fee_bump.tx.to_xdr_bytes()
-    elif kind == X.EnvelopeType.ENVELOPE_TYPE_TX:
-        tagged = struct.pack(">I", kind.value) + envelope.v1.tx.to_xdr_bytes()
-    else:
-        # A v0 transaction hashes as the v1 one it converts to, whose XDR is the v0 XDR
-        # behind the muxed-account tag of its source (KEY_TYPE_ED25519 = 0).
-        tx_tag = X.EnvelopeType.ENVELOPE_TYPE_TX.value
-        tagged = struct.pack(">II", tx_tag, 0) + envelope.v0.tx.to_xdr_bytes()
-    return hashlib.sha256(network_id(passphrase) + tagged).digest()
-
-
-def _body(
-    lcm: X.LedgerCloseMeta,
-) -> X.LedgerCloseMetaV0 | X.LedgerCloseMetaV1 | X.LedgerCloseMetaV2:
-    body = {0: lcm.v0, 1: lcm.v1, 2: lcm.v2}.get(lcm.v)
-    if body is None:
-        raise TokenTransferError(f"LedgerCloseMeta version {lcm.v} is not supported (0, 1, 2)")
-    return body
+def _body(lcm: X.LedgerCloseMeta) -> MetaBody:
+    try:
+        return meta_body(lcm)
+    except ValueError as e:
+        raise TokenTransferError(str(e)) from None
 
 
 def _pair(
-    envelopes: Sequence[X.TransactionEnvelope],
+    tx_envelopes: Sequence[X.TransactionEnvelope],
     metas: Sequence[X.TransactionResultMeta | X.TransactionResultMetaV1],
     passphrase: str,
 ) -> dict[bytes, X.TransactionEnvelope] | None:
-    by_hash = {transaction_hash(envelope, passphrase): envelope for envelope in envelopes}
+    network = network_id(passphrase)
+    by_hash = {transaction_hash(envelope, network): envelope for envelope in tx_envelopes}
     for meta in metas:
         if meta.result.transaction_hash.hash not in by_hash:
             return None
@@ -131,11 +98,11 @@ def read_ledger(lcm: X.LedgerCloseMeta, network: str = AUTO) -> LedgerView:
     body = _body(lcm)
     header = body.ledger_header.header
     sequence = header.ledger_seq.uint32
-    envelopes = list(_envelopes(body))
+    tx_envelopes = list(envelopes(body.tx_set))
     metas: Sequence[_ResultMeta] = body.tx_processing
-    candidates = list(NETWORKS.values()) if network == AUTO else [passphrase_of(network)]
+    candidates = list(NETWORK_PASSPHRASES.values()) if network == AUTO else [passphrase_of(network)]
     for passphrase in candidates:
-        by_hash = _pair(envelopes, metas, passphrase) if metas else {}
+        by_hash = _pair(tx_envelopes, metas, passphrase) if metas else {}
         if by_hash is not None:
             break
     else:

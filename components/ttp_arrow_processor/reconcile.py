@@ -18,18 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from stellar_common.xdr import account_id
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.entry_changes import Change, all_changes
 from ttp_arrow_processor.events import BURN, CLAWBACK, FEE, MINT, TRANSFER, TokenTransferEvent
 from ttp_arrow_processor.ledger_reader import LedgerView
-from ttp_arrow_processor.strkeys import (
-    NATIVE_ASSET,
-    account_id,
-    asset_name,
-    claimable_balance_id,
-    pool_id,
-)
+from ttp_arrow_processor.strkeys import NATIVE_ASSET, asset_name, claimable_balance_id, pool_id
 
 BalanceKey = tuple[str, str]  # (holder strkey, asset `native` or `CODE:ISSUER`)
 _E = X.LedgerEntryType

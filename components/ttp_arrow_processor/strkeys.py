@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+from stellar_common.xdr import account_id, network_id
 from stellar_sdk import StrKey
 from stellar_sdk import xdr as X
 
@@ -21,31 +22,16 @@ from ttp_arrow_processor.errors import present
 NATIVE_ASSET = "native"
 
 
-def account_id(account: X.AccountID) -> str:
-    return StrKey.encode_ed25519_public_key(account.account_id.ed25519.uint256)
+def _med25519_address(key: X.Uint256, muxed_id: X.Uint64) -> str:
+    return StrKey.encode_med25519_public_key(key.uint256 + muxed_id.uint64.to_bytes(8, "big"))
 
 
 def muxed_address(account: X.MuxedAccount) -> str:
     """The address as written in the transaction: M... for a muxed account, else G...."""
     if account.type == X.CryptoKeyType.KEY_TYPE_MUXED_ED25519:
         med = account.med25519
-        return StrKey.encode_med25519_public_key(
-            med.ed25519.uint256 + med.id.uint64.to_bytes(8, "big")
-        )
+        return _med25519_address(med.ed25519, med.id)
     return StrKey.encode_ed25519_public_key(account.ed25519.uint256)
-
-
-def muxed_base(account: X.MuxedAccount) -> str:
-    """The G... account behind a (possibly muxed) account."""
-    if account.type == X.CryptoKeyType.KEY_TYPE_MUXED_ED25519:
-        return StrKey.encode_ed25519_public_key(account.med25519.ed25519.uint256)
-    return StrKey.encode_ed25519_public_key(account.ed25519.uint256)
-
-
-def muxed_id(account: X.MuxedAccount) -> int | None:
-    if account.type == X.CryptoKeyType.KEY_TYPE_MUXED_ED25519:
-        return int(account.med25519.id.uint64)
-    return None
 
 
 def pool_id(pool: X.PoolID) -> str:
@@ -70,9 +56,7 @@ def sc_address(address: X.SCAddress) -> str:
         return contract_id(present(address.contract_id, "SCAddress.contract_id"))
     if kind == X.SCAddressType.SC_ADDRESS_TYPE_MUXED_ACCOUNT:
         muxed = present(address.muxed_account, "SCAddress.muxed_account")
-        return StrKey.encode_med25519_public_key(
-            muxed.ed25519.uint256 + muxed.id.uint64.to_bytes(8, "big")
-        )
+        return _med25519_address(muxed.ed25519, muxed.id)
     if kind == X.SCAddressType.SC_ADDRESS_TYPE_CLAIMABLE_BALANCE:
         return claimable_balance_id(present(address.claimable_balance_id, "SCAddress.balance"))
     return pool_id(present(address.liquidity_pool_id, "SCAddress.liquidity_pool_id"))
@@ -110,15 +94,6 @@ def asset_name(asset: X.Asset | X.TrustLineAsset) -> str:
 def asset_issuer(asset: X.Asset) -> str | None:
     parts = _asset_parts(asset)
     return None if parts is None else parts[1]
-
-
-@lru_cache(maxsize=4096)
-def _network_id(passphrase: str) -> bytes:
-    return hashlib.sha256(passphrase.encode()).digest()
-
-
-def network_id(passphrase: str) -> bytes:
-    return _network_id(passphrase)
 
 
 @lru_cache(maxsize=65536)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stellar_common.xdr import muxed_base
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.classic_operations import classic_handlers, op_source
@@ -24,7 +25,6 @@ from ttp_arrow_processor.events import BURN, MINT, EventScope, TokenTransferEven
 from ttp_arrow_processor.fees import fee_events
 from ttp_arrow_processor.ledger_reader import LedgerView
 from ttp_arrow_processor.reconcile import change_deltas, event_deltas, native_key
-from ttp_arrow_processor.strkeys import muxed_base
 
 _HANDLERS = classic_handlers()
 _NATIVE = X.Asset(type=X.AssetType.ASSET_TYPE_NATIVE)

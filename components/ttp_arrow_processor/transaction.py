@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stellar_common.xdr import operation_results, succeeded
 from stellar_sdk import xdr as X
 
 from ttp_arrow_processor.entry_changes import Change, all_changes, changes
-
-_SUCCESS = (
-    X.TransactionResultCode.txSUCCESS,
-    X.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS,
-)
-_INNER = (
-    X.TransactionResultCode.txFEE_BUMP_INNER_SUCCESS,
-    X.TransactionResultCode.txFEE_BUMP_INNER_FAILED,
-)
 
 
 @dataclass(frozen=True)
@@ -82,17 +74,14 @@ class LedgerTransaction:
 
     @property
     def successful(self) -> bool:
-        return self.result.result.result.code in _SUCCESS
+        return succeeded(self.result.result)
 
     @property
     def fee_charged(self) -> int:
         return int(self.result.result.fee_charged.int64)
 
     def operation_results(self) -> list[X.OperationResult]:
-        outer = self.result.result.result
-        if outer.code in _INNER:
-            return list(outer.inner_result_pair.result.result.results or [])
-        return list(outer.results or [])
+        return operation_results(self.result.result)
 
     def _versioned_meta(
         self,

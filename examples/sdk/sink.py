@@ -10,11 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from flowctl import CommittedFiles, Component, run_component
+from flowctl.options import text
 
 
 class ParquetFiles(Component):
     def work(self) -> None:
-        folder = Path(self.config.get("output_dir", "data/sdk"))
+        folder = Path(text(self.config, "output_dir", "data/sdk"))
         output = CommittedFiles(Path(self.settings.spec_dir) / folder)
         for batch in self.read_input(after=output.position):
             write = partial(pq.write_table, pa.Table.from_batches([batch]))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 from flowctl import Component, StreamTicket, run_component
+from flowctl.options import integer, number
 
 SCHEMA = pa.schema([("id", pa.int64())])
 BATCHES_PER_SECOND = 10
@@ -18,8 +19,8 @@ class Counter(Component):
         return SCHEMA
 
     def stream(self, ticket: StreamTicket) -> Iterator[tuple[pa.RecordBatch, str]]:
-        rate = float(self.config.get("rate", 100))
-        count = int(self.config.get("count", 0))
+        rate = number(self.config, "rate", 100)
+        count = integer(self.config, "count", 0)
         next_id = int(ticket.after) + 1 if ticket.after else 0
         rows_per_batch = max(1, round(rate / BATCHES_PER_SECOND))
         while count == 0 or next_id < count:

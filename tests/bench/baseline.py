@@ -105,6 +105,12 @@ def figures_of(data: Mapping[str, Any]) -> dict[str, Figure]:
 # ------------------------------------------------------------------ comparing
 
 
+def worse_by(before: float, now: float, better: str) -> float:
+    """How much worse `now` is than `before`, as a fraction (negative: better); a rate
+    (`better` "higher") is compared as its inverse, so 10 % slower means the same for both."""
+    return now / before - 1 if better == "lower" else before / now - 1
+
+
 @dataclass(frozen=True)
 class Comparison:
     name: str
@@ -113,12 +119,10 @@ class Comparison:
 
     @property
     def worse_by(self) -> float | None:
-        """How much worse the current figure is, as a fraction (negative: better); a rate
-        is compared as its inverse, so 10 % slower means the same for both."""
+        """How much worse the current figure is than the baseline (`worse_by`)."""
         if self.baseline is None or self.current is None:
             return None
-        before, now = self.baseline.value, self.current.value
-        return now / before - 1 if self.baseline.better == "lower" else before / now - 1
+        return worse_by(self.baseline.value, self.current.value, self.baseline.better)
 
     @property
     def flagged(self) -> bool:
@@ -136,11 +140,16 @@ def compare(current: Mapping[str, Figure], baseline: Mapping[str, Figure]) -> li
     return [Comparison(name, baseline.get(name), current.get(name)) for name in names]
 
 
+def significant(value: float) -> str:
+    """Three significant digits, whole thousands with separators (the reports' numbers)."""
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+
+
 def format_value(figure: Figure | None) -> str:
     if figure is None:
         return "-"
     value = figure.value
-    text = f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+    text = significant(value)
     if figure.unit == "s" and value < 1:
         return f"{value * 1e6:.3g} µs" if value < 1e-3 else f"{value * 1e3:.3g} ms"
     return text if figure.unit == "ratio" else f"{text} {figure.unit}"

@@ -29,9 +29,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 import pyarrow as pa
@@ -48,6 +48,7 @@ LEDGERS = int(os.environ.get("STELLAR_BENCH_LEDGERS", "60000"))
 ROUNDS = int(os.environ.get("STELLAR_BENCH_ROUNDS", "3"))
 BATCH = DEFAULT_BATCH_SIZE  # the source's default, which the pipeline runs with
 SEED = 1
+Run = TypeVar("Run")
 
 CEILING_SERVER = """
 import sys
@@ -77,6 +78,12 @@ def results(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 def event_batches() -> list[pa.RecordBatch]:
     generator = SyntheticLedgers(GeneratorConfig(seed=SEED))
     return [extract_events(b)[0] for b in generator.iter_batches(1, LEDGERS, BATCH)]
+
+
+def median_run(runs: Sequence[Run], rate: Callable[[Run], float]) -> Run:
+    """The run of the median rate (the upper one of an even count), first of equals."""
+    rates = sorted(rate(run) for run in runs)
+    return next(run for run in runs if rate(run) == rates[len(rates) // 2])
 
 
 def test_raw_flight_ceiling(benchmark: Any, tmp_path: Path, results: dict[str, Any]) -> None:
@@ -122,7 +129,7 @@ def test_single_process_baseline(benchmark: Any, tmp_path: Path, results: dict[s
         runs.append(run_baseline(output, seed=SEED, ledgers=LEDGERS, batch_size=BATCH))
 
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    median = sorted(runs, key=lambda run: run.events_per_second)[len(runs) // 2]
+    median = median_run(runs, lambda run: run.events_per_second)
     results["baseline_events_per_second"] = round(median.events_per_second)
     results["baseline_events_per_second_runs"] = [round(r.events_per_second) for r in runs]
     results["baseline_events"] = median.events
@@ -195,15 +202,14 @@ def test_pipeline_throughput(benchmark: Any, tmp_path: Path, results: dict[str, 
         runs.append(figures)
 
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    rates = sorted(run["events_per_second"] for run in runs)
-    median_run = next(run for run in runs if run["events_per_second"] == rates[len(rates) // 2])
-    results["pipeline_events_per_second"] = median_run["events_per_second"]
+    median = median_run(runs, lambda run: run["events_per_second"])
+    results["pipeline_events_per_second"] = median["events_per_second"]
     results["pipeline_events_per_second_runs"] = [run["events_per_second"] for run in runs]
-    results["pipeline_ledgers_per_second"] = median_run["ledgers_per_second"]
-    results["pipeline_events"] = median_run["events"]
+    results["pipeline_ledgers_per_second"] = median["ledgers_per_second"]
+    results["pipeline_events"] = median["events"]
     for key in ("cpu_us_per_event", "cores_used", "cpu_seconds", "peak_rss_mib"):
-        results[key] = median_run[key]
-    for name, value in median_run["cpu_us_per_event"].items():  # flat: claims.py reads them
+        results[key] = median[key]
+    for name, value in median["cpu_us_per_event"].items():  # flat: claims.py reads them
         results[f"cpu_us_per_event_{name}"] = value
     for versus in ("ceiling", "baseline"):
         if f"{versus}_events_per_second" in results:

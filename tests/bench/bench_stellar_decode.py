@@ -18,45 +18,34 @@ import contextlib
 import functools
 import json
 import os
-import struct
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.stellar_ledgers import LOAD_TEST_PASSPHRASE, ROOT, load_test_ledgers
 from stellar_arrow_source.datastore_reader import DataStoreReader
 from stellar_arrow_source.decode_pool import DecodePool
-from stellar_arrow_source.ledger_decode import DecodeJob, decode_job, decompress
+from stellar_arrow_source.ledger_decode import DecodeJob, decode_job
 from stellar_arrow_source.networks import PUBNET_PASSPHRASE, TESTNET_PASSPHRASE
 from stellar_arrow_source.retrying import RetryPolicy
 from stellar_sdk import xdr
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stellar"
-LOAD_TEST_PASSPHRASE = "Apply Load"  # what core's apply-load writes its ledgers for
 WORKERS = int(os.environ.get("STELLAR_DECODE_WORKERS", str(os.cpu_count() or 1)))
 pytestmark = pytest.mark.timeout(600)
 
 
 def store_jobs(folder: str, passphrase: str, first: int, last: int) -> list[DecodeJob]:
     reader = DataStoreReader(
-        str(FIXTURES / folder), passphrase, retry=RetryPolicy(), stopping=threading.Event()
+        str(ROOT / folder), passphrase, retry=RetryPolicy(), stopping=threading.Event()
     )
     return list(reader.jobs(first, last))
 
 
 def load_test_jobs() -> list[DecodeJob]:
-    """One job per ledger of the length-framed XDR stream (4-byte big-endian length,
-    high bit set, then a LedgerCloseMeta)."""
-    raw = decompress((FIXTURES / "load-test" / "load-test-ledgers-v28.xdr.zstd").read_bytes())
-    metas, position = [], 0
-    while position < len(raw):
-        (length,) = struct.unpack_from(">I", raw, position)
-        length &= 0x7FFFFFFF
-        metas.append(raw[position + 4 : position + 4 + length])
-        position += 4 + length
+    """One job per ledger of the length-framed XDR stream (fixtures/stellar_ledgers.py)."""
     jobs = []
-    for meta in metas:
+    for meta in load_test_ledgers():
         decoded = xdr.LedgerCloseMeta.from_xdr_bytes(meta)  # setup: only for the sequence
         version = decoded.v2 or decoded.v1 or decoded.v0
         assert version is not None

@@ -50,15 +50,10 @@ class Row:
     like: Figure  # the figure's unit and direction, from the first round
 
     @property
-    def better(self) -> str:
-        return self.like.better
-
-    @property
     def change(self) -> float:
-        """How much slower the working tree is, as a fraction (negative: faster); a rate
-        is compared by its inverse, as in baseline.Comparison."""
+        """How much slower the working tree is, as a fraction (negative: faster)."""
         base, head = statistics.median(self.base), statistics.median(self.head)
-        return head / base - 1 if self.better == "lower" else base / head - 1
+        return baseline.worse_by(base, head, self.like.better)
 
     @property
     def noise(self) -> float:

@@ -28,6 +28,7 @@ from typing import Any
 import baseline
 import flaky
 import psutil
+from baseline import significant
 from claims import ROWS, THROUGHPUT, TIME_UNITS, Measure, Quantity, Row, Throughput, parse_figure
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,10 +62,6 @@ def as_kind(quantity: Quantity, like: Quantity) -> Quantity:
 
 
 # ------------------------------------------------------------------ formatting
-
-
-def significant(value: float) -> str:
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
 
 
 def format_time(seconds: float) -> str:

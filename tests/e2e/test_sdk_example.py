@@ -11,26 +11,15 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from fixtures.reload_harness import edit, wait_generation
 from fixtures.runner_harness import Pipeline
+from fixtures.sdk_example import committed_ids, rows_committed
 from polling import wait_for
 
 pytestmark = pytest.mark.timeout(240)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sdk"
 COUNT = 4000
-
-
-def _ids(output: Path) -> list[int]:
-    ids: list[int] = []
-    for path in sorted(output.glob("part-*.parquet")):
-        ids.extend(pq.read_table(path).column("id").to_pylist())
-    return ids
-
-
-def _written(output: Path) -> int:
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in output.glob("part-*.parquet"))
 
 
 def test_every_id_once_across_kill_9_and_a_reload_restart(
@@ -49,7 +38,7 @@ def test_every_id_once_across_kill_9_and_a_reload_restart(
     assert all(not endpoint.endswith(":0") for endpoint in endpoints.values()), endpoints
 
     for victim, after_rows in [("ids", 500), ("squares", 1200), ("files", 1900)]:
-        wait_for(lambda n=after_rows: _written(output) >= n, 60, f"{after_rows} rows written")
+        wait_for(lambda n=after_rows: rows_committed(output) >= n, 60, f"{after_rows} rows written")
         before = pipeline.component(victim)["pid"]
         os.kill(before, signal.SIGKILL)
         pipeline.wait_component(
@@ -59,14 +48,14 @@ def test_every_id_once_across_kill_9_and_a_reload_restart(
             f"{victim} restarted by the runner",
         )
 
-    wait_for(lambda: _written(output) >= 2600, 60, "2600 rows written")
+    wait_for(lambda: rows_committed(output) >= 2600, 60, "2600 rows written")
     generation = pipeline.status()["reload"]["generation"]
     edit(spec, lambda body: body["components"]["squares"].update(config={"note": "edited"}))
     assert pipeline.flowrun("reload", str(spec)).returncode == 0
     wait_generation(pipeline, generation + 1, "the processor's restart applied")
 
-    wait_for(lambda: _written(output) >= COUNT, 90, f"all {COUNT} rows written")
-    ids = _ids(output)
+    wait_for(lambda: rows_committed(output) >= COUNT, 90, f"all {COUNT} rows written")
+    ids = committed_ids(output)
     duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     assert not duplicates, f"{len(duplicates)} ids written twice, e.g. {duplicates[:5]}"
     assert sorted(ids) == list(range(COUNT))

@@ -1,18 +1,24 @@
-"""Helpers of the SDK integration tests: a real Controller on its own loop thread and a
-Flight source component to pull from."""
+"""Helpers of the SDK integration tests: a real Controller on its own loop thread, a Flight
+source component to pull from, and an SDK component program run as a subprocess."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.flight as flight
 from flowctl import Component, ComponentSettings, StreamTicket
+from flowctl.actions import call_action_at
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from flowrun.controller.server import Controller
 from flowrun.controller.views import ServiceView
+from polling import wait_for
 
 T = TypeVar("T")
 
@@ -63,6 +69,15 @@ class ControllerThread:
         self._thread.join(10)
 
 
+def started_controller() -> Iterator[ControllerThread]:
+    """A started ControllerThread on its default policy, closed afterwards (as a fixture:
+    `controller = pytest.fixture(started_controller, name="controller")`)."""
+    thread = ControllerThread()
+    thread.start()
+    yield thread
+    thread.close()
+
+
 def component_settings(controller: str | None, **overrides: Any) -> ComponentSettings:
     values: dict[str, Any] = {
         "component_id": "sdk-test",
@@ -98,3 +113,26 @@ class CountingSource(Component):
                 ],
                 schema=self.schema(),
             )
+
+
+def spawn(program: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python PROGRAM` with its stdout and stderr in `log`."""
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, str(program)], env=env, stdout=out, stderr=out)
+
+
+def ended(proc: subprocess.Popen[bytes]) -> None:
+    """Killed if a test left it running."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+
+
+def wait_serving(endpoint: str) -> None:
+    """Until the component answers an action. (Not wait_for_available: its ListFlights waits
+    for a processor's schema, so for its input, which is unreachable in these tests.)"""
+    wait_for(
+        lambda: call_action_at(endpoint, "get_status", timeout_seconds=1.0),
+        what=f"a component serving Flight on {endpoint}",
+        ignoring=(flight.FlightError, OSError),
+    )

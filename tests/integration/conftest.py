@@ -1,6 +1,7 @@
 """Fixtures of the integration tier: real gRPC, Flight and subprocesses on loopback ports.
 
 `pipelines` takes down every pipeline a test started (fixtures/runner_harness.py);
+`running` kills every `flowrun controller` a test left running (fixtures/controller_process.py);
 `metrics` is a Prometheus registry of the test's own, for a controller under test;
 `channel` (and the stubs `plane`, `plane_v1`, `flow` on it) dials the `controller` fixture
 of the test's module.
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from fixtures.controller_process import track_controllers
 from fixtures.runner_harness import track_pipelines
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2_grpc as fc_grpc
@@ -20,12 +22,7 @@ from flowrun.controller.server import Controller
 from prometheus_client import CollectorRegistry
 
 pipelines = pytest.fixture(track_pipelines, name="pipelines")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    """`pytest.mark.anyio` tests run on asyncio, the loop the runner uses."""
-    return "asyncio"
+running = pytest.fixture(track_controllers, name="running")
 
 
 @pytest.fixture

@@ -13,16 +13,12 @@ from fixtures.controller_process import (
     FLOWRUN,
     WAIT_SECONDS,
     ControllerProcess,
-    track_controllers,
 )
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
 from ports import free_port
 
 pytestmark = pytest.mark.timeout(120)
-
-
-running = pytest.fixture(track_controllers, name="running")
 
 
 def register(address: str, token: str | None = None) -> str:

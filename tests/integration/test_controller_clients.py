@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from fixtures.manual_clock import ManualClock
 from fixtures.supervision_fakes import component, pipeline_body
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
@@ -46,18 +47,10 @@ LEDGER_V1 = "stellar.ledger.v1"
 BATCH_V1 = "stellar.ledger.batch.v1"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Rig:
     controller: Controller
-    clock: FakeClock
+    clock: ManualClock
     channel: grpc.aio.Channel
     metrics: CollectorRegistry
 
@@ -80,7 +73,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(metrics: CollectorRegistry) -> AsyncIterator[Rig]:
-    clock = FakeClock()
+    clock = ManualClock(time.time())
     controller = Controller(POLICY, registry=metrics, wall_clock=clock, monotonic=clock)
     address = await controller.start()
     try:

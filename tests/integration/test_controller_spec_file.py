@@ -19,7 +19,6 @@ from fixtures.controller_process import (
     FLOWRUN,
     WAIT_SECONDS,
     ControllerProcess,
-    track_controllers,
 )
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
@@ -79,9 +78,6 @@ class ConfigMapVolume:
         staged = self.root / "..data_tmp"
         staged.symlink_to(folder)
         os.replace(staged, self.root / "..data")  # rename(2): the swap the kubelet does
-
-
-running = pytest.fixture(track_controllers, name="running")
 
 
 def follow(

@@ -16,9 +16,16 @@ from pathlib import Path
 import psutil
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import ControllerThread, CountingSource, component_settings
+from _sdk_harness import (
+    ControllerThread,
+    CountingSource,
+    component_settings,
+    ended,
+    spawn,
+    started_controller,
+    wait_serving,
+)
 from flowctl import Component, ComponentSettings, StreamTicket
-from flowctl.actions import call_action_at
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings
 from polling import wait_for
 from ports import free_port
@@ -44,11 +51,6 @@ def processor_env(
     return {**os.environ, **settings.to_environ()}
 
 
-def spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, str(EXAMPLE)], env=env, stdout=out, stderr=out)
-
-
 def gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -64,12 +66,7 @@ def source() -> Iterator[CountingSource]:
     src.shutdown()
 
 
-@pytest.fixture
-def controller() -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=1.0))
-    thread.start()
-    yield thread
-    thread.close()
+controller = pytest.fixture(started_controller, name="controller")
 
 
 def action(client: flight.FlightClient, name: str) -> dict[str, object]:
@@ -83,7 +80,7 @@ def test_example_processor_end_to_end(
 ) -> None:
     assert controller.controller is not None and controller.controller.address
     env = processor_env(controller.controller.address, {"counting": source.endpoint})
-    proc = spawn(env, tmp_path / "scaler.log")
+    proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
     try:
         wait_for(lambda: "scaler" in controller.services() or proc.poll() is not None, timeout=60)
         assert proc.poll() is None, (tmp_path / "scaler.log").read_text()
@@ -128,9 +125,7 @@ def test_example_processor_end_to_end(
         assert proc.wait(30) == 0
         assert "stopping: SIGTERM" in (tmp_path / "scaler.log").read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        ended(proc)
 
 
 def test_runs_without_controller_on_local_flow_control(
@@ -138,7 +133,7 @@ def test_runs_without_controller_on_local_flow_control(
 ) -> None:
     unreachable = f"127.0.0.1:{free_port()}"
     env = processor_env(unreachable, {"counting": source.endpoint})
-    proc = spawn(env, tmp_path / "scaler.log")
+    proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
     try:
         client = flight.FlightClient(f"grpc://{env['FLOWRUN_ENDPOINT']}")
         client.wait_for_available(timeout=60)
@@ -165,19 +160,7 @@ def test_runs_without_controller_on_local_flow_control(
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-
-
-def wait_serving(endpoint: str) -> None:
-    """Until the component answers an action. (Not wait_for_available: its ListFlights waits
-    for a processor's schema, so for its input, which is unreachable in these tests.)"""
-    wait_for(
-        lambda: call_action_at(endpoint, "get_status", timeout_seconds=1.0),
-        what=f"a component serving Flight on {endpoint}",
-        ignoring=(flight.FlightError, OSError),
-    )
+        ended(proc)
 
 
 RUNNER = """
@@ -209,7 +192,7 @@ def test_exits_when_its_runner_is_killed(tmp_path: Path) -> None:
 def test_exits_when_a_runner_that_is_not_its_parent_dies(tmp_path: Path) -> None:
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     env = processor_env(None, {"counting": "127.0.0.1:9"}, runner_pid=sleeper.pid)
-    proc = spawn(env, tmp_path / "scaler.log")
+    proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
     try:
         wait_serving(env["FLOWRUN_ENDPOINT"])
         sleeper.kill()
@@ -217,15 +200,13 @@ def test_exits_when_a_runner_that_is_not_its_parent_dies(tmp_path: Path) -> None
         assert proc.wait(30) == 0
         assert "runner died" in (tmp_path / "scaler.log").read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        ended(proc)
 
 
 def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
     env = processor_env(None, {})
     env["FLOWRUN_MAX_INFLIGHT"] = "lots"
-    proc = spawn(env, tmp_path / "scaler.log")
+    proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
     assert proc.wait(60) == 2
     assert "FLOWRUN_MAX_INFLIGHT" in (tmp_path / "scaler.log").read_text()
 

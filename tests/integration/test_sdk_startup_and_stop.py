@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.flight as flight
 import pytest
-from _sdk_harness import ControllerThread, component_settings
+from _sdk_harness import (
+    ControllerThread,
+    component_settings,
+    ended,
+    spawn,
+    started_controller,
+    wait_serving,
+)
 from flowctl.actions import call_action_at
-from flowctl.contract import Policy, PoolSettings
+from flowctl.contract import PoolSettings
 from polling import wait_for
 from ports import free_port
 from tcp_proxy import TcpProxy
@@ -28,25 +32,6 @@ HERE = Path(__file__).resolve().parent
 STUCK_SINK = HERE / "_sdk_stuck_sink.py"
 EXAMPLE = HERE.parents[1] / "examples" / "custom_processor" / "add_column.py"
 EXIT_BOUND_SECONDS = 5.0  # generous: the waits it cuts short are 5 s calls and 30 s connects
-
-
-def spawn(program: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, str(program)], env=env, stdout=out, stderr=out)
-
-
-def ended(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-
-
-def wait_serving(endpoint: str) -> None:
-    wait_for(
-        lambda: call_action_at(endpoint, "get_status", timeout_seconds=1.0),
-        what=f"a component serving Flight on {endpoint}",
-        ignoring=(flight.FlightError, OSError),
-    )
 
 
 def health_lines(log: Path) -> list[str]:
@@ -127,6 +112,9 @@ def test_sigterm_ends_a_component_whose_controller_and_input_refuse(tmp_path: Pa
         ended(proc)
 
 
+controller = pytest.fixture(started_controller, name="controller")
+
+
 def processor_env(controller: str, **overrides: object) -> dict[str, str]:
     settings = component_settings(
         controller,
@@ -140,14 +128,6 @@ def processor_env(controller: str, **overrides: object) -> dict[str, str]:
         **overrides,
     )
     return {**os.environ, **settings.to_environ()}
-
-
-@pytest.fixture
-def controller() -> Iterator[ControllerThread]:
-    thread = ControllerThread(Policy(heartbeat_interval_seconds=0.2, heartbeat_ttl_seconds=1.0))
-    thread.start()
-    yield thread
-    thread.close()
 
 
 def test_no_false_alarm_while_registering_with_a_controller(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fixtures.manual_clock import ManualClock
 from flowctl import control_plane_pb2 as cp
 from flowctl.contract import Policy
 from flowctl.v1 import common_pb2 as v1_common
@@ -13,21 +14,13 @@ from flowrun.controller.state import ControllerState
 POLICY = Policy(heartbeat_interval_seconds=1.0, heartbeat_ttl_seconds=5.0)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def state(clock: FakeClock) -> ControllerState:
+def state(clock: ManualClock) -> ControllerState:
     return ControllerState(
         POLICY, wall_clock=clock, monotonic=clock, declared_components={"ours"},
         retention_seconds=600.0,
@@ -48,7 +41,7 @@ def beat(state: ControllerState, service_id: str) -> None:
 
 
 def test_a_ten_second_client_is_never_unhealthy_between_heartbeats(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     service = legacy(state, "obsrvr")
     for _ in range(6):  # first heartbeat 10 s after Register, then every 10 s
@@ -65,7 +58,7 @@ def test_a_ten_second_client_is_never_unhealthy_between_heartbeats(
 
 
 def test_before_its_second_heartbeat_a_foreign_service_gets_thirty_seconds(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     service = legacy(state, "obsrvr")
     clock.now += 29.9
@@ -75,7 +68,7 @@ def test_before_its_second_heartbeat_a_foreign_service_gets_thirty_seconds(
 
 
 def test_a_fast_foreign_client_is_judged_by_its_own_interval_but_never_below_the_ttl(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     service = legacy(state, "fast")
     for _ in range(3):
@@ -88,7 +81,7 @@ def test_a_fast_foreign_client_is_judged_by_its_own_interval_but_never_below_the
 
 
 def test_one_long_gap_does_not_make_a_client_look_slow(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     service = legacy(state, "steady")
     for gap in (2.0, 2.0, 25.0, 2.0, 2.0):  # a pause in the middle
@@ -99,7 +92,7 @@ def test_one_long_gap_does_not_make_a_client_look_slow(
 
 
 def test_a_component_the_runner_runs_is_judged_by_the_policy(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     service = legacy(state, "ours")
     clock.now += 5.1  # max(ttl 5 s, 3 x 1 s)
@@ -107,7 +100,7 @@ def test_a_component_the_runner_runs_is_judged_by_the_policy(
 
 
 def test_status_unknown_heartbeat_counts_as_alive_and_keeps_the_status(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     state.admit(Registration.from_v1(v1.RegisterRequest(component_id="sink")))
     clock.now += 25.0
@@ -119,7 +112,7 @@ def test_status_unknown_heartbeat_counts_as_alive_and_keeps_the_status(
 
 
 def test_services_silent_past_retention_are_forgotten_but_the_runners_newest_is_kept(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     old = legacy(state, "obsrvr")
     clock.now += 1.0
@@ -136,7 +129,7 @@ def test_services_silent_past_retention_are_forgotten_but_the_runners_newest_is_
 
 
 def test_a_forgotten_overloaded_service_releases_its_upstream(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     state.register(cp.ServiceInfo(service_id="up", component_id="up"))
     state.register(cp.ServiceInfo(service_id="down", metadata={"inputs": "up"}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixtures.manual_clock import ManualClock
 from flowctl import control_plane_pb2 as cp
 from flowctl import flow_control_pb2 as fc
 from flowctl.contract import Policy
@@ -13,21 +14,13 @@ from flowrun.controller.janitor import sweep_interval
 from flowrun.controller.state import ControllerState
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def state(clock: FakeClock) -> ControllerState:
+def state(clock: ManualClock) -> ControllerState:
     # Components the runner runs: judged by the policy (heartbeat_ttl 5 s), not inferred.
     state = ControllerState(
         Policy(heartbeat_ttl_seconds=5.0),
@@ -49,7 +42,7 @@ def beat(state: ControllerState, service_id: str, **metrics: float) -> None:
 
 
 def test_sweep_marks_silent_services_once_and_back(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     clock.now += 4.0
     beat(state, "snk-1", load=0.9)
@@ -67,7 +60,7 @@ def test_sweep_marks_silent_services_once_and_back(
 
 
 def test_longer_ttl_in_a_policy_update_revives_services(
-    state: ControllerState, clock: FakeClock
+    state: ControllerState, clock: ManualClock
 ) -> None:
     clock.now += 10.0
     assert len(state.sweep()) == 2

@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from fixtures.manual_clock import ManualClock
 from flowctl import FlowController
 from flowctl import control_plane_pb2 as cp
 from flowctl import control_plane_pb2_grpc as cp_grpc
@@ -276,16 +277,8 @@ def test_directives_throttle_and_policy_applies_live(servicers: Any) -> None:
         client.stop()
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_unreachable_controller_means_local_flow_control(caplog: pytest.LogCaptureFixture) -> None:
-    clock = FakeClock()
+    clock = ManualClock(0.0)
     client, flow = make_client(f"127.0.0.1:{free_port()}", clock=clock)
     with caplog.at_level(logging.WARNING, logger="flowctl.client"):
         client.start()

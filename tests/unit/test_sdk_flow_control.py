@@ -5,16 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from fixtures.manual_clock import ManualClock
 from flowctl import FlowControlError, FlowController, SettingsError
 from flowctl.contract import FlowControlSettings
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+class FakeClock(ManualClock):
+    """Its `sleep` moves it on instead of waiting."""
 
     def sleep(self, event: threading.Event, seconds: float) -> None:
         self.now += seconds

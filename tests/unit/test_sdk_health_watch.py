@@ -6,6 +6,7 @@ import logging
 import threading
 
 import pytest
+from fixtures.manual_clock import ManualClock
 from flowctl.health import Check, HealthReport
 from flowctl.health_watch import HealthWatch
 from polling import wait_for
@@ -53,14 +54,6 @@ def test_logs_only_changes_of_verdict(caplog: pytest.LogCaptureFixture) -> None:
     assert watch.last is not None and watch.last.status == "healthy"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_verdict_that_does_not_last_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     """A component starting: degraded for a moment, then healthy. No false alarm."""
     health = ScriptedHealth(
@@ -70,7 +63,7 @@ def test_a_verdict_that_does_not_last_is_not_logged(caplog: pytest.LogCaptureFix
         report("healthy"),  # ...and gone before it lasted a second
         report("healthy"),
     )
-    clock = FakeClock()
+    clock = ManualClock(0.0)
     watch = HealthWatch(health, interval_seconds=60, settle_seconds=1.0, clock=clock)
     with caplog.at_level(logging.INFO, logger="flowctl.health"):
         for now in (0.0, 1.0, 1.5, 1.9, 5.0):
@@ -82,7 +75,7 @@ def test_a_verdict_that_does_not_last_is_not_logged(caplog: pytest.LogCaptureFix
 def test_a_verdict_that_lasts_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     """A controller that stays unreachable: said once it has lasted, then not again."""
     health = ScriptedHealth(report("healthy"), report("degraded", "controller"))
-    clock = FakeClock()
+    clock = ManualClock(0.0)
     watch = HealthWatch(health, interval_seconds=60, settle_seconds=1.0, clock=clock)
     with caplog.at_level(logging.INFO, logger="flowctl.health"):
         for now in (0.0, 0.5, 1.0, 1.5, 9.0):  # healthy for half a second only: not said

@@ -9,42 +9,31 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.stellar_ledgers import ledgers_997_to_999_testnet
 from polling import wait_for
 from ports import free_port
-from stellar_arrow_source.datastore_reader import DataStoreReader
 from stellar_arrow_source.decode_pool import DecodePool
 from stellar_arrow_source.errors import LedgerSourceError, LedgerSourceUnavailable
-from stellar_arrow_source.ledger_decode import decompress, split_batch
 from stellar_arrow_source.networks import TESTNET_PASSPHRASE
 from stellar_arrow_source.real_ledgers import RealLedgers
 from stellar_arrow_source.retrying import RetryPolicy
 from stellar_arrow_source.rpc_reader import RpcReader
 
-TESTNET = Path(__file__).resolve().parents[2] / "fixtures" / "stellar" / "testnet-testbucket"
 FAST = RetryPolicy(attempts=3, base_seconds=0.01, cap_seconds=0.02)
 
 
-def fixture_metas() -> dict[int, bytes]:
-    store = DataStoreReader(
-        str(TESTNET), TESTNET_PASSPHRASE, retry=FAST, stopping=threading.Event()
-    )
-    metas = {}
-    for job in store.jobs(997, 999):
-        assert job.compressed is not None
-        ((raw, _),) = split_batch(decompress(job.compressed), job)
-        metas[job.first] = raw
-    return metas
+# The testnet ledgers 997-999 the fake RPC serves, read from the fixture files once.
+TESTNET_METAS = ledgers_997_to_999_testnet()
 
 
 class FakeRpc:
     """Ledgers 997..latest of the fixtures; `failures` answers 503 to that many requests."""
 
     def __init__(self, latest: int = 999, failures: int = 0) -> None:
-        self.metas = fixture_metas()
+        self.metas = TESTNET_METAS
         self.latest = latest
         self.failures = failures
         self.requests: list[dict[str, Any]] = []

@@ -13,11 +13,6 @@ from flowrun.supervision.states import ComponentState, StartResult
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_inputs_start_first_and_independent_components_start_together(tmp_path: Path) -> None:
     components = {
         "join": component("sink", inputs=["left", "right"]),

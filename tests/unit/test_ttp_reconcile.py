@@ -17,7 +17,10 @@ def fixture_ledgers() -> list[tuple[str, bytes]]:
     ]
 
 
-@pytest.mark.parametrize(("name", "raw"), fixture_ledgers(), ids=[n for n, _ in fixture_ledgers()])
+FIXTURE_LEDGERS = fixture_ledgers()  # read and decompressed once, for the cases and their ids
+
+
+@pytest.mark.parametrize(("name", "raw"), FIXTURE_LEDGERS, ids=[n for n, _ in FIXTURE_LEDGERS])
 def test_events_equal_the_balance_changes_of_every_fixture_ledger(name: str, raw: bytes) -> None:
     ledger = decode_ledger(raw)
     assert reconcile_ledger(ledger, ledger_events(ledger)) == []

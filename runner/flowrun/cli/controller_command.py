@@ -157,7 +157,8 @@ def controller(
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    loaded = _load(context, spec_path, profile)
+    given = _given(context)
+    loaded = _load(given, spec_path, profile)
     if loaded is None:
         policy = _checked_policy(
             Policy(
@@ -170,7 +171,6 @@ def controller(
         asyncio.run(_serve(server, metrics_listen, grace))
         return
     settings = loaded.body.controller
-    given = _given(context)
     spec_tls = (settings.tls.cert_file, settings.tls.key_file) if settings.tls else (None, None)
     tls = (tls_cert, tls_key) if {"tls_cert", "tls_key"} & given else spec_tls
     server = _controller(
@@ -178,7 +178,7 @@ def controller(
         listen if "listen" in given else settings.endpoint,
         _token_from(token_env) if token_env is not None else settings.token,
         *tls,
-        declared=_declared(loaded),
+        declared=loaded.body.paced_by_policy(),
     )
     asyncio.run(_serve(server, metrics_listen, grace, loaded))
 
@@ -193,13 +193,14 @@ def _given(context: click.Context) -> set[str]:
     }
 
 
-def _load(context: click.Context, spec_path: Path | None, profile: str | None) -> LoadedSpec | None:
-    """The spec of --spec, loaded and checked; None without --spec."""
+def _load(given: set[str], spec_path: Path | None, profile: str | None) -> LoadedSpec | None:
+    """The spec of --spec, loaded and checked; None without --spec. `given`: the
+    parameters not left to their default."""
     if spec_path is None:
         if profile is not None:
             raise click.UsageError("--profile needs --spec")
         return None
-    from_flags = sorted(_flag_of(name) for name in _POLICY_FLAGS if name in _given(context))
+    from_flags = sorted(_flag_of(name) for name in _POLICY_FLAGS if name in given)
     if from_flags:
         raise click.UsageError(
             f"{', '.join(from_flags)}: with --spec the policy comes from the spec; "
@@ -208,12 +209,6 @@ def _load(context: click.Context, spec_path: Path | None, profile: str | None) -
     from flowrun.spec.loader import load_spec
 
     return load_spec(spec_path, profile)
-
-
-def _declared(loaded: LoadedSpec) -> list[str]:
-    from flowrun.daemon.spec_follower import policy_components
-
-    return policy_components(loaded.body)
 
 
 def _controller(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,12 +18,14 @@ from flowrun.cli.params import SPEC_ARGUMENT, Since, complete_log_names
 from flowrun.cli.runtime_commands import state_of
 from flowrun.errors import RunnerError
 
+if TYPE_CHECKING:
+    from flowrun.daemon.state_dir import StateDir
 
-def _chosen_files(spec: Path, name: str | None) -> dict[str, Path]:
+
+def _chosen_files(state: StateDir, spec: Path, name: str | None) -> dict[str, Path]:
     """{name: log file} to show, the runner's first; RunnerError naming what exists."""
     from flowrun.daemon.logread import RUNNER_LOG_NAME, log_files
 
-    state = state_of(spec)
     files: dict[str, Path] = {}
     if state.runner_log.exists():
         files[RUNNER_LOG_NAME] = state.runner_log
@@ -87,7 +90,7 @@ def logs(
     from flowrun.supervision.output import Console, colour_wanted
 
     state = state_of(spec)
-    files = _chosen_files(spec, component)
+    files = _chosen_files(state, spec, component)
     console = (
         Console(
             sys.stdout,

@@ -70,6 +70,7 @@ def top(spec: Path, interval: float, once: bool, as_json: bool, no_color: bool) 
 
     session = _session(spec)
     session.view()  # the rates need two samples: this one is the first
+    no_colour = not colour_wanted(sys.stdout, refused=no_color)
     if once or as_json:
         time.sleep(interval)
         view = session.view()
@@ -78,15 +79,14 @@ def top(spec: Path, interval: float, once: bool, as_json: bool, no_color: bool) 
 
             click.echo(json_text(view.to_json()))
             return
-        _print_once(view, Console(no_color=not colour_wanted(sys.stdout, refused=no_color)))
+        _print_once(view, Console(no_color=no_colour))
         return
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise RunnerError(
             "flowrun top draws on a terminal: run it in one, or use --once (one frame) "
             "or --json for scripts"
         )
-    console = Console(no_color=not colour_wanted(sys.stdout, refused=no_color), highlight=False)
-    _Live(session, console, interval).run()
+    _Live(session, Console(no_color=no_colour, highlight=False), interval).run()
 
 
 def _print_once(view: Any, console: Any) -> None:

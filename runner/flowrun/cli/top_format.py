@@ -3,8 +3,6 @@ the whole table holds in an 80-column terminal."""
 
 from __future__ import annotations
 
-from flowrun.daemon.status_table import format_duration
-
 DASH = "-"
 BAR_CELLS = 3
 STATE_SHORT = {
@@ -47,10 +45,6 @@ def short_percent(value: float | None) -> str:
     return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
 
 
-def short_duration(seconds: float | None) -> str:
-    return format_duration(seconds)
-
-
 def short_state(state: str) -> str:
     return STATE_SHORT.get(state, state[:5])
 
@@ -77,7 +71,3 @@ def short_throttle(rate: float | None, backpressure: bool | None) -> str:
         return DASH
     text = DASH if rate is None else f"{rate:.2f}"
     return f"{text}!" if backpressure else text
-
-
-def short_lag(lag: float | None) -> str:
-    return short_count(lag)

@@ -19,12 +19,11 @@ from flowrun.cli.top_format import (
     load_bar,
     short_bytes,
     short_count,
-    short_duration,
-    short_lag,
     short_percent,
     short_state,
     short_throttle,
 )
+from flowrun.daemon.status_table import format_duration
 from flowrun.daemon.top_types import ComponentTop, TopView
 
 NAME_MIN_WIDTH = 8
@@ -100,7 +99,7 @@ def _header(view: TopView) -> list[Text]:
         Text.assemble(
             (view.pipeline, "bold"),
             f"  rev {view.revision}  profile {view.profile or '-'}  ",
-            f"runner {view.runner_pid} {view.phase} {short_duration(view.runner_uptime_seconds)}",
+            f"runner {view.runner_pid} {view.phase} {format_duration(view.runner_uptime_seconds)}",
         ),
         Text(
             f"controller {controller.mode.value} {controller.endpoint or ''}{reach}  "
@@ -137,13 +136,13 @@ def _cells(c: ComponentTop, view: TopView, unicode: bool, name_width: int) -> li
         Text(fit_name(c.name, name_width)),
         Text(short_state(c.state), style=STATE_STYLES.get(c.state, "")),
         Text(str(c.pid) if c.pid is not None else "-"),
-        Text(short_duration(c.uptime_seconds)),
+        Text(format_duration(c.uptime_seconds)),
         Text(str(c.restarts), style="red" if c.restarts else ""),
         Text(short_count(c.in_per_second)),
         Text(short_count(c.out_per_second)),
         Text(load_bar(c.load, unicode=unicode), style=_load_style(c.load, view)),
         Text(short_throttle(c.throttle_rate, c.backpressure), style=throttle_style),
-        Text(short_lag(c.lag)),
+        Text(short_count(c.lag)),
         Text(short_bytes(c.memory_bytes)),
         Text(short_percent(c.cpu_percent)),
     ]
@@ -173,7 +172,7 @@ def _selected_line(rows: list[ComponentTop], screen: Screen) -> Text:
     chosen = next((c for c in rows if c.name == screen.selected), None)
     if chosen is None:
         return Text("")
-    lag = f"  lag {short_lag(chosen.lag)} {chosen.lag_unit or ''}".rstrip() if chosen.lag else ""
+    lag = f"  lag {short_count(chosen.lag)} {chosen.lag_unit or ''}".rstrip() if chosen.lag else ""
     health = f"  {chosen.health}" if chosen.health else ""
     note = f"  {chosen.note}" if chosen.note else ""
     line = f"> {chosen.name} ({chosen.type}, {chosen.state}){health}{lag}{note}"

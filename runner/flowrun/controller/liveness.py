@@ -18,7 +18,7 @@ a new id must not leave a trail of unhealthy records behind.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flowctl.contract import Policy
 
@@ -38,15 +38,10 @@ class Liveness:
     retention_seconds: float = RETENTION_SECONDS
 
     def with_policy(self, policy: Policy) -> Liveness:
-        return Liveness(
-            policy, self.declared_components, self.foreign_interval_seconds, self.retention_seconds
-        )
+        return replace(self, policy=policy)
 
     def declaring(self, component_ids: Iterable[str]) -> Liveness:
-        return Liveness(
-            self.policy, frozenset(component_ids), self.foreign_interval_seconds,
-            self.retention_seconds,
-        )  # fmt: skip
+        return replace(self, declared_components=frozenset(component_ids))
 
     def expected_interval(self, record: ServiceRecord) -> float:
         policy_interval = self.policy.heartbeat_interval_seconds

@@ -26,8 +26,8 @@ from flowrun.controller.liveness import (
     Liveness,
 )
 from flowrun.controller.pipeline_metrics import pipeline_metrics
-from flowrun.controller.registration import endpoint_key
-from flowrun.controller.registry import Registration, Registry, ServiceRecord
+from flowrun.controller.registration import Registration, endpoint_key
+from flowrun.controller.registry import Registry, ServiceRecord
 from flowrun.controller.sanitize import clean_metrics
 from flowrun.controller.text_metrics import parse_text_metrics
 from flowrun.controller.views import ServiceView, view_of

@@ -16,9 +16,9 @@ timeout) simply has no counters: `top` shows "-", never an error.
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+
+from flowrun.daemon.http_body import read_body
 
 COMPLETED = "flowctl_pipeline_throughput_total"
 BACKPRESSURE = "flowctl_backpressure_active"
@@ -84,11 +84,7 @@ def _sample(line: str) -> tuple[str | None, float | None]:
 
 def fetch_counters(url: str, timeout_seconds: float = FETCH_TIMEOUT_SECONDS) -> CounterReading:
     """Blocking: call it on a worker thread. An empty reading when nothing usable answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_seconds) as response:
-            body = response.read(MAX_EXPOSITION_BYTES + 1)
-    except (OSError, ValueError, urllib.error.URLError):
-        return CounterReading()
-    if len(body) > MAX_EXPOSITION_BYTES:
+    body = read_body(url, timeout_seconds, MAX_EXPOSITION_BYTES)
+    if body is None or len(body) > MAX_EXPOSITION_BYTES:
         return CounterReading()
     return parse_exposition(body.decode("utf-8", errors="replace"))

@@ -21,13 +21,12 @@ heartbeats and its process already say whether it lives).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from flowrun.daemon.http_body import read_body
 
 POLL_TIMEOUT_SECONDS = 1.0
 MAX_REPORT_BYTES = 256 * 1024
@@ -64,15 +63,8 @@ def fetch_report(url: str, timeout_seconds: float) -> tuple[str, tuple[str, ...]
     report in the body, which counts as an answer."""
     if not url.startswith(("http://", "https://")):
         return None
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_seconds) as response:
-            body = response.read(MAX_REPORT_BYTES + 1)
-    except urllib.error.HTTPError as e:
-        with contextlib.closing(e):
-            body = e.read(MAX_REPORT_BYTES + 1)
-    except (OSError, ValueError):
-        return None
-    return parse_report(body)
+    body = read_body(url, timeout_seconds, MAX_REPORT_BYTES, error_body=True)
+    return None if body is None else parse_report(body)
 
 
 def parse_report(body: bytes) -> tuple[str, tuple[str, ...]] | None:

@@ -22,22 +22,12 @@ from typing import TYPE_CHECKING
 from flowrun.errors import FlowrunError
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
 from flowrun.spec.loader import LoadedSpec, load_spec
-from flowrun.spec.model import ComponentProtocol, PipelineBody
+from flowrun.spec.model import PipelineBody
 
 if TYPE_CHECKING:
     from flowrun.controller.server import Controller
 
 log = logging.getLogger("flowrun.controller.spec")
-
-
-def policy_components(body: PipelineBody) -> list[str]:
-    """The components judged by the policy's heartbeat interval: all but the older obsrvr
-    ones, which heartbeat every 10 s whatever they are told (as the runner declares them)."""
-    return [
-        name
-        for name, component in body.components.items()
-        if component.protocol is not ComponentProtocol.FLOWCTL_LEGACY
-    ]
 
 
 @dataclass(frozen=True)
@@ -100,7 +90,7 @@ class SpecFollower:
                 "controller restarts (the running one keeps its own)",
                 loaded.path,
             )
-        self.controller.declare_components(policy_components(loaded.body))
+        self.controller.declare_components(loaded.body.paced_by_policy())
         policy = loaded.body.policy()
         if policy == self.controller.policy:
             log.info("%s: revision %s, policy unchanged", loaded.path, loaded.revision)

@@ -30,12 +30,8 @@ from flowrun.supervision.supervised import SupervisedComponent
 HealthOf = Callable[[str, int | None], ComponentHealth | None]
 
 
-def _unknown_health(name: str, pid: int | None) -> ComponentHealth | None:
-    return None
-
-
 def component_status(
-    component: SupervisedComponent, control: ControlPlane, health_of: HealthOf = _unknown_health
+    component: SupervisedComponent, control: ControlPlane, health_of: HealthOf
 ) -> ComponentStatus:
     snapshot = control.service(component.name)
     child = component.child
@@ -70,7 +66,7 @@ def component_statuses(
     components: Mapping[str, SupervisedComponent],
     body: PipelineBody,
     control: ControlPlane,
-    health_of: HealthOf = _unknown_health,
+    health_of: HealthOf,
 ) -> tuple[ComponentStatus, ...]:
     """Every component, in the order of the spec."""
     order = [name for name in body.components if name in components]

@@ -44,7 +44,7 @@ def _note(component: ComponentStatus) -> str:
     if component.waiting_for:
         return component.waiting_for
     if component.state is ComponentState.RUNNING and component.reports_trouble:
-        return f"{component.health}: {'; '.join(component.health_reasons)}".rstrip(": ")
+        return component.trouble_line
     return ""
 
 

@@ -58,6 +58,11 @@ class ComponentStatus:
         return self.health in ("degraded", "unhealthy")
 
     @property
+    def trouble_line(self) -> str:
+        """What it says of itself in one line: `degraded: reason; reason`."""
+        return f"{self.health}: {'; '.join(self.health_reasons)}".rstrip(": ")
+
+    @property
     def first_error_line(self) -> str | None:
         return self.last_error.splitlines()[0] if self.last_error else None
 

@@ -141,7 +141,7 @@ def note_of(component: ComponentStatus) -> str:
     if component.state is not ComponentState.RUNNING and component.first_error_line:
         return component.first_error_line
     if component.reports_trouble:
-        return f"{component.health}: {'; '.join(component.health_reasons)}".rstrip(": ")
+        return component.trouble_line
     return ""
 
 

@@ -17,18 +17,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
-from flowrun.spec.model import LIVE, PIPELINE, PipelineSpec
+from flowrun.spec.model import LIVE, PIPELINE, PipelineSpec, reload_mark
 
-RELOAD_KEY = "x-reload"
 Loc = tuple[str, ...]
 Kind = Literal["changed", "added", "removed"]
-
-
-def reload_mark(info: FieldInfo) -> str | None:
-    """The `x-reload` mark of a model field, if it has one."""
-    extra = info.json_schema_extra
-    value = extra.get(RELOAD_KEY) if isinstance(extra, dict) else None
-    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

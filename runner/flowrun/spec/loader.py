@@ -124,8 +124,8 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
     if root is None:
         problems = problems or [Problem((), Mark(1, 1), _EMPTY)]
         raise SpecError(_sorted([*issues, *_to_issues(shown, problems)]))
-    spec, root, problems, secrets = _evaluate(root, chosen, chosen_by, variables, problems)
-    env_files = merge_env_files(spec, to_data(root), spec_path.parent, shown)
+    spec, root, data, problems, secrets = _evaluate(root, chosen, chosen_by, variables, problems)
+    env_files = merge_env_files(spec, data, spec_path.parent, shown)
     spec, secrets = env_files.spec, secrets | env_files.secrets
     problems += [_place(root, finding) for finding in env_files.findings]
     issues += env_files.issues
@@ -180,9 +180,10 @@ def _evaluate(
     chosen_by: str,
     variables: Mapping[str, str],
     problems: list[Problem],
-) -> tuple[PipelineSpec | None, Node, list[Problem], frozenset[str]]:
+) -> tuple[PipelineSpec | None, Node, Any, list[Problem], frozenset[str]]:
     """The validated spec, the document it was read from (profile merged, `${}` replaced:
-    where later findings are placed), every problem and the secret values."""
+    where later findings are placed) and its plain data, every problem and the secret
+    values."""
     root = normalise_profiles(without_extensions(root, EXTENSION_PLACES))
     problems = [*problems, *check_profiles(root, profile)]
     if profile is not None:
@@ -198,7 +199,7 @@ def _evaluate(
     reported = {problem.mark for problem in problems}
     placed = [_place(root, finding) for finding in findings]
     problems += [problem for problem in placed if problem.mark not in reported]
-    return spec, root, problems, secrets
+    return spec, root, data, problems, secrets
 
 
 def _validate(data: object, secrets: frozenset[str]) -> tuple[PipelineSpec | None, list[Finding]]:

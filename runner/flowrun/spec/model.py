@@ -18,6 +18,7 @@ from typing import Any, Literal, Self
 
 from flowctl.contract import FlowControlSettings, Policy, PoolSettings, minimum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 from flowrun.spec.contract_check import check_by_contract
 from flowrun.spec.durations import Duration
@@ -37,6 +38,16 @@ _DEFAULTS = Policy()
 _FLOW, _POOL = _DEFAULTS.flow_control, _DEFAULTS.pool
 
 
+RELOAD_KEY = "x-reload"
+
+
+def reload_mark(info: FieldInfo) -> str | None:
+    """The `x-reload` mark `reloads` gave a model field, if it has one."""
+    extra = info.json_schema_extra
+    value = extra.get(RELOAD_KEY) if isinstance(extra, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def reloads(
     kind: str, description: str, *, bounds: Mapping[str, float] | None = None, **kwargs: Any
 ) -> Any:
@@ -47,7 +58,7 @@ def reloads(
     """
     return Field(
         description=f"{description} {_RELOAD_TEXT[kind]}",
-        json_schema_extra={"x-reload": kind, **(bounds or {})},
+        json_schema_extra={RELOAD_KEY: kind, **(bounds or {})},
         **kwargs,
     )
 
@@ -389,6 +400,16 @@ class PipelineBody(_Strict):
         description="Partial specs deep-merged over this one when selected with --profile "
         "or FLOWRUN_PROFILE.",
     )
+
+    def paced_by_policy(self) -> list[str]:
+        """The components that heartbeat at the interval the runner gives them, so the
+        controller judges them by the policy's; an older obsrvr component heartbeats every
+        10 s whatever it is told, and is judged by the interval it is seen to keep."""
+        return [
+            name
+            for name, component in self.components.items()
+            if component.protocol is not ComponentProtocol.FLOWCTL_LEGACY
+        ]
 
     def policy(self) -> Policy:
         """This spec as the contract's policy: what the controller enforces and pushes."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowrun.errors import ControllerError
-from flowrun.spec.model import ComponentProtocol, ControllerMode, PipelineBody
+from flowrun.spec.model import ControllerMode, PipelineBody
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -122,7 +122,7 @@ class EmbeddedControlPlane:
             tls_cert=tls.cert_file if tls else None,
             tls_key=tls.key_file if tls else None,
             registry=registry,
-            declared_components=_told_the_interval(body),
+            declared_components=body.paced_by_policy(),
         )
         self.endpoint: str | None = None
         self._by_component: dict[str, ServiceView] = {}
@@ -170,7 +170,7 @@ class EmbeddedControlPlane:
         return self._by_component
 
     async def update_policy(self, body: PipelineBody) -> None:
-        self._controller.declare_components(_told_the_interval(body))
+        self._controller.declare_components(body.paced_by_policy())
         await self._controller.update_policy(body.policy())
 
 
@@ -289,14 +289,3 @@ def control_plane_for(body: PipelineBody, registry: CollectorRegistry | None) ->
             body, refresh_seconds=min(1.0, body.controller.heartbeat_interval)
         )
     return EmbeddedControlPlane(body, registry)
-
-
-def _told_the_interval(body: PipelineBody) -> list[str]:
-    """The components that heartbeat at the interval the runner gives them, so the
-    controller judges them by the policy's; an older obsrvr component heartbeats every
-    10 s whatever it is told, and is judged by the interval it is seen to keep."""
-    return [
-        name
-        for name, spec in body.components.items()
-        if spec.protocol is not ComponentProtocol.FLOWCTL_LEGACY
-    ]

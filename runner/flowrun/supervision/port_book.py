@@ -8,7 +8,7 @@ right. An edit of the written endpoint or health_port picks again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from flowrun.spec.model import ComponentSpec
@@ -37,7 +37,7 @@ class PortBook:
         """The component's endpoint and health port, picking those written 0 once."""
         return ComponentPorts(self._endpoint(name, spec), self._health_port(name, spec))
 
-    def resolved(self, names: Iterable[str], specs: dict[str, ComponentSpec]) -> ResolvedPorts:
+    def resolved(self, names: Iterable[str], specs: Mapping[str, ComponentSpec]) -> ResolvedPorts:
         """The ports of these components (picked now where not yet), for their environment."""
         ports = {name: self.ports_of(name, specs[name]) for name in names if name in specs}
         return ResolvedPorts(

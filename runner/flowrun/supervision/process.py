@@ -21,11 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from flowrun.errors import ComponentLaunchError
-from flowrun.spec.commands import PYTHON_ALIASES, ProgramNotFound, find_program
+from flowrun.spec.commands import ProgramNotFound, find_program
 from flowrun.supervision.boundary import OutputHandler
 from flowrun.supervision.guardian import live_pgid
 
-__all__ = ["PYTHON_ALIASES", "ChildProcess", "resolve_command", "spawn"]
 PR_SET_PDEATHSIG = 1
 GROUP_POLL_SECONDS = 0.05
 

@@ -90,17 +90,15 @@ def heartbeat_lost(
     is not one that registers)."""
     if not _uses_controller(control):
         return None
-    registers = check.kind is ReadyKind.REGISTERED
-    if not registers and not _registered_since(name, control, started_at):
-        return None  # a plain program: its liveness is its process
     snapshot = control.service(name)
-    registered_now = snapshot is not None and snapshot.seen_since(started_at)
-    if snapshot is not None and registered_now and not snapshot.heartbeated:
-        return None  # registered by this process and never heartbeats: its process tells
-    if snapshot is None or not registered_now:
+    if snapshot is None or not snapshot.seen_since(started_at):
+        if check.kind is not ReadyKind.REGISTERED:
+            return None  # a plain program: its liveness is its process
         # Unknown to the controller: count from the start of the process, or from the return
         # of a controller that restarted meanwhile (it forgot everyone; they re-register).
         last = max(started_at, control.reachable_since)
+    elif not snapshot.heartbeated:
+        return None  # registered by this process and never heartbeats: its process tells
     else:
         last = max(snapshot.last_heartbeat or 0.0, snapshot.registered_at or 0.0)
     silent = now_epoch - last

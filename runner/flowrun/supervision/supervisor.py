@@ -98,7 +98,7 @@ class Supervisor:
             controller_endpoint=self.control.endpoint,
             spec_dir=self.spec_dir,
             runner_pid=os.getpid(),
-            ports=self.ports.resolved([name, *spec.inputs], dict(self._body.components)),
+            ports=self.ports.resolved([name, *spec.inputs], self._body.components),
         )
         return component_environ(settings, spec, self._environ)
 

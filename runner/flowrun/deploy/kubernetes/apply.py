@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowrun.deploy.kubernetes.cluster import Cluster
-from flowrun.deploy.kubernetes.resources import RESOURCES, ObjectRef, ref_of, resource_of
+from flowrun.deploy.kubernetes.resources import BY_KIND, RESOURCES, ObjectRef, ref_of, resource_of
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,12 @@ def apply_objects(
 ) -> ApplyReport:
     """Apply `objects` in order, then delete the pipeline's objects that are not among them."""
     objects = list(objects)
-    for manifest in objects:  # refuse an unknown kind before anything changes
-        resource_of(manifest)
+    # Every kind known before anything changes: an unknown one is refused first.
+    resources = [resource_of(manifest) for manifest in objects]
     report = ApplyReport()
-    for manifest in objects:
+    for manifest, resource in zip(objects, resources, strict=True):
         ref = ref_of(manifest, cluster.namespace)
-        cluster.apply(resource_of(manifest).item(ref.namespace, ref.name), manifest)
+        cluster.apply(resource.item(ref.namespace, ref.name), manifest)
         report.applied.append(ref)
     wanted = set(report.applied)
     namespaces = {ref.namespace for ref in wanted} | {cluster.namespace}
@@ -88,5 +88,4 @@ def labelled(
 
 
 def _delete(cluster: Cluster, ref: ObjectRef) -> None:
-    resource = next(r for r in RESOURCES if r.kind == ref.kind)
-    cluster.delete(resource.item(ref.namespace, ref.name))
+    cluster.delete(BY_KIND[ref.kind].item(ref.namespace, ref.name))

@@ -13,17 +13,15 @@ from typing import Any
 
 from flowrun.deploy.kubernetes.apply import selector
 from flowrun.deploy.kubernetes.cluster import Cluster
-from flowrun.deploy.kubernetes.cluster_status import component_of, pods_of
+from flowrun.deploy.kubernetes.cluster_status import component_of, pipeline_workloads, pods_of
 from flowrun.deploy.kubernetes.names import dns_label
-from flowrun.deploy.kubernetes.resources import DEPLOYMENTS, PODS
 from flowrun.errors import ClusterError
 
 
 def chosen_pods(cluster: Cluster, component: str | None, *, label: str, pipeline: str) -> list[str]:
     """The pods of `component` (every pod of the pipeline when None), sorted."""
     chosen = selector(label, pipeline)
-    deployments = cluster.list(DEPLOYMENTS.collection(cluster.namespace), chosen)
-    pods = cluster.list(PODS.collection(cluster.namespace), chosen)
+    deployments, pods = pipeline_workloads(cluster, chosen)
     if component is not None:
         deployments = [d for d in deployments if _is_component(d, component)]
         if not deployments:

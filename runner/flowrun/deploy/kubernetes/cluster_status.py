@@ -15,6 +15,8 @@ from flowrun.deploy.kubernetes.cluster import Cluster
 from flowrun.deploy.kubernetes.names import NAME_LABEL
 from flowrun.deploy.kubernetes.resources import DEPLOYMENTS, PODS
 
+Objects = list[dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class DeploymentStatus:
@@ -84,10 +86,16 @@ def deployment_status(deployment: dict[str, Any], pods: list[dict[str, Any]]) ->
     )
 
 
-def read_status(cluster: Cluster, *, label: str, pipeline: str) -> list[DeploymentStatus]:
-    chosen = selector(label, pipeline)
+def pipeline_workloads(cluster: Cluster, chosen: str) -> tuple[Objects, Objects]:
+    """The Deployments and the pods that the label selector `chosen` picks, in the
+    cluster's namespace: what `status` and `logs` both start from."""
     deployments = cluster.list(DEPLOYMENTS.collection(cluster.namespace), chosen)
     pods = cluster.list(PODS.collection(cluster.namespace), chosen)
+    return deployments, pods
+
+
+def read_status(cluster: Cluster, *, label: str, pipeline: str) -> list[DeploymentStatus]:
+    deployments, pods = pipeline_workloads(cluster, selector(label, pipeline))
     rows = [deployment_status(deployment, pods) for deployment in deployments]
     return sorted(rows, key=lambda row: row.name)
 

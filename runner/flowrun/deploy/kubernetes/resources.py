@@ -39,15 +39,15 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
     Resource("Deployment", "apps/v1", "deployments"),
 )
-_BY_KIND = {resource.kind: resource for resource in RESOURCES}
+BY_KIND = {resource.kind: resource for resource in RESOURCES}
 
-DEPLOYMENTS = _BY_KIND["Deployment"]
+DEPLOYMENTS = BY_KIND["Deployment"]
 PODS = Resource("Pod", "v1", "pods")  # read for status and logs, never applied
 
 
 def resource_of(manifest: dict[str, Any]) -> Resource:
     kind = str(manifest.get("kind", ""))
-    resource = _BY_KIND.get(kind)
+    resource = BY_KIND.get(kind)
     if resource is None or manifest.get("apiVersion") != resource.api_version:
         known = ", ".join(f"{r.api_version} {r.kind}" for r in RESOURCES)
         raise ClusterError(

@@ -12,18 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flowrun.spec.model import COMPONENT, ComponentSpec
+from flowrun.spec.model import COMPONENT, ComponentSpec, reload_mark
 
-RELOAD_KEY = "x-reload"
 NOT_IN_THE_POD = frozenset({"replicas"})
 
 
 def _restarting_fields() -> frozenset[str]:
-    fields = set()
-    for name, info in ComponentSpec.model_fields.items():
-        extra = info.json_schema_extra
-        if isinstance(extra, dict) and extra.get(RELOAD_KEY) == COMPONENT:
-            fields.add(name)
+    fields = {
+        name for name, info in ComponentSpec.model_fields.items() if reload_mark(info) == COMPONENT
+    }
     return frozenset(fields - NOT_IN_THE_POD)
 
 
