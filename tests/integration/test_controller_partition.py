@@ -70,9 +70,14 @@ async def try_heartbeat(plane: cp_grpc.ControlPlaneStub, service_id: str, load: 
 async def register_pipeline(
     direct: cp_grpc.ControlPlaneStub, remote: cp_grpc.ControlPlaneStub
 ) -> None:
-    """source-1 talks through the proxy; sink-1, downstream of it, talks directly."""
+    """source-1 talks through the proxy; sink-1, downstream of it, talks directly.
+
+    FAST_RECONNECT also makes gRPC's connect timeout 100-300 ms, which a loaded machine can
+    miss through the proxy: wait_for_ready retries the first connection until WAIT."""
     await remote.Register(
-        cp.ServiceInfo(service_id="source-1", component_id="source", service_type=1), timeout=WAIT
+        cp.ServiceInfo(service_id="source-1", component_id="source", service_type=1),
+        timeout=WAIT,
+        wait_for_ready=True,
     )
     await direct.Register(
         cp.ServiceInfo(
