@@ -3,7 +3,8 @@
 On start the writer recovers (orphan temp files and files past the checkpoint are
 removed) and the sink asks its input for events from checkpoint + 1. A reader thread
 receives event batches (with their LedgerSpan) into a bounded queue; the commit loop
-gathers them (up to max_batch_events, or for flush_interval_seconds after the first),
+gathers them (up to max_batch_events, or for flush_interval_seconds after the first, or
+until the input's stream is finished),
 writes them as one batch and advances the checkpoint. While the output cannot be written
 (disk full, read-only) the error is logged, the component reports unhealthy, the same
 batch is retried with backoff and, the queue being full, the input is no longer read:
@@ -44,6 +45,8 @@ from arrow_analytics_sink.progress import ProgressMeter
 from arrow_analytics_sink.writer import DEFAULT_FORMATS, FORMATS, EventWriter, SinkWriteError
 
 Item = tuple[pa.RecordBatch, LedgerSpan]
+INPUT_FINISHED = None
+"""Queued when the input's stream is finished: commit what is held, nothing more is coming."""
 
 
 class ArrowAnalyticsSink(Component):
@@ -75,7 +78,7 @@ class ArrowAnalyticsSink(Component):
         self.input_stream = options.text(config, "input_stream", EVENT_STREAM)
         self.write_error = ""
         self.measured = SinkMetrics(self.monitor.registry)
-        self._queue: queue.Queue[Item] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[Item | None] = queue.Queue(maxsize=4)
         self._lock = threading.Lock()
 
     # -- the work loop ---------------------------------------------------------------
@@ -91,6 +94,8 @@ class ArrowAnalyticsSink(Component):
             try:
                 first = self._queue.get(timeout=0.25)
             except queue.Empty:
+                continue
+            if first is INPUT_FINISHED:
                 continue
             items = self._gather(first)
             if not self._commit(items):
@@ -133,23 +138,28 @@ class ArrowAnalyticsSink(Component):
             stream=self.input_stream,
             schema=TTP_EVENT_SCHEMA,
             retry_foreign_schema=True,
+            on_end=lambda: self._enqueue(INPUT_FINISHED),
         )
         pacer = self.flow.pacer()
         for events, span in upstream.chunks(StreamTicket(self.input_stream, start), follow=True):
             if events.num_rows:
                 self.flow.acquire(events.num_rows)  # released once committed
-            while not self.stopping.is_set():
-                try:
-                    self._queue.put((events, span), timeout=0.25)
-                    break
-                except queue.Full:
-                    continue
+            self._enqueue((events, span))
             pacer.pace(max(events.num_rows, 1))
+
+    def _enqueue(self, item: Item | None) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.25)
+                return
+            except queue.Full:
+                continue
 
     def _gather(self, first: Item) -> list[Item]:
         """Items to commit together: until max_batch_events, flush_interval_seconds after
-        the first arrived (so a slow stream does not write a file per ledger), or the load
-        reaching activate_at; past min_batch_events, only what has already arrived."""
+        the first arrived (so a slow stream does not write a file per ledger), the load
+        reaching activate_at or the input's stream finishing; past min_batch_events, only
+        what has already arrived."""
         items, events = [first], first[0].num_rows
         deadline = time.monotonic() + self.flush_seconds
         while events < self.max_batch_events and not self._holding_enough():
@@ -163,6 +173,8 @@ class ArrowAnalyticsSink(Component):
                 else:
                     item = self._queue.get_nowait()
             except queue.Empty:
+                break
+            if item is INPUT_FINISHED:
                 break
             items.append(item)
             events += item[0].num_rows

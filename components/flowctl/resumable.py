@@ -91,6 +91,9 @@ class ResumableInput(Generic[Position]):
     idle_seconds: float = 1.0
     backoff: Backoff = field(default_factory=lambda: Backoff(base_seconds=0.1, cap_seconds=5.0))
     on_disconnect: Callable[[BaseException], None] | None = None
+    on_end: Callable[[], None] | None = None
+    """Called when the stream is finished, before `follow` asks again: nothing more is
+    coming for now (a sink commits what it holds instead of waiting for more)."""
     disconnects: int = 0
     schema: pa.Schema | None = None
     """The schema the input must serve; another one raises ForeignSchemaError."""
@@ -140,6 +143,10 @@ class ResumableInput(Generic[Position]):
                 self._disconnected(e, ticket)
                 self.component.stopping.wait(self.backoff.next_delay())
                 continue
+            if stop():
+                return
+            if self.on_end is not None:
+                self.on_end()
             if not follow:
                 return
             self.component.stopping.wait(self.idle_seconds)

@@ -129,6 +129,25 @@ def test_every_event_of_the_range_is_committed_once(tmp_path: Path) -> None:
     assert metric(metrics["sink"], "analytics_sink_last_ledger") == 600
 
 
+def test_the_end_of_a_bounded_stream_is_committed_without_waiting_for_more(
+    tmp_path: Path,
+) -> None:
+    # Ten minutes to gather a batch: only the end of the input's stream can commit it
+    # within the test's timeout.
+    source = build(StellarArrowSource, "source", {"seed": SEED, "end_ledger": 300})
+    processor = build(TtpArrowProcessor, "processor", {}, inputs={"source": source.endpoint})
+    sink = build(
+        ArrowAnalyticsSink,
+        "sink",
+        {"output_dir": "out", "durable": False, "flush_interval_seconds": 600},
+        inputs={"processor": processor.endpoint},
+        spec_dir=tmp_path,
+    )
+    with running(source, processor, sink):
+        wait_for(lambda: call_action_at(sink.endpoint, "get_stats")["last_ledger"] == 300)
+    assert read_parquet_events(tmp_path / "out").equals(expected_events(1, 300))
+
+
 def metric(exposition: str, name: str) -> float:
     """The value of one sample in a Prometheus text exposition."""
     for line in exposition.splitlines():
