@@ -13,7 +13,7 @@ backpressure reaches the source.
 Config: output_dir (default data/ttp_events, relative to the spec's folder), formats
 ([parquet]; add jsonl for JSON Lines), durable (fsync, default true), max_batch_events (100000),
 flush_interval_seconds (1; 0: commit what has arrived at once), min_batch_events
-(max_batch_events / 4: past it, a commit waits for nothing more),
+(max_batch_events / 2: past it, a commit waits for nothing more),
 retry_seconds (1), max_retry_seconds (30), progress_interval_seconds (the monitoring
 interval), input_stream ("ttp_events").
 Actions: get_status, get_stats.
@@ -64,7 +64,7 @@ class ArrowAnalyticsSink(Component):
         )
         self.max_batch_events = options.integer(config, "max_batch_events", 100_000, minimum=1)
         self.min_batch_events = options.integer(
-            config, "min_batch_events", max(self.max_batch_events // 4, 1), minimum=1
+            config, "min_batch_events", max(self.max_batch_events // 2, 1), minimum=1
         )
         self.flush_seconds = options.number(config, "flush_interval_seconds", 1.0)
         self.retry_seconds = options.number(config, "retry_seconds", 1.0, minimum=0.01)
