@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.supervision_fakes import component, eventually, pipeline_body, supervising
+from flowrun.errors import RunnerError
 from flowrun.spec.readiness import ReadyCheck, ReadyKind
 from flowrun.supervision.port_book import PortBook
 from flowrun.supervision.ports import free_port, http_answers
@@ -34,6 +35,23 @@ def test_the_port_book_picks_a_port_once_and_again_after_an_edit() -> None:
     assert (second.endpoint, second.health_port) == ("127.0.0.1:41002", 9999)
     fixed = pipeline_body({"a": component(endpoint="127.0.0.1:8815")})
     assert book.ports_of("a", fixed.components["a"]).endpoint == "127.0.0.1:8815"
+
+
+def test_the_port_book_never_hands_out_a_port_twice() -> None:
+    # The kernel may give a released port again at the next pick, before anyone binds it.
+    picked = iter([41000, 41000, 41000, 41001, 41000, 41002])
+    book = PortBook(pick=lambda host: next(picked))
+    body = pipeline_body({name: component(endpoint="127.0.0.1:0") for name in ("a", "b", "c")})
+    endpoints = [book.ports_of(name, body.components[name]).endpoint for name in ("a", "b", "c")]
+    assert endpoints == ["127.0.0.1:41000", "127.0.0.1:41001", "127.0.0.1:41002"]
+
+
+def test_the_port_book_gives_up_with_a_fix_when_every_pick_repeats() -> None:
+    book = PortBook(pick=lambda host: 41000)
+    body = pipeline_body({name: component(endpoint="127.0.0.1:0") for name in ("a", "b")})
+    book.ports_of("a", body.components["a"])
+    with pytest.raises(RunnerError, match="write fixed ports"):
+        book.ports_of("b", body.components["b"])
 
 
 def test_free_port_is_a_port_nothing_listens_on() -> None:

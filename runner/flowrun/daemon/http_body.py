@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import urllib.error
 import urllib.request
 
@@ -21,5 +22,6 @@ def read_body(
     except urllib.error.HTTPError as e:
         with contextlib.closing(e):
             return e.read(max_bytes + 1) if error_body else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
+        # HTTPException: something that is not HTTP answered (a gRPC server on the port).
         return None
