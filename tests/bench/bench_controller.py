@@ -46,6 +46,7 @@ from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.server import Controller
 from flowrun.controller.state import ControllerState
 from heartbeat_load import HeartbeatLoad, Round, register_services
+from process_cpu import cpu_seconds
 from prometheus_client import CollectorRegistry
 
 SERVICES = 1_000
@@ -112,11 +113,6 @@ def load() -> Iterator[HeartbeatLoad]:
     generator = HeartbeatLoad(LOAD_PROCESSES, CHANNELS, CONCURRENCY).start()
     yield generator
     generator.close()
-
-
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
 
 
 def absorb_heartbeats(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 from ports import free_port
+from process_cpu import cpu_seconds
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from stellar_arrow_source.source_config import DEFAULT_BATCH_SIZE
 from stellar_baseline import run_baseline
@@ -98,15 +100,20 @@ def test_raw_flight_ceiling(benchmark: Any, tmp_path: Path, results: dict[str, A
     try:
         assert server.stdout is not None and server.stdout.readline().startswith(b"ready")
         client = flight.FlightClient(f"grpc://127.0.0.1:{port}")
+        served = psutil.Process(server.pid)
+        reads: list[tuple[int, float, float]] = []  # rows, client and server CPU seconds
 
         def read_all() -> int:
+            client_cpu, server_cpu = time.process_time(), cpu_seconds(served)
             reader = client.do_get(flight.Ticket(b"all"))
             rows = 0
             while True:
                 try:
                     rows += reader.read_chunk().data.num_rows
                 except StopIteration:
-                    return rows
+                    break
+            reads.append((rows, time.process_time() - client_cpu, cpu_seconds(served) - server_cpu))
+            return rows
 
         rows = benchmark.pedantic(read_all, rounds=5, iterations=1, warmup_rounds=1)
         assert rows == table.num_rows
@@ -114,6 +121,11 @@ def test_raw_flight_ceiling(benchmark: Any, tmp_path: Path, results: dict[str, A
         results["ceiling_events_per_second"] = round(rows / seconds)
         results["ceiling_megabytes_per_second"] = round(table.nbytes / seconds / 2**20)
         results["events"] = rows
+        # What one hop of the events costs each side: the floor of the pipeline's overhead.
+        measured = reads[1:]  # the warm-up round is not one
+        for side, index in (("client", 1), ("server", 2)):
+            per_event = statistics.median(read[index] / read[0] for read in measured)
+            results[f"ceiling_{side}_cpu_us_per_event"] = round(per_event * 1e6, 3)
         benchmark.extra_info.update(results)
         client.close()
     finally:
@@ -153,8 +165,7 @@ def sample_until(
         for name, process in pipeline.processes.items():
             info = psutil.Process(process.pid)
             rss[name] = max(rss.get(name, 0), info.memory_info().rss)
-            times = info.cpu_times()
-            cpu[name] = times.user + times.system
+            cpu[name] = cpu_seconds(info)
         try:
             state = json.loads(checkpoint.read_text())
         except (FileNotFoundError, ValueError):
@@ -211,6 +222,13 @@ def test_pipeline_throughput(benchmark: Any, tmp_path: Path, results: dict[str, 
         results[key] = median[key]
     for name, value in median["cpu_us_per_event"].items():  # flat: claims.py reads them
         results[f"cpu_us_per_event_{name}"] = value
+    results["pipeline_cpu_us_per_event"] = round(sum(median["cpu_us_per_event"].values()), 2)
+    if "baseline_cpu_us_per_event" in results:
+        # What running as three processes costs beyond the same work in one: the Flight
+        # hops (compare the ceiling's client + server CPU per event) and the rest.
+        baseline_cpu = sum(results["baseline_cpu_us_per_event"].values())
+        extra = results["pipeline_cpu_us_per_event"] - baseline_cpu
+        results["pipeline_extra_cpu_us_per_event"] = round(extra, 2)
     for versus in ("ceiling", "baseline"):
         if f"{versus}_events_per_second" in results:
             ratio = results["pipeline_events_per_second"] / results[f"{versus}_events_per_second"]

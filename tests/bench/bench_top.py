@@ -23,6 +23,7 @@ from flowrun.daemon import admin
 from flowrun.daemon.state_dir import RunnerInfo
 from flowrun.daemon.top_types import TopView
 from polling import wait_for
+from process_cpu import cpu_seconds
 
 SDK_COMPONENT = Path(__file__).resolve().parent.parent / "fixtures" / "runner_sdk_health.py"
 COUNT = 50
@@ -46,11 +47,6 @@ def _pipeline(folder: Path, pipelines: list[Pipeline]) -> Pipeline:
     started = pipeline.up(timeout=600)
     assert started.returncode == 0, started.stdout + started.stderr
     return pipeline
-
-
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
 
 
 def _paced(seconds: float, step: Any = None) -> int:
@@ -79,12 +75,12 @@ def test_top_refresh_cost_on_the_runner_with_50_components(
 
     def measure() -> dict[str, float]:
         window = FRAMES * FRAME_INTERVAL_SECONDS
-        before = _cpu_seconds(runner)
+        before = cpu_seconds(runner)
         _paced(window)
-        idle = _cpu_seconds(runner) - before
-        before = _cpu_seconds(runner)
+        idle = cpu_seconds(runner) - before
+        before = cpu_seconds(runner)
         frames = _paced(window, frame)
-        watched = _cpu_seconds(runner) - before
+        watched = cpu_seconds(runner) - before
         return {
             "frames": float(frames),
             "runner_cpu_seconds_idle": idle,
