@@ -28,6 +28,7 @@ import pytest
 from fixtures.runner_harness import (
     FIXTURE,
     FLOWRUN,
+    PORT_0,
     Pipeline,
     clean_environ,
     component,
@@ -36,12 +37,10 @@ from fixtures.runner_harness import (
 
 TRIVIAL = Path(__file__).resolve().parent.parent / "fixtures" / "runner_trivial.py"
 IDLE_SECONDS = 10.0
-# Endpoints written port 0: the runner picks each just before the start, never twice.
-# Ports picked when the spec is written sat free for seconds, and one was taken by the
-# runner's own sockets before its component could bind it (in 1 of 2 runs today at 50).
-PORT_0 = {"endpoint": "127.0.0.1:0"}
+# Endpoints written port 0 (the runner picks each just before the start): ports picked
+# when the spec is written sat free long enough for one of 50 to be taken (runner_harness).
 KINDS: dict[str, dict[str, Any]] = {
-    "sleep": {"mode": "disabled", "command": ["sleep", "3600"], "endpoint": {}},
+    "sleep": {"mode": "disabled", "command": ["sleep", "3600"], "endpoint": False},
     "python-tcp": {"mode": "disabled", "command": ["python", str(TRIVIAL)], "endpoint": PORT_0},
     "python-grpc": {"mode": "embedded", "command": ["python", str(FIXTURE)], "endpoint": PORT_0},
 }
@@ -53,11 +52,12 @@ def _spec(
 ) -> Path:
     settings = KINDS[kind]
     components = {
-        f"c{index:02d}": {
-            **component("source", command=settings["command"], endpoint=False),
-            "start_timeout": "120s",
-            **settings["endpoint"],
-        }
+        f"c{index:02d}": component(
+            "source",
+            command=settings["command"],
+            endpoint=settings["endpoint"],
+            start_timeout="120s",
+        )
         for index in range(count)
     }
     spec = write_spec(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from fixtures.runner_harness import Pipeline, component, write_spec
+from fixtures.runner_harness import PORT_0, Pipeline, component, write_spec
 from flowrun.daemon import admin
 from flowrun.daemon.state_dir import RunnerInfo
 from flowrun.daemon.top_types import TopView
@@ -36,6 +36,7 @@ def _pipeline(folder: Path, pipelines: list[Pipeline]) -> Pipeline:
         f"c{index:02d}": component(
             "source",
             command=["python", str(SDK_COMPONENT)],
+            endpoint=PORT_0,
             health_port=0,
             start_timeout="300s",
         )
