@@ -48,9 +48,13 @@ class ServiceRecord:
     throughput: float = 0.0
     latency_seconds: float = 0.0
     heartbeats: int = 0
-    observed_interval: float | None = None
-    """Median of its last heartbeat intervals; None before its second heartbeat."""
     _intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS_KEPT))
+
+    @property
+    def observed_interval(self) -> float | None:
+        """Median of its last heartbeat intervals; None before its second heartbeat.
+        Computed when read (by the liveness sweep), not on every heartbeat."""
+        return _median(self._intervals) if self._intervals else None
 
     @property
     def service_id(self) -> str:
@@ -76,7 +80,6 @@ class ServiceRecord:
         replace the previous ones either way; status UNKNOWN keeps the current status."""
         if self.heartbeats:
             self._intervals.append(monotonic_now - self.seen_at)
-            self.observed_interval = _median(self._intervals)
         values = metrics.values
         if texts is None:
             self.metrics = values
@@ -97,8 +100,8 @@ class ServiceRecord:
 
 
 def _median(values: deque[float]) -> float:
-    """statistics.median of a handful of values, without its per-call overhead (this runs
-    on every heartbeat)."""
+    """statistics.median of a handful of values, without its per-call overhead (the sweep
+    reads it for every service)."""
     ordered = sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:

@@ -33,9 +33,10 @@ class TextMetrics:
 def parse_text_metrics(raw: Mapping[str, str]) -> TextMetrics:
     numbers: dict[str, float] = {}
     texts: dict[str, str] = {}
-    for examined, (key, value) in enumerate(raw.items()):
+    for examined, key in enumerate(raw):  # by key: see clean_metrics
         if examined >= MAX_EXAMINED:
             break
+        value = raw[key]
         number = _number(value)
         if number is not None:
             numbers[key] = number
