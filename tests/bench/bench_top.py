@@ -33,13 +33,16 @@ FRAME_INTERVAL_SECONDS = 1.0
 
 def _pipeline(folder: Path, pipelines: list[Pipeline]) -> Pipeline:
     components = {
-        f"c{index:02d}": component(
-            "source",
-            command=["python", str(SDK_COMPONENT)],
-            endpoint=PORT_0,
-            health_port=0,
-            start_timeout="300s",
-        )
+        f"c{index:02d}": {
+            **component(
+                "source",
+                command=["python", str(SDK_COMPONENT)],
+                endpoint=False,
+                health_port=0,
+                start_timeout="300s",
+            ),
+            "endpoint": PORT_0,  # not picked now: see runner_harness.component
+        }
         for index in range(COUNT)
     }
     spec = write_spec(folder, components, heartbeat_interval="1s", heartbeat_ttl="10s")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.runner_harness import Pipeline, component, write_spec
+from fixtures.runner_harness import PORT_0, Pipeline, component, write_spec
 from polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -83,7 +83,7 @@ def test_a_port_0_endpoint_is_given_to_consumers_and_kept_across_a_restart(
     spec = write_spec(
         tmp_path,
         {
-            "src": {**component(endpoint=False), "endpoint": "127.0.0.1:0"},
+            "src": {**component(endpoint=False), "endpoint": PORT_0},
             "sink": component(
                 "sink", inputs=["src"], endpoint=False, config={"dump_env": str(seen_by_sink)}
             ),

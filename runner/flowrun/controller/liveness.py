@@ -47,8 +47,9 @@ class Liveness:
         policy_interval = self.policy.heartbeat_interval_seconds
         if record.registration.component_id in self.declared_components:
             return policy_interval
-        if record.observed_interval is not None:
-            return record.observed_interval
+        observed = record.observed_interval  # a median, computed when read: read it once
+        if observed is not None:
+            return observed
         return max(self.foreign_interval_seconds, policy_interval)
 
     def allowed_silence(self, record: ServiceRecord) -> float:
