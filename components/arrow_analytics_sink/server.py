@@ -16,6 +16,10 @@ flush_interval_seconds (1; 0: commit what has arrived at once), min_batch_events
 (max_batch_events / 2: past it, a commit waits for nothing more),
 retry_seconds (1), max_retry_seconds (30), progress_interval_seconds (the monitoring
 interval), input_stream ("ttp_events").
+Events count as in flight from their arrival to their commit, so max_inflight must hold
+a whole batch (2 x max_batch_events leaves room to read the next one during a commit);
+below max_batch_events the sink warns at start: each batch would reach the load at which
+backpressure turns on.
 Actions: get_status, get_stats.
 """
 
@@ -67,6 +71,18 @@ class ArrowAnalyticsSink(Component):
             config, "min_batch_events", max(self.max_batch_events // 2, 1), minimum=1
         )
         self.flush_seconds = options.number(config, "flush_interval_seconds", 1.0)
+        if self.settings.max_inflight < self.max_batch_events:
+            # Held events count against max_inflight until committed: below one batch,
+            # each input batch is committed alone and a full one reads as overload.
+            self.log.warning(
+                "max_inflight %d is below max_batch_events %d: every batch is committed "
+                "alone and holding one reports load >= 1, which turns backpressure on; "
+                "set spec.components.%s.max_inflight to at least %d (2 x max_batch_events)",
+                self.settings.max_inflight,
+                self.max_batch_events,
+                self.settings.component_id,
+                2 * self.max_batch_events,
+            )
         self.retry_seconds = options.number(config, "retry_seconds", 1.0, minimum=0.01)
         self.max_retry_seconds = options.number(config, "max_retry_seconds", 30.0, minimum=0.01)
         self.progress_seconds = options.number(
