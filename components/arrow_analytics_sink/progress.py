@@ -22,7 +22,7 @@ from arrow_analytics_sink.checkpoint import Checkpoint
 @dataclass(frozen=True)
 class Progress:
     last_ledger: int
-    ledgers_per_second: float
+    ledgers_per_second: float | None  # None: the report holds the run's first commit
     events_per_second: float
     lag: int | None
     source_ledger: int | None
@@ -42,8 +42,12 @@ class Progress:
             pressure = f"backpressure ON (source throttled to {self.source_throttle or 0:.0%})"
         else:
             pressure = "backpressure off"
+        if self.ledgers_per_second is None:
+            ledger_rate = "first commit"
+        else:
+            ledger_rate = f"{self.ledgers_per_second:.1f} ledgers/s"
         return (
-            f"progress: ledger {self.last_ledger} ({self.ledgers_per_second:.1f} ledgers/s), "
+            f"progress: ledger {self.last_ledger} ({ledger_rate}), "
             f"{self.events_per_second:.0f} events/s, {lag}, {pressure}, load {self.load:.2f}"
         )
 
@@ -79,16 +83,19 @@ class ProgressMeter:
             logging.getLogger(__name__).debug("source not reachable for progress: %s", e)
             source_ledger = backpressure = throttle = None
         lag = None if source_ledger is None else max(0, source_ledger - current.last_ledger)
+        ledger_rate: float | None = 0.0
+        event_rate = 0.0
+        if previous[0] != now:
+            event_rate = (current.events_written - previous[1].events_written) / elapsed
+            ledger_rate = (current.last_ledger - previous[1].last_ledger) / elapsed
+            if not previous[1].last_ledger and current.last_ledger:
+                # Before the first commit the checkpoint says ledger 0, not where the
+                # range starts (53312000 for a real ledger): no ledger rate over it.
+                ledger_rate = None
         return Progress(
             last_ledger=current.last_ledger,
-            # Before the first commit the checkpoint says ledger 0, not where the range
-            # starts (53312000 for a real ledger): no rate until there are two ledgers.
-            ledgers_per_second=(current.last_ledger - previous[1].last_ledger) / elapsed
-            if previous[0] != now and previous[1].last_ledger
-            else 0.0,
-            events_per_second=(current.events_written - previous[1].events_written) / elapsed
-            if previous[0] != now
-            else 0.0,
+            ledgers_per_second=ledger_rate,
+            events_per_second=event_rate,
             lag=lag,
             source_ledger=source_ledger,
             backpressure=backpressure,

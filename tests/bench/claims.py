@@ -116,6 +116,13 @@ def _stage_rows() -> tuple[Row, ...]:
         Row("Data plane", _ISSUE_15, None, "the pipeline's CPU per event beyond the "
             "baseline's (generate + extract + write in one process)",
             _m(_PIPELINE, "pipeline_extra_cpu_us_per_event", "us")),
+        Row("Data plane", _ISSUE_15, None, "the work alone: the baseline's CPU per event "
+            "(generate + extract + write in one process, no Flight)",
+            _m(_PIPELINE, "baseline_work_cpu_us_per_event", "us")),
+        Row("Data plane", _ISSUE_15, None, "goal 1's budget: the CPU per event that half the "
+            "ceiling leaves for all the work on this machine's cores (below the work alone, "
+            "0.5 is out of reach)",
+            _m(_PIPELINE, "half_ceiling_cpu_budget_us_per_event", "us")),
         Row("Data plane", _ISSUE_15, None, "one Flight hop of the same events: the reader's "
             "CPU per event (the pipeline has two hops: ledgers, then events)",
             _m(_CEILING, "ceiling_client_cpu_us_per_event", "us")),
@@ -240,6 +247,9 @@ ROWS: tuple[Row, ...] = (
     Row("Data plane", _ISSUE_15, None, "Stellar pipeline, synthetic, as fast as it goes: "
         "events committed per second (durable Parquet; three processes on two cores)",
         _m(_PIPELINE, "pipeline_events_per_second", "/s", "events")),
+    Row("Data plane", _ISSUE_15, None, "the same as a user runs it: `flowrun up` of "
+        "specs/stellar-ttp.yaml made unpaced (runner, embedded controller, flow control on)",
+        _m("test_shipped_spec_throughput", "shipped_spec_events_per_second", "/s", "events")),
     Row("Data plane", _ISSUE_15, None, "single-process baseline: generate → extract → the "
         "same durable write in one process, no Flight",
         _m(_BASELINE, "baseline_events_per_second", "/s", "events")),

@@ -4,7 +4,6 @@ sink writes that ledger's token transfer events: 163 fees and 1 refund, 132 tran
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -12,18 +11,11 @@ from pathlib import Path
 import pytest
 from arrow_analytics_sink.output import read_parquet_events
 from fixtures.runner_harness import Pipeline
+from fixtures.shipped_spec import REPO, sink_checkpoint
 from polling import wait_for
 
 pytestmark = pytest.mark.timeout(180)
-REPO = Path(__file__).resolve().parents[2]
 LEDGER = 53312000
-
-
-def _checkpoint(output: Path) -> dict[str, object]:
-    try:
-        return dict(json.loads((output / "_checkpoint.json").read_text()))
-    except (OSError, ValueError):
-        return {}
 
 
 def test_the_fixtures_profile_writes_the_real_ledgers_events(
@@ -38,7 +30,8 @@ def test_the_fixtures_profile_writes_the_real_ledgers_events(
 
     assert started.returncode == 0, started.stdout + started.stderr
     output = tmp_path / "specs" / "data" / "ttp_events"
-    wait_for(lambda: _checkpoint(output).get("last_ledger") == LEDGER, 120, "ledger committed")
+    spec = pipeline.spec
+    wait_for(lambda: sink_checkpoint(spec).last_ledger == LEDGER, 120, "ledger committed")
     events = read_parquet_events(output)
     assert set(events.column("ledger_sequence").to_pylist()) == {LEDGER}
     kinds = Counter(events.column("event_type").to_pylist())

@@ -191,7 +191,9 @@ def test_the_first_commit_of_a_range_far_from_ledger_1_is_not_a_rate() -> None:
     )  # fmt: skip
     meter.measure()
     fake.now += 5
-    assert meter.measure().ledgers_per_second == 0.0
+    progress = meter.measure()
+    assert progress.ledgers_per_second is None
+    assert progress.line().startswith("progress: ledger 53312000 (first commit), 59 events/s,")
 
 
 def test_an_unreachable_source_makes_the_lag_unknown() -> None:
