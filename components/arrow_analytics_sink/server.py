@@ -73,10 +73,11 @@ class ArrowAnalyticsSink(Component):
         self.flush_seconds = options.number(config, "flush_interval_seconds", 1.0)
         if self.settings.max_inflight < self.max_batch_events:
             # Held events count against max_inflight until committed: below one batch,
-            # each input batch is committed alone and a full one reads as overload.
+            # the events a batch gathers read as overload before it is full.
             self.log.warning(
-                "max_inflight %d is below max_batch_events %d: every batch is committed "
-                "alone and holding one reports load >= 1, which turns backpressure on; "
+                "max_inflight %d is below max_batch_events %d: the events held for a commit "
+                "read as overload (load >= activate_at) before the batch is full, which "
+                "turns backpressure on and commits small batches; "
                 "set spec.components.%s.max_inflight to at least %d (2 x max_batch_events)",
                 self.settings.max_inflight,
                 self.max_batch_events,
