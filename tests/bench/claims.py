@@ -258,6 +258,6 @@ ROWS: tuple[Row, ...] = (
 )  # fmt: skip
 
 THROUGHPUT = Throughput(
-    pipeline=Measure("test_pipeline_throughput", "pipeline_events_per_second", "/s", "events"),
+    pipeline=Measure(_PIPELINE, "pipeline_events_per_second", "/s", "events"),
     ceiling=Measure(_CEILING, "ceiling_events_per_second", "/s", "events"),
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from arrow_analytics_sink.output import read_parquet_events
 from fixtures.runner_harness import Pipeline
-from fixtures.shipped_spec import REPO, sink_checkpoint
+from fixtures.shipped_spec import REPO, sink_checkpoint, sink_output_dir
 from polling import wait_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -29,10 +29,9 @@ def test_the_fixtures_profile_writes_the_real_ledgers_events(
     started = pipeline.up("--profile", "fixtures")
 
     assert started.returncode == 0, started.stdout + started.stderr
-    output = tmp_path / "specs" / "data" / "ttp_events"
     spec = pipeline.spec
     wait_for(lambda: sink_checkpoint(spec).last_ledger == LEDGER, 120, "ledger committed")
-    events = read_parquet_events(output)
+    events = read_parquet_events(sink_output_dir(spec))
     assert set(events.column("ledger_sequence").to_pylist()) == {LEDGER}
     kinds = Counter(events.column("event_type").to_pylist())
     assert kinds == {"fee": 164, "transfer": 132}, kinds

@@ -23,19 +23,23 @@ def started_sink(settings: ComponentSettings) -> None:
     ArrowAnalyticsSink(settings).writer.close()
 
 
-def test_a_sink_that_cannot_hold_a_batch_names_the_key_and_the_value_to_set(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    settings = ComponentSettings(
+def sink_settings(output_dir: Path, *, max_inflight: int) -> ComponentSettings:
+    """A sink named `files` committing at most 30,000 events at a time."""
+    config = {"output_dir": str(output_dir), "max_batch_events": 30_000}
+    return ComponentSettings(
         component_id="files",
         service_id="files",
         component_type="sink",
-        max_inflight=1000,
-        config={"output_dir": str(tmp_path), "max_batch_events": 30_000},
+        max_inflight=max_inflight,
+        config=config,
     )
 
+
+def test_a_sink_that_cannot_hold_a_batch_names_the_key_and_the_value_to_set(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING):
-        started_sink(settings)
+        started_sink(sink_settings(tmp_path, max_inflight=1000))
 
     assert WARNING in caplog.text
     assert "set spec.components.files.max_inflight to at least 60000" in caplog.text
@@ -44,16 +48,8 @@ def test_a_sink_that_cannot_hold_a_batch_names_the_key_and_the_value_to_set(
 def test_a_sink_that_holds_a_batch_says_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = ComponentSettings(
-        component_id="files",
-        service_id="files",
-        component_type="sink",
-        max_inflight=30_000,
-        config={"output_dir": str(tmp_path), "max_batch_events": 30_000},
-    )
-
     with caplog.at_level(logging.WARNING):
-        started_sink(settings)
+        started_sink(sink_settings(tmp_path, max_inflight=30_000))
 
     assert WARNING not in caplog.text
 
