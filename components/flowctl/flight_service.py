@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowctl.errors import FlowctlError, TicketError
-from flowctl.positions import END_METADATA, position_metadata
+from flowctl.positions import END_METADATA, CurrentPosition, Delivered, position_metadata
 from flowctl.tickets import StreamTicket
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         self._component = component
         self._streams_lock = threading.Lock()
         self.open_streams = 0
+        self.refusal: str | None = None  # why every stream is refused, once stream() broke a rule
 
     def do_get(
         self, context: flight.ServerCallContext, ticket: flight.Ticket
@@ -53,16 +54,21 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         self, schema: pa.Schema, batches: Iterator[Any], context: flight.ServerCallContext
     ) -> Iterator[tuple[pa.RecordBatch, bytes]]:
         component = self._component
-        current = component.input_positions
-        current.set(None)  # this server thread may have served another stream before
+        delivered = Delivered()  # what read_input hands over to this stream's stream()
         pacer = component.flow.pacer()
         with self._streams_lock:
             self.open_streams += 1
         try:
-            for item in batches:
+            if self.refusal is not None:
+                raise FlowctlError(self.refusal)
+            yielded_after = 0  # input batches delivered when stream() last yielded
+            for item in _stepped(batches, component.input_positions, delivered):
                 if context.is_cancelled() or component.stopping.is_set():
                     return
-                batch, metadata = _with_metadata(item, current.get())
+                if delivered.batches and not isinstance(item, tuple):
+                    self._one_batch_per_input(delivered, delivered.batches == yielded_after)
+                    yielded_after = delivered.batches
+                batch, metadata = _with_metadata(item, delivered.position)
                 component.on_batch_served(batch)
                 yield batch, metadata
                 pacer.pace(batch.num_rows)
@@ -73,12 +79,29 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             # A refusal the component explains: the client gets the reason, not a traceback.
             component.log.error("stream refused: %s", e)
             raise flight.FlightServerError(str(e)) from e
+        except Exception as e:
+            # A bug of stream(): its traceback goes to this component's log, the reason to
+            # the reader (which resumes the stream after it).
+            component.log.exception("stream() failed")
+            raise flight.FlightServerError(f"stream() failed: {e!r}") from e
         finally:
             with self._streams_lock:
                 self.open_streams -= 1
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
+
+    def _one_batch_per_input(self, delivered: Delivered, same_input: bool) -> None:
+        """A processor yields at most one batch per input batch: a second one makes its
+        input's position a lie (a reader that commits the first resumes after the second).
+        Found, the rest of that input batch is still served with its position, so a reader
+        that commits it all loses nothing; then every stream is refused with the fix until
+        the component restarts."""
+        if same_input and self.refusal is None:
+            self.refusal = _second_batch_of_one_input(self._component, delivered)
+            self._component.log.error("%s", self.refusal)
+        elif not same_input and self.refusal is not None:
+            raise FlowctlError(self.refusal)
 
     def get_schema(
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
@@ -117,7 +140,34 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             result = handler(body)
         except FlowctlError as e:
             raise flight.FlightServerError(f"{action.type}: {e}") from e
+        except Exception as e:
+            self._component.log.exception("action %s failed", action.type)
+            raise flight.FlightServerError(f"{action.type} failed: {e!r}") from e
         yield json.dumps(result, default=str).encode()
+
+
+def _stepped(
+    batches: Iterator[Any], current: CurrentPosition, delivered: Delivered
+) -> Iterator[Any]:
+    """`batches`, with `delivered` bound as the thread's before every step (see
+    CurrentPosition: each step may run under a new Python thread state)."""
+    iterator = iter(batches)
+    while True:
+        current.bind(delivered)
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        yield item
+
+
+def _second_batch_of_one_input(component: Component, delivered: Delivered) -> str:
+    return (
+        f"{type(component).__name__}.stream() yielded a second batch for one input batch "
+        f"(position {delivered.position!r}): a position must mean everything up to it, or a "
+        "restart resumes short or twice. Yield one batch per input batch (join what you "
+        "split with pa.concat_batches; docs/sdk.md, 'Inputs and positions') and restart it"
+    )
 
 
 def _with_metadata(item: Any, input_position: str | None) -> tuple[pa.RecordBatch, bytes]:

@@ -95,20 +95,44 @@ class OpaquePositions:
 OPAQUE_POSITIONS = OpaquePositions()
 
 
-class CurrentPosition:
-    """The position of the input batch a thread is working on.
+@dataclass
+class Delivered:
+    """What `read_input` has handed over to one consumer: the last batch's position, and
+    how many batches so far (the Flight server tells by it a second batch yielded for one
+    input batch)."""
 
-    `read_input` sets it before it hands a batch over; the Flight server reads it when the
-    processor's `stream()` yields, on the same thread, so the output batch carries its
-    input's position without a line of user code. A sink reads it to commit with.
+    position: str | None = None
+    batches: int = 0
+
+
+class CurrentPosition:
+    """The position of the input batch a consumer is working on.
+
+    `read_input` records each batch it hands over in the `Delivered` of the thread; the
+    Flight server reads it when the processor's `stream()` yields, so the output batch
+    carries its input's position without a line of user code. A sink's worker reads its own
+    to commit with. The server binds one `Delivered` to the stream before every step of
+    `stream()`: pyarrow resumes that generator from gRPC's threads under a new Python thread
+    state each time, where what an earlier step recorded in a thread-local is gone.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
 
+    def bind(self, delivered: Delivered) -> None:
+        self._local.delivered = delivered
+
+    def delivered(self) -> Delivered:
+        found: Delivered | None = getattr(self._local, "delivered", None)
+        if found is None:
+            found = self._local.delivered = Delivered()
+        return found
+
     def set(self, position: str | None) -> None:
-        self._local.position = position
+        """A batch at `position` is handed over."""
+        delivered = self.delivered()
+        delivered.position = position
+        delivered.batches += 1
 
     def get(self) -> str | None:
-        position: str | None = getattr(self._local, "position", None)
-        return position
+        return self.delivered().position

@@ -11,6 +11,7 @@ from flowctl.positions import (
     END_METADATA,
     OPAQUE_POSITIONS,
     CurrentPosition,
+    Delivered,
     position_metadata,
     read_marks,
 )
@@ -58,3 +59,24 @@ def test_the_current_position_is_per_thread() -> None:
     worker.start()
     worker.join()
     assert (current.get(), seen) == ("5", [None])
+
+
+def test_a_bound_delivery_is_what_the_thread_records_into_and_it_counts_batches() -> None:
+    current = CurrentPosition()
+    stream = Delivered()
+    current.bind(stream)
+    current.set("7")
+    current.set("8")
+    assert (stream.position, stream.batches) == ("8", 2)
+    # Another thread (as pyarrow's next step of a stream may be) sees it once bound there.
+    seen: list[str | None] = []
+
+    def next_step() -> None:
+        seen.append(current.get())
+        current.bind(stream)
+        seen.append(current.get())
+
+    worker = threading.Thread(target=next_step)
+    worker.start()
+    worker.join()
+    assert seen == [None, "8"]
