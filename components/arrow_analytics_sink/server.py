@@ -36,6 +36,7 @@ import pyarrow as pa
 from flowctl import options
 from flowctl.backoff import Backoff
 from flowctl.component import Action, Component
+from flowctl.exclusive import OutputInUseError
 from flowctl.health import Check
 from flowctl.resumable import ResumableInput, call_input_action
 from flowctl.settings import ComponentSettings
@@ -123,10 +124,10 @@ class ArrowAnalyticsSink(Component):
         while not self.stopping.is_set():
             try:
                 recovery = self.writer.recover()
-            except CheckpointError as e:
+            except (CheckpointError, OutputInUseError) as e:
                 self.log.error("%s", e)
                 self.exit_code = 2
-                self.stop("unusable checkpoint")
+                self.stop("output directory unusable")
                 return None
             except OSError as e:
                 self._failed(f"cannot prepare output directory {self.output_dir}: {e}")

@@ -5,6 +5,7 @@ Layout under the output directory:
     parquet/date=YYYY-MM-DD/part-FIRST-LAST.parquet   (zstd)
     jsonl/date=YYYY-MM-DD/part-FIRST-LAST.jsonl
     _checkpoint.json
+    _flowctl.lock        held by the sink writing here (flowctl.exclusive): a second is refused
 
 FIRST-LAST is the ledger range of the committed batch (zero-padded), the date comes from
 each event's timestamp (a batch spanning midnight writes one file per date). Every file
@@ -27,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 from flowctl.durable import fsync_path, temp_path
+from flowctl.exclusive import DirectoryLock, lock_directory
 
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointStore
 from arrow_analytics_sink.render import (
@@ -80,13 +82,18 @@ class EventWriter:
         self.store = CheckpointStore(output_dir, durable=durable)
         self.checkpoint = Checkpoint()
         self._renderer = Renderer()
+        self._lock: DirectoryLock | None = None
 
     def close(self) -> None:
         self._renderer.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def recover(self) -> Recovery:
-        """Load the checkpoint and remove whatever a crash left past it."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        """Take the output directory (OutputInUseError while another process writes it),
+        load the checkpoint and remove whatever a crash left past it."""
+        if self._lock is None:
+            self._lock = lock_directory(self.output_dir)
         self.checkpoint = self.store.load()
         temps = uncommitted = 0
         for directory, _, names in os.walk(self.output_dir):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from flowctl.durable import fsync_path, temp_path, write_atomically
 from flowctl.errors import FlowctlError
+from flowctl.exclusive import lock_directory
 
 JOURNAL = "_flowctl_commit.json"
 STAGED_SUFFIX = ".staged"
@@ -43,8 +44,12 @@ class CommittedFiles:
         """The position committed last: read the input after it."""
         self.sequence = 0
         """How many files were committed into this directory."""
-        directory.mkdir(parents=True, exist_ok=True)
-        self._recover()
+        self._lock = lock_directory(directory)  # OutputInUseError: another sink writes it
+        try:
+            self._recover()
+        except BaseException:
+            self._lock.release()
+            raise
 
     def commit(
         self, position: str | None, write: Callable[[Path], object], *, suffix: str = ""
@@ -61,6 +66,10 @@ class CommittedFiles:
         self._sync(self.directory)
         self.position, self.sequence = position, sequence
         return final
+
+    def close(self) -> None:
+        """Let another process write the directory (the end of this process does too)."""
+        self._lock.release()
 
     def _replace_journal(self, journal: Mapping[str, object]) -> None:
         write_atomically(

@@ -149,3 +149,25 @@ def test_a_component_killed_mid_stream_loses_and_repeats_nothing(
         stats = pipeline.action("sink", "get_stats")
     assert_output_is_exact(tmp_path / "out", 1200)
     assert stats["events_written"] == expected_events(1, 1200).num_rows
+
+
+def test_a_second_sink_on_the_same_output_exits_2_naming_the_first_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Two pipelines given one output_dir: each sink would resume after the checkpoint it
+    read and commit the same events twice; the second is refused instead."""
+    output = tmp_path / "shared"
+    source = {"seed": SEED, "end_ledger": 300, "batch_size": 50}
+    sink = {"output_dir": str(output), "formats": ["parquet", "jsonl"]}
+    with LocalPipeline(tmp_path / "first", source=source, sink=sink) as first:
+        first.start_all()
+        first.wait_for(lambda: first.action("sink", "get_stats")["last_ledger"] == 300)
+        with LocalPipeline(tmp_path / "second", sink=sink) as second:
+            refused = second.start("sink", wait=False)
+            assert refused.wait(timeout=60) == 2
+        log = second.log_path("sink").read_text()
+        holder = first.processes["sink"].pid
+        assert f"another process (pid {holder}) writes this output directory" in log
+        assert "Give each pipeline its own output_dir" in log
+        assert first.action("sink", "get_stats")["last_ledger"] == 300
+    assert_output_is_exact(output, 300)

@@ -14,6 +14,8 @@ import pyarrow.dataset as ds
 import pytest
 from arrow_analytics_sink.checkpoint import CheckpointError, CheckpointStore
 from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
+from flowctl import exclusive
+from flowctl.exclusive import OutputInUseError
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
 from ttp_arrow_processor.extract import extract_events
 
@@ -58,6 +60,7 @@ def test_commit_writes_both_formats_then_the_checkpoint(tmp_path: Path) -> None:
     assert checkpoint.files_written == 2
     assert visible_files(tmp_path) == [
         "_checkpoint.json",
+        "_flowctl.lock",
         "jsonl/date=2023-12-31/part-0000000001-0000000050.jsonl",
         "parquet/date=2023-12-31/part-0000000001-0000000050.parquet",
     ]
@@ -137,6 +140,7 @@ def test_recovery_removes_temp_files_of_an_interrupted_write(tmp_path: Path) -> 
     partial = tmp_path / "parquet" / "date=2023-12-31" / ".part-0000000011-0000000020.parquet.tmp"
     partial.write_bytes(b"PAR1 half a file")
     (tmp_path / "._checkpoint.json.tmp").write_text('{"last_le')
+    writer.close()  # as the end of its process does
     recovery = EventWriter(tmp_path, formats=FORMATS, durable=False).recover()
     assert recovery.temp_files_removed == 2 and recovery.checkpoint.last_ledger == 10
     assert not partial.exists()
@@ -170,6 +174,7 @@ def test_parquet_alone_is_written_unless_json_lines_is_asked_for(tmp_path: Path)
     writer.commit(events_of(1, 20), 1, 20)
     assert visible_files(tmp_path) == [
         "_checkpoint.json",
+        "_flowctl.lock",
         "parquet/date=2023-12-31/part-0000000001-0000000020.parquet",
     ]
     assert parquet_output(tmp_path).equals(events_of(1, 20))
@@ -178,3 +183,15 @@ def test_parquet_alone_is_written_unless_json_lines_is_asked_for(tmp_path: Path)
 def test_formats_are_checked() -> None:
     with pytest.raises(ValueError, match="formats"):
         EventWriter(Path("/nonexistent"), formats=["csv"])
+
+
+def test_a_second_writer_of_the_output_is_refused_until_the_first_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exclusive, "WAIT_SECONDS", 0.2)
+    writer = EventWriter(tmp_path, durable=False)
+    writer.recover()
+    with pytest.raises(OutputInUseError, match="writes this output directory"):
+        EventWriter(tmp_path, durable=False).recover()
+    writer.close()
+    assert EventWriter(tmp_path, durable=False).recover().checkpoint.last_ledger == 0
