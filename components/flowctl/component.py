@@ -219,8 +219,13 @@ class Component:
     def start(self) -> Component:
         """Start servers, client and worker; returns at once (see serve_forever)."""
         self._server = FlightService(self, f"grpc://{self.settings.endpoint}")
-        if self.settings.metrics_port is not None:
-            self._serve_metrics(self.settings.metrics_port)
+        metrics_port = self.settings.metrics_port
+        if metrics_port is None and self.settings.flowctl_enabled:
+            # No health_port in the spec: a free port, registered with the controller, so
+            # that the runner still reads this component's /health and /metrics.
+            metrics_port = 0
+        if metrics_port is not None:
+            self._serve_metrics(metrics_port)
         if self.settings.flowctl_enabled:
             self._start_client()
         else:

@@ -30,6 +30,14 @@ class Check:
     status: Status
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        # Caught where it is made: a status nothing ranks would break /health and /metrics.
+        if self.status not in _RANK:
+            raise ValueError(
+                f"Check {self.name!r}: status must be healthy, degraded or unhealthy, "
+                f"not {self.status!r}"
+            )
+
 
 @dataclass(frozen=True)
 class HealthReport:

@@ -5,6 +5,7 @@ and duplicate nothing: the sink's Parquet files hold every id exactly once."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from fixtures.reload_harness import edit, wait_generation
 from fixtures.runner_harness import Pipeline
 from fixtures.sdk_example import committed_ids, rows_committed
@@ -61,3 +63,48 @@ def test_every_id_once_across_kill_9_and_a_reload_restart(
     assert sorted(ids) == list(range(COUNT))
     health = pipeline.flowrun("health", str(spec))
     assert health.returncode == 0, health.stdout
+
+
+LAGGING_PROCESSOR = """
+from flowctl import Check
+from processor import Square, run_component
+
+class Lagging(Square):
+    def health_checks(self):
+        return [Check("lag", "degraded", "3 batches behind")]
+
+if __name__ == "__main__":
+    raise SystemExit(run_component(Lagging))
+"""
+
+
+def test_a_component_without_health_port_is_still_heard_by_status_health_and_top(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The example's spec gives no component a health_port: each serves its /health and
+    /metrics on a free port it registers, so its own verdict and its rates reach the CLI."""
+    folder = tmp_path / "sdk"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("data", ".flowrun"))
+    (folder / "lagging.py").write_text(LAGGING_PROCESSOR)
+    spec = folder / "pipeline.yaml"
+    edit(spec, lambda body: body["components"]["squares"].update(command=["python", "lagging.py"]))
+    components = yaml.safe_load(spec.read_text())["spec"]["components"]
+    assert not any("health_port" in component for component in components.values())
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    started = pipeline.up()
+    assert started.returncode == 0, started.stdout + started.stderr
+
+    pipeline.wait_component(
+        "squares", lambda c: c["health"] == "degraded", 60, "the processor's own verdict"
+    )
+    assert pipeline.component("squares")["health_reasons"] == ["lag: 3 batches behind"]
+    assert pipeline.component("ids")["health"] == "healthy"
+    health = pipeline.flowrun("health", str(spec))
+    assert health.returncode == 1 and "lag: 3 batches behind" in health.stdout, health.stdout
+
+    def rates_shown() -> bool:
+        top = json.loads(pipeline.flowrun("top", str(spec), "--once", "--json").stdout)
+        return all(row["out_per_second"] for row in top["components"][:2])
+
+    wait_for(rates_shown, 60, "top's events/s read from every component's /metrics")

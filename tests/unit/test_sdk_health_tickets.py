@@ -80,6 +80,14 @@ def test_component_checks_and_raising_checks() -> None:
     assert json.loads(json.dumps(report.to_dict()))["reasons"] == ["lag: 3 ledgers behind"]
 
 
+def test_a_check_with_a_status_nothing_ranks_makes_the_component_unhealthy_saying_why() -> None:
+    checks = lambda: [Check("disk", "warn", "90% full")]  # type: ignore[arg-type]  # noqa: E731
+    report = assess(snapshot(), THRESHOLDS, controller_enabled=False, component_checks=checks)  # type: ignore[arg-type]
+    assert report.status == "unhealthy"
+    assert "status must be healthy, degraded or unhealthy, not 'warn'" in report.reasons[0]
+    assert json.loads(json.dumps(report.to_dict()))["status"] == "unhealthy"
+
+
 def test_stopping_is_unhealthy() -> None:
     report = assess(snapshot(), THRESHOLDS, controller_enabled=False, stopping=True)  # type: ignore[arg-type]
     assert report.status == "unhealthy"
