@@ -147,8 +147,7 @@ def call(
     except (ConnectionRefusedError, TimeoutError) as e:
         raise NotRunningError(
             f"the runner (pid {info.pid}) does not answer on {info.admin}: {e}; "
-            "it may be stuck; `flowrun down` cannot reach it, stop it with: kill "
-            f"{info.pid}"
+            + unanswered_advice(info.pid)
         ) from e
     except (OSError, http.client.HTTPException, ValueError) as e:
         raise RunnerError(
@@ -160,3 +159,30 @@ def call(
         message = data.get("error") if isinstance(data, dict) else data
         raise RunnerError(f"the runner refused {method} {path}: {message}")
     return data
+
+
+def unanswered_advice(pid: int) -> str:
+    """What to do about a runner that holds its state but does not answer. A stopped one
+    (SIGSTOP, Ctrl-Z) leaves a plain `kill` pending until it runs again, so it is told
+    apart: resumed, it answers again (or handles a `kill` sent meanwhile: a clean stop);
+    killed outright, its guardian still stops the components."""
+    if process_stopped(pid):
+        return (
+            f"its process is stopped (state T: SIGSTOP or Ctrl-Z), so `kill {pid}` alone "
+            f"stays pending; resume it with: kill -CONT {pid} (it then answers again, or handles "
+            f"a stop sent meanwhile), or end it with: kill -9 {pid} (its guardian stops its "
+            "components)"
+        )
+    return f"it may be stuck; `flowrun down` cannot reach it, stop it with: kill {pid}"
+
+
+def process_stopped(pid: int) -> bool:
+    """The process is stopped by a signal (`T` in /proc/PID/stat); False when it is gone or
+    cannot be read."""
+    # Here, not at the top: only a runner that does not answer needs psutil.
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_STOPPED)
+    except psutil.Error:
+        return False

@@ -5,9 +5,10 @@ The verdict is an exit code too, so scripts and probes need no parsing: 0 health
 for its own errors (usage, a spec file that cannot be read).
 Unhealthy means a component gave up (failed): nothing will fix it without a person.
 Degraded means the pipeline runs below par but may recover by itself (a component
-starting, in backoff, stopped, without recent heartbeats, or saying itself on its health
-endpoint that it is degraded or unhealthy; an external controller that does not answer;
-a reload that did not apply).
+starting, in backoff, stopped, without recent heartbeats or unregistered when its protocol
+registers, or saying itself on its health endpoint that it is degraded or unhealthy; an
+external controller that does not answer; a reload that did not apply). A `protocol: none`
+component is judged by its process and its own health endpoint only (`daemon.status`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _EXIT_CODES = {
 }
 EXIT_ERROR = 4
 """`flowrun health`'s exit code for its own errors, distinct from every verdict."""
+NOT_REGISTERED_HINT = " (a program without the flowctl SDK never will: give it `protocol: none`)"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ def _degraded_reason(component: ComponentStatus) -> str | None:
     if state is ComponentState.STOPPED:
         error = component.first_error_line
         return f"{name} is stopped" + (f" ({error})" if error else "")
+    if not component.healthy and not component.registered:
+        # Only a component whose protocol registers gets here unregistered (status): say
+        # how to declare a plain program rather than blame heartbeats it never sends.
+        return f"{name} runs but has not registered with the controller{NOT_REGISTERED_HINT}"
     if not component.healthy:
         return f"{name} runs but is not healthy (no recent heartbeat)"
     if component.reports_trouble:

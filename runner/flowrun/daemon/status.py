@@ -23,7 +23,7 @@ from flowrun.daemon.status_types import (
 from flowrun.reload.history import ReloadHistory
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
-from flowrun.supervision.controlplane import ControlPlane
+from flowrun.supervision.controlplane import ControlPlane, ServiceSnapshot
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
 
@@ -38,7 +38,6 @@ def component_status(
     current = snapshot is not None and child is not None and snapshot.seen_since(child.started_at)
     known = snapshot if current else None
     running = component.state is ComponentState.RUNNING
-    uses_controller = control.mode is not ControllerMode.DISABLED
     uptime = component.uptime_seconds()
     own = health_of(component.name, component.pid) if running else None
     return ComponentStatus(
@@ -48,7 +47,7 @@ def component_status(
         pid=component.pid,
         restarts=component.restarts,
         registered=known is not None,
-        healthy=(known is not None and known.healthy if uses_controller else running) and running,
+        healthy=running and _healthy_to_the_controller(component, control, known),
         load=known.load if known is not None else None,
         throttle_rate=known.throttle_rate if known is not None else None,
         uptime_seconds=round(uptime, 3) if uptime is not None else None,
@@ -60,6 +59,22 @@ def component_status(
         health=own.status if own is not None else None,
         health_reasons=own.reasons if own is not None else (),
     )
+
+
+def _healthy_to_the_controller(
+    component: SupervisedComponent, control: ControlPlane, known: ServiceSnapshot | None
+) -> bool:
+    """Whether the controller, as the supervisor reads it, lets a running component count as
+    healthy. Registered by this process: the controller's verdict on its heartbeats. Not
+    registered: a fault only for a component whose protocol registers; a `protocol: none`
+    program never does by design, and the supervisor judges it by its process alone
+    (`ComponentProtocol.registers` is the rule of both), so status must not call it
+    unhealthy forever. Without a controller every component lives by its process."""
+    if control.mode is ControllerMode.DISABLED:
+        return True
+    if known is not None:
+        return known.healthy
+    return not component.spec.protocol.registers
 
 
 def component_statuses(
