@@ -77,6 +77,7 @@ import pyarrow as pa
 from flowctl.client import ControllerClient, Registration
 from flowctl.component_io import InputReader, component_status
 from flowctl.contract import Policy
+from flowctl.errors import FlowctlError
 from flowctl.flight_service import FlightService
 from flowctl.flow_control import FlowController
 from flowctl.health import Check, HealthReport, assess
@@ -85,7 +86,7 @@ from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
 from flowctl.pool_manager import PoolManager
 from flowctl.positions import CurrentPosition
-from flowctl.settings import ComponentSettings
+from flowctl.settings import FLOWRUN_ENDPOINT, ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 
 Action = Callable[[dict[str, Any]], Any]
@@ -218,7 +219,14 @@ class Component:
 
     def start(self) -> Component:
         """Start servers, client and worker; returns at once (see serve_forever)."""
-        self._server = FlightService(self, f"grpc://{self.settings.endpoint}")
+        endpoint = self.settings.endpoint
+        try:
+            self._server = FlightService(self, f"grpc://{endpoint}")
+        except (pa.ArrowException, OSError) as e:
+            raise FlowctlError(
+                f"cannot serve Flight on {endpoint} ({FLOWRUN_ENDPOINT}): {e}; is the port "
+                "taken by another process?"
+            ) from e
         metrics_port = self.settings.metrics_port
         if metrics_port is None and self.settings.flowctl_enabled:
             # No health_port in the spec: a free port, registered with the controller, so

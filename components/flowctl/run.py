@@ -23,7 +23,7 @@ def run_component(cls: type[Component], settings: ComponentSettings | None = Non
     """Build `cls` from the environment, serve until SIGTERM/SIGINT or the runner dies.
 
     Returns the exit code: 0 after a clean stop, 1 when work() failed, 2 for bad
-    settings (the message names the variable).
+    settings (the message names the variable) or a start refused (its endpoint taken).
     """
     configure_logging()
     log = logging.getLogger("flowctl")
@@ -39,4 +39,8 @@ def run_component(cls: type[Component], settings: ComponentSettings | None = Non
         log.error("cannot start %s: %s", settings.component_id, e)
         return 2
     install_signal_handlers(component.stop)
-    return component.serve_forever()
+    try:
+        return component.serve_forever()
+    except FlowctlError as e:
+        log.error("cannot start %s: %s", settings.component_id, e)
+        return 2

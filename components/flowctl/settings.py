@@ -40,6 +40,7 @@ FLOWRUN_SPEC_DIR = "FLOWRUN_SPEC_DIR"
 FLOWRUN_RUNNER_PID = "FLOWRUN_RUNNER_PID"
 
 _DEFAULTS = Policy()
+COMPONENT_TYPES = ("source", "processor", "sink")
 _Part = TypeVar("_Part", FlowControlSettings, PoolSettings)
 
 
@@ -70,17 +71,15 @@ class ComponentSettings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ComponentSettings:
         env = os.environ if environ is None else environ
         component_id = env.get(FLOWCTL_COMPONENT_ID) or env.get(FLOWCTL_SERVICE_ID) or "component"
-        metrics_port = env.get(FLOWRUN_METRICS_PORT)
-        runner_pid = env.get(FLOWRUN_RUNNER_PID)
         return cls(
             component_id=component_id,
             service_id=env.get(FLOWCTL_SERVICE_ID) or component_id,
-            component_type=env.get(FLOWRUN_COMPONENT_TYPE, "processor"),
-            endpoint=env.get(FLOWRUN_ENDPOINT, "127.0.0.1:0"),
-            inputs=_json_object(env, FLOWRUN_INPUTS),
+            component_type=_component_type(env),
+            endpoint=_endpoint(FLOWRUN_ENDPOINT, env.get(FLOWRUN_ENDPOINT, "127.0.0.1:0")),
+            inputs=_inputs(env),
             config=_json_object(env, FLOWRUN_CONFIG),
             max_inflight=_integer(env, FLOWRUN_MAX_INFLIGHT, 1000),
-            metrics_port=int(metrics_port) if metrics_port else None,
+            metrics_port=_port(env, FLOWRUN_METRICS_PORT),
             monitoring_interval_seconds=_seconds(
                 env, FLOWRUN_MONITORING_INTERVAL, _DEFAULTS.monitoring_interval_seconds
             ),
@@ -94,7 +93,7 @@ class ComponentSettings:
             flow_control=_contract_part(env, FLOWRUN_FLOW_CONTROL, FlowControlSettings),
             pool=_contract_part(env, FLOWRUN_POOL, PoolSettings),
             spec_dir=env.get(FLOWRUN_SPEC_DIR, "."),
-            runner_pid=int(runner_pid) if runner_pid else None,
+            runner_pid=_integer(env, FLOWRUN_RUNNER_PID, 0) or None,
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -123,6 +122,46 @@ class ComponentSettings:
         if self.runner_pid is not None:
             env[FLOWRUN_RUNNER_PID] = str(self.runner_pid)
         return env
+
+
+def _component_type(env: Mapping[str, str]) -> str:
+    kind = env.get(FLOWRUN_COMPONENT_TYPE, "processor")
+    if kind not in COMPONENT_TYPES:
+        raise SettingsError(
+            f"{FLOWRUN_COMPONENT_TYPE}={kind!r}: expected one of {', '.join(COMPONENT_TYPES)}"
+        )
+    return kind
+
+
+def _endpoint(name: str, text: str) -> str:
+    """host:port (port 0: a free one), or a Flight URI such as grpc+tls://host:port."""
+    if "://" in text:
+        return text
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise SettingsError(f"{name}={text!r}: expected host:port, e.g. 127.0.0.1:8815")
+    return text
+
+
+def _inputs(env: Mapping[str, str]) -> dict[str, Any]:
+    """Input name -> its endpoint; an empty one is found through the controller."""
+    inputs = _json_object(env, FLOWRUN_INPUTS)
+    for name, endpoint in inputs.items():
+        if not isinstance(endpoint, str):
+            raise SettingsError(f"{FLOWRUN_INPUTS}: {name} must be a host:port string")
+        if endpoint:
+            _endpoint(f"{FLOWRUN_INPUTS}: {name}", endpoint)
+    return inputs
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name)
+    if not text:
+        return None
+    port = _integer(env, name, 0)
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"{name}={text!r}: expected a port, 0 to 65535 (0: a free one)")
+    return port
 
 
 def _json_object(env: Mapping[str, str], name: str) -> dict[str, Any]:

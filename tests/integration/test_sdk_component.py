@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -209,6 +210,18 @@ def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
     proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
     assert proc.wait(60) == 2
     assert "FLOWRUN_MAX_INFLIGHT" in (tmp_path / "scaler.log").read_text()
+
+
+def test_an_endpoint_taken_by_another_process_exits_2_saying_so(tmp_path: Path) -> None:
+    env = processor_env(None, {})
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        env["FLOWRUN_ENDPOINT"] = f"127.0.0.1:{taken.getsockname()[1]}"
+        proc = spawn(EXAMPLE, env, tmp_path / "scaler.log")
+        assert proc.wait(60) == 2
+    log = (tmp_path / "scaler.log").read_text()
+    assert f"cannot serve Flight on {env['FLOWRUN_ENDPOINT']} (FLOWRUN_ENDPOINT)" in log
+    assert "is the port taken by another process?" in log
+    assert "Traceback" not in log
 
 
 class SlowSink(Component):

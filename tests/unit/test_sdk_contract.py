@@ -259,8 +259,31 @@ def test_the_environment_accepts_bare_seconds_as_the_go_components_do() -> None:
         ({"FLOWRUN_POOL": '{"max_conections": 3}'}, "FLOWRUN_POOL: unknown key 'max_conections'"),
         ({"FLOWRUN_POOL": '{"max_connections": "3"}'}, "max_connections must be a whole number"),
         ({"FLOWRUN_FLOW_CONTROL": '{"throttle_rate": true}'}, "throttle_rate must be a number"),
+        (
+            {"FLOWRUN_COMPONENT_TYPE": "sorce"},
+            "FLOWRUN_COMPONENT_TYPE='sorce': expected one of source, processor, sink",
+        ),
+        ({"FLOWRUN_ENDPOINT": "nohost"}, "FLOWRUN_ENDPOINT='nohost': expected host:port"),
+        ({"FLOWRUN_ENDPOINT": "127.0.0.1:99999"}, "FLOWRUN_ENDPOINT='127.0.0.1:99999'"),
+        ({"FLOWRUN_INPUTS": '{"x": "nohostport"}'}, "FLOWRUN_INPUTS: x='nohostport': expected"),
+        ({"FLOWRUN_INPUTS": '{"x": 8815}'}, "FLOWRUN_INPUTS: x must be a host:port string"),
+        ({"FLOWRUN_METRICS_PORT": "http"}, "FLOWRUN_METRICS_PORT='http': expected an integer"),
+        ({"FLOWRUN_METRICS_PORT": "70000"}, "FLOWRUN_METRICS_PORT='70000': expected a port"),
+        ({"FLOWRUN_RUNNER_PID": "me"}, "FLOWRUN_RUNNER_PID='me': expected an integer"),
     ],
 )
 def test_a_bad_environment_names_the_variable(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         ComponentSettings.from_environ(environ)
+
+
+def test_endpoints_as_the_runner_and_a_user_write_them_are_taken() -> None:
+    settings = ComponentSettings.from_environ(
+        {
+            "FLOWRUN_ENDPOINT": "0.0.0.0:0",
+            "FLOWRUN_INPUTS": '{"ledgers": "127.0.0.1:8815", "tls": "grpc+tls://h:443", "d": ""}',
+            "FLOWRUN_METRICS_PORT": "0",
+        }
+    )
+    assert settings.endpoint == "0.0.0.0:0" and settings.metrics_port == 0
+    assert settings.inputs == {"ledgers": "127.0.0.1:8815", "tls": "grpc+tls://h:443", "d": ""}

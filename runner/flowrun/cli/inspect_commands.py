@@ -1,7 +1,8 @@
 """`status`, `health` and `ps`: what runs, and how well.
 
 Exit codes are part of the interface, for scripts and probes:
-`status` 0 a runner answered, 3 no runner serves the spec;
+`status` 0 a runner answered, 1 the runner does not answer (or another error), 3 no
+runner serves the spec;
 `health` 0 healthy, 1 degraded, 2 unhealthy, 3 stopped, 4 its own error (usage, a spec
 file that cannot be read), so that no error is ever read as a verdict.
 """
@@ -77,8 +78,8 @@ def status(
 ) -> None:
     """State, pid, uptime, restarts, load, throttle and health of every component.
 
-    Exit 0 when a runner answered, 3 when none serves SPEC (with --json: an object whose
-    state is "stopped", on stdout). With --driver kubernetes: the pipeline's Deployments
+    Exit 0 when a runner answered, 1 when it does not answer, 3 when none serves SPEC
+    (with --json: an object whose state is "stopped", on stdout). With --driver kubernetes: the pipeline's Deployments
     (ready replicas, conditions, restarts of their pods)."""
     cluster = kubernetes_driver(driver, kubeconfig, context, namespace)
     if cluster is not None:
