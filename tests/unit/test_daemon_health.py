@@ -15,6 +15,7 @@ from flowrun.daemon.health import (
     health_report,
     render_health,
 )
+from flowrun.daemon.status_table import render_table
 from flowrun.daemon.status_types import ControllerStatus, FlowControlStatus
 from flowrun.reload.history import ReloadHistory
 from flowrun.spec.model import ControllerMode
@@ -104,6 +105,23 @@ def test_a_failed_last_reload_degrades_with_its_first_line() -> None:
     report = health_report(pipeline_of(component("src"), reload=history))
     assert report.verdict is HealthVerdict.DEGRADED
     assert report.reasons == ("the last reload failed: p.yaml:3:5: spec.x: bad",)
+
+
+def test_a_rollback_quoting_a_log_is_summed_up_by_the_log_s_last_line() -> None:
+    """The first line of such a reason only announces the lines after it."""
+    rolled_back = (
+        "rolled back: src exited with code 1 before it was ready; last lines of its log:\n"
+        "    connecting\n    boom: no such table"
+    )
+    history = ReloadHistory(generation=2, last_error=rolled_back)
+    report = health_report(pipeline_of(component("src"), reload=history))
+    assert report.reasons == (
+        "the last reload failed: rolled back: src exited with code 1 before it was ready "
+        "(its log ends: boom: no such table)",
+    )
+    assert "(its log ends: boom: no such table)" in render_table(
+        pipeline_of(component("src"), reload=history)
+    )
 
 
 def test_backpressure_is_a_note_not_a_reason() -> None:

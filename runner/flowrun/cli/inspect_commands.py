@@ -79,8 +79,9 @@ def status(
     """State, pid, uptime, restarts, load, throttle and health of every component.
 
     Exit 0 when a runner answered, 1 when it does not answer, 3 when none serves SPEC
-    (with --json: an object whose state is "stopped", on stdout). With --driver kubernetes: the pipeline's Deployments
-    (ready replicas, conditions, restarts of their pods)."""
+    (with --json: an object whose state is "stopped", on stdout). With --driver
+    kubernetes: the pipeline's Deployments (ready replicas, conditions, restarts of their
+    pods)."""
     cluster = kubernetes_driver(driver, kubeconfig, context, namespace)
     if cluster is not None:
         cluster_status(cluster, spec, as_json)

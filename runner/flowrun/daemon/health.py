@@ -19,7 +19,7 @@ from typing import Any
 
 from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
 from flowrun.spec.model import ControllerMode
-from flowrun.supervision.states import ComponentState
+from flowrun.supervision.states import ComponentState, one_line
 
 
 class HealthVerdict(StrEnum):
@@ -97,7 +97,7 @@ def health_report(status: PipelineStatus) -> HealthReport:
     if controller.mode is ControllerMode.EXTERNAL and not controller.reachable:
         degraded.append(f"the external controller at {controller.endpoint} does not answer")
     if status.reload.last_error:
-        degraded.append("the last reload failed: " + status.reload.last_error.splitlines()[0])
+        degraded.append("the last reload failed: " + one_line(status.reload.last_error))
     verdict = (
         HealthVerdict.UNHEALTHY
         if unhealthy
@@ -115,7 +115,7 @@ def _degraded_reason(component: ComponentStatus) -> str | None:
         waiting = f" ({component.waiting_for})" if component.waiting_for else ""
         return f"{name} is {state.value}{waiting}"
     if state is ComponentState.STOPPED:
-        error = component.first_error_line
+        error = one_line(component.last_error) if component.last_error else None
         return f"{name} is stopped" + (f" ({error})" if error else "")
     if not component.healthy and not component.registered:
         # Only a component whose protocol registers gets here unregistered (status): say

@@ -8,7 +8,7 @@ from __future__ import annotations
 import textwrap
 
 from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
-from flowrun.supervision.states import ComponentState
+from flowrun.supervision.states import ComponentState, one_line
 
 COLUMNS = ("NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "LOAD", "THROTTLE", "NOTE")
 NOTE_WIDTH = 80
@@ -38,7 +38,7 @@ def _note(component: ComponentStatus) -> str:
     """Why it ended or waits: its last error once it ended, else what it waits for, else
     what the component itself reports when it is not healthy."""
     if component.state in _ENDED and component.last_error:
-        first = component.first_error_line or ""
+        first = component.last_error.splitlines()[0]
         # The lines this announces follow the table (see _error_details).
         return first.removesuffix(":") + " (below)" if _log_lines(component) else first
     if component.waiting_for:
@@ -108,5 +108,5 @@ def render_table(status: PipelineStatus) -> str:
     reload = status.reload
     footer = f"reload generation {reload.generation}"
     if reload.last_error:
-        footer += f"; last reload failed: {reload.last_error.splitlines()[0]}"
+        footer += f"; last reload failed: {one_line(reload.last_error)}"
     return "\n".join([_header(status), "", *lines, "", footer, *_error_details(status)])

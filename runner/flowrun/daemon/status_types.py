@@ -62,10 +62,6 @@ class ComponentStatus:
         """What it says of itself in one line: `degraded: reason; reason`."""
         return f"{self.health}: {'; '.join(self.health_reasons)}".rstrip(": ")
 
-    @property
-    def first_error_line(self) -> str | None:
-        return self.last_error.splitlines()[0] if self.last_error else None
-
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -30,7 +30,7 @@ from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
 from flowrun.daemon.top_types import ComponentTop, TopView
 from flowrun.spec.loader import LoadedSpec
 from flowrun.supervision.controlplane import ControlPlane
-from flowrun.supervision.states import ComponentState
+from flowrun.supervision.states import ComponentState, one_line
 from flowrun.supervision.supervisor import Supervisor
 
 FetchCounters = Callable[[str, float], CounterReading]
@@ -138,8 +138,8 @@ def note_of(component: ComponentStatus) -> str:
     """One line: what it waits for, why it ended, or what it says is wrong."""
     if component.waiting_for:
         return component.waiting_for
-    if component.state is not ComponentState.RUNNING and component.first_error_line:
-        return component.first_error_line
+    if component.state is not ComponentState.RUNNING and component.last_error:
+        return one_line(component.last_error)
     if component.reports_trouble:
         return component.trouble_line
     return ""

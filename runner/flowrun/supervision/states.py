@@ -37,6 +37,19 @@ class RunEnd:
     exit_code: int | None = None
 
 
+LOG_TAIL_MARK = "; last lines of its log:"
+"""Ends the first line of a reason that quotes the component's log on the lines after it."""
+
+
+def one_line(reason: str) -> str:
+    """A reason in one line (a health line, a table's footer): its first, where a quote of
+    the log announced on the lines after it becomes the log's last line."""
+    first, *quoted = reason.splitlines() or [""]
+    if first.endswith(LOG_TAIL_MARK) and quoted:
+        return f"{first.removesuffix(LOG_TAIL_MARK)} (its log ends: {quoted[-1].strip()})"
+    return first
+
+
 class ChangeNotifier:
     """Wakes everyone waiting for 'something changed' (a component got ready, stopped...)."""
 
