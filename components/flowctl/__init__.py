@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         SettingsError,
         TicketError,
     )
+    from flowctl.exclusive import OutputInUseError
     from flowctl.flow_control import FlowController, FlowSnapshot, Pacer
     from flowctl.health import Check, HealthReport
     from flowctl.monitor import Monitor
@@ -45,6 +46,7 @@ _EXPORTS = {
     "PoolError": "flowctl.errors",
     "SettingsError": "flowctl.errors",
     "TicketError": "flowctl.errors",
+    "OutputInUseError": "flowctl.exclusive",
     "FlowController": "flowctl.flow_control",
     "FlowSnapshot": "flowctl.flow_control",
     "Pacer": "flowctl.flow_control",
@@ -75,6 +77,7 @@ __all__ = [
     "FlowctlError",
     "HealthReport",
     "Monitor",
+    "OutputInUseError",
     "Pacer",
     "Policy",
     "PoolError",

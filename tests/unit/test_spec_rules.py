@@ -97,6 +97,14 @@ def test_wrong_types(tmp_path: Path, line: str, expected: str) -> None:
     assert issues_of(tmp_path, text) == [f"pipeline.yaml:{expected}"]
 
 
+def test_a_command_written_as_one_string_is_shown_as_the_list_to_write(tmp_path: Path) -> None:
+    text = VALID.replace("      command: [python, -m, sink]", "      command: python -m sink")
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:13:16: spec.components.sink.command: expected a list, got "
+        "'python -m sink' (write it as a list: [python, -m, sink])"
+    ]
+
+
 def test_endpoint_must_be_host_and_port(tmp_path: Path) -> None:
     text = VALID.replace("endpoint: 127.0.0.1:9001", "endpoint: localhost")
     assert issues_of(tmp_path, text) == [

@@ -72,8 +72,12 @@ def finding_from_error(error: ErrorDetails, root_model: type[BaseModel]) -> Find
 def _value_message(kind: str, ctx: dict[str, Any], value: Any, default: str) -> str:
     got = f"got {describe(value)}"
     if kind in _EXPECTED:
-        quote = kind == "string_type" and isinstance(value, bool)
-        hint = " (quote it to mean the text)" if quote else ""
+        hint = ""
+        if kind == "string_type" and isinstance(value, bool):
+            hint = " (quote it to mean the text)"
+        elif kind == "list_type" and isinstance(value, str) and " " in value.strip():
+            # `command: python sink.py`: no shell splits it.
+            hint = f" (write it as a list: [{', '.join(value.split())}])"
         return f"expected {_EXPECTED[kind]}, {got}{hint}"
     if kind == "enum":
         expected = str(ctx["expected"]).replace(" or ", ", ")

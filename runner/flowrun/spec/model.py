@@ -298,7 +298,13 @@ class ResourcesConfig(_Strict):
 
 class ComponentSpec(_Strict):
     type: ComponentType = reloads(COMPONENT, "source, processor or sink.")
-    command: list[str] = reloads(COMPONENT, "Program and arguments (no shell).", min_length=1)
+    command: list[str] = reloads(
+        COMPONENT,
+        "Program and arguments, a list (no shell). python, python3 and python3.X run "
+        "flowrun's own interpreter, with the packages of its environment; give a path to "
+        "run another.",
+        min_length=1,
+    )
     endpoint: str | None = reloads(
         COMPONENT,
         "host:port the component serves Arrow Flight on. Port 0: the runner picks a free "
