@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 from fixtures.runner_harness import (
     Pipeline,
     alive,
@@ -206,8 +207,28 @@ def test_a_taken_controller_port_is_reported_and_nothing_is_left(
     assert result.returncode == 1
     assert "cannot start the embedded controller" in result.stderr
     assert f"already in use by pid {os.getpid()}" in result.stderr
+    assert "change the endpoint (127.0.0.1:0: a free port" in result.stderr
     assert pipeline.runner_info() is None
     assert not (pipeline.state_dir / "logs" / "src.log").exists()
+
+
+def test_a_taken_metrics_port_names_its_holder_and_nothing_is_left(
+    tmp_path: Path, pipelines: list[Pipeline], held_port: socket.socket
+) -> None:
+    spec = write_spec(tmp_path, {"src": component()}, metrics=True)
+    body = yaml.safe_load(spec.read_text())
+    body["spec"]["monitoring"]["metrics_port"] = held_port.getsockname()[1]
+    spec.write_text(yaml.safe_dump(body))
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    result = pipeline.up()
+
+    assert result.returncode == 1
+    assert "(spec.monitoring.metrics_port): Address already in use by pid" in result.stderr
+    assert f"pid {os.getpid()}" in result.stderr
+    assert pipeline.runner_info() is None
+    assert not pipeline_processes(pipeline.runner_pids)
 
 
 def test_a_flood_into_a_terminal_nobody_reads_stalls_neither_runner_nor_shutdown(

@@ -51,7 +51,7 @@ from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, control_plane_for
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.output import Console, EventLog, forward_library_logs
-from flowrun.supervision.ports import port_conflict
+from flowrun.supervision.ports import port_holder, port_in_use, split_endpoint
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
 from flowrun.supervision.supervisor import ApplyResult, Supervisor
@@ -164,13 +164,13 @@ class Runner:
             await self.control.start()
         except ControllerError as e:
             endpoint = self.body.controller.endpoint
-            conflict = port_conflict("controller", "endpoint", endpoint)
-            if conflict is not None:
-                holder = conflict.split(" in use by ", 1)[1].split(";")[0]
+            if port_in_use(endpoint):
+                holder = port_holder(split_endpoint(endpoint)[1])
                 raise ControllerError(
                     f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "
-                    f"is already in use by {holder}; stop it, change the endpoint, or use "
-                    "controller.mode external to join a controller that is already running"
+                    f"is already in use by {holder}; stop it, change the endpoint (127.0.0.1:0: "
+                    "a free port, which the components are told), or use controller.mode "
+                    "external to join a controller that is already running"
                 ) from e
             raise
         if self.control.mode is not ControllerMode.DISABLED:

@@ -11,6 +11,7 @@ change before it.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from flowrun.errors import RunnerError
+from flowrun.supervision.ports import port_holder
 from flowrun.supervision.states import ComponentState
 
 if TYPE_CHECKING:
@@ -175,9 +177,10 @@ class MetricsEndpoint:
         try:
             self._server, _thread = start_http_server(port, addr=host, registry=self._registry)
         except OSError as e:
+            held = f" by {port_holder(port)}" if e.errno == errno.EADDRINUSE else ""
             raise RunnerError(
                 f"cannot serve metrics on {host}:{port} (spec.monitoring.metrics_port): "
-                f"{e.strerror}; choose another port, or null to serve none"
+                f"{e.strerror}{held}; choose another port, or null to serve none"
             ) from e
         self.port = int(self._server.server_port)
         self._events(f"metrics on http://{host}:{self.port}/metrics")
