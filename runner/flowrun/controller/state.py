@@ -210,6 +210,13 @@ class ControllerState:
         self._notify(changed)
         return went_silent
 
+    def resume(self, stalled_seconds: float) -> None:
+        """This controller's own loop may not have run during the last `stalled_seconds`
+        (its process stopped, its VM paused, its loop blocked): heartbeats sent meanwhile may
+        still wait unread, so every service fresh before gets its whole allowance from now."""
+        now = self._monotonic()
+        self.liveness = self.liveness.resumed(paused_at=now - stalled_seconds, resumed_at=now)
+
     def expire(self, monotonic_now: float) -> list[str]:
         """Forget the services silent past the retention window; returns their ids.
 

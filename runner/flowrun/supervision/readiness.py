@@ -9,7 +9,9 @@ Dead while its process lives: no heartbeat for longer than heartbeat_ttl (livene
 a component that registers: one expected to (`registered`), or one that did anyway. A
 component that registered and never heartbeated (the flowctl-sdk v0.1.3 sink, whose
 heartbeat ticker never fires) is alive as long as its process is: the runner sees the
-process, and the controller has nothing to judge it by.
+process, and the controller has nothing to judge it by. Silence while the runner itself did
+not run does not count (its heartbeats may wait unread): after a stall of its own, the runner
+gives every component a whole heartbeat_ttl from the moment it resumed.
 """
 
 from __future__ import annotations
@@ -85,9 +87,11 @@ def heartbeat_lost(
     *,
     now_epoch: float,
     check: ReadyCheck,
+    resumed_epoch: float = 0.0,
 ) -> str | None:
     """Why the live process counts as dead at `now_epoch`, or None while it heartbeats (or
-    is not one that registers)."""
+    is not one that registers). `resumed_epoch`: when the runner last came back from a
+    stall of its own; silence before it is not held against the component."""
     if not _uses_controller(control):
         return None
     snapshot = control.service(name)
@@ -101,10 +105,12 @@ def heartbeat_lost(
         return None  # registered by this process and never heartbeats: its process tells
     else:
         last = max(snapshot.last_heartbeat or 0.0, snapshot.registered_at or 0.0)
-    silent = now_epoch - last
-    if silent <= ttl_seconds:
+    if now_epoch - max(last, resumed_epoch) <= ttl_seconds:
         return None
-    return f"no heartbeat for {silent:.1f}s (heartbeat_ttl {ttl_seconds:g}s) while its process runs"
+    ttl = f"heartbeat_ttl {ttl_seconds:g}s"
+    if resumed_epoch > last:  # silent for a whole ttl after the runner's own stall, too
+        ttl += f", counted from the runner's resume {now_epoch - resumed_epoch:.1f}s ago"
+    return f"no heartbeat for {now_epoch - last:.1f}s ({ttl}) while its process runs"
 
 
 def describe_exit(code: int, *, before_ready: bool, left_behind: int) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from typing import Any
 
+from flowrun.controller.stall import LoopGaps, awake_seconds
 from flowrun.errors import ComponentLaunchError
 from flowrun.secrets import secret_values
 from flowrun.spec.model import ComponentSpec
@@ -42,11 +44,15 @@ class SupervisedComponent:
         *,
         clock: Clock = SYSTEM_CLOCK,
         spawn: Spawn = spawn,
+        awake_clock: Callable[[], float] = awake_seconds,
     ) -> None:
+        """`awake_clock` measures how long the runner itself was away between two checks of
+        the component (`flowrun.controller.stall.awake_seconds` says why that clock)."""
         self.name = name
         self.spec = spec
         self._host = host
         self._clock = clock
+        self._awake_clock = awake_clock
         self._spawn = spawn
         self.tracker = RestartTracker(spec.restart)
         self.state = ComponentState.STARTING
@@ -208,6 +214,8 @@ class SupervisedComponent:
 
     async def _watch(self, child: Process) -> RunEnd:
         tick = min(MAX_WATCH_TICK_SECONDS, self._host.body().controller.heartbeat_interval)
+        gaps = LoopGaps(self._awake_clock)
+        resumed_epoch = 0.0  # when the runner last came back from a stall of its own
         while True:
             # On the tick's boundary, so every component checks in the same loop pass and
             # they share one snapshot of the controller instead of taking one each.
@@ -218,15 +226,28 @@ class SupervisedComponent:
             if self._stopping:
                 await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
                 continue
-            now = self._clock.monotonic()
+            now, now_epoch = self._clock.monotonic(), self._clock.time()
             self.tracker.ready_for(now - (self.ready_at or now))
+            ttl_seconds = self.spec.liveness_ttl(self._host.body().controller.heartbeat_ttl)
+            # The runner (with the embedded controller that takes the heartbeats) may have
+            # been stopped or suspended since the last check: what the component sent
+            # meanwhile may wait unread, so it gets a whole ttl from now to be heard.
+            stalled_seconds = gaps.stalled(tick, ttl_seconds)
+            if stalled_seconds is not None:
+                resumed_epoch = now_epoch
+                self._host.event(
+                    f"{self.name}: the runner did not run for about {stalled_seconds:.1f}s "
+                    "(stopped, paused or suspended): heartbeats missed meanwhile do not "
+                    f"count, it has heartbeat_ttl {ttl_seconds:g}s from now"
+                )
             lost = heartbeat_lost(
                 self.name,
                 self._host.control,
-                self.spec.liveness_ttl(self._host.body().controller.heartbeat_ttl),
+                ttl_seconds,
                 child.started_at,
-                now_epoch=self._clock.time(),
+                now_epoch=now_epoch,
                 check=effective_ready(self.spec, self._host.control),
+                resumed_epoch=resumed_epoch,
             )
             if lost is not None:
                 self._host.event(f"{self.name}: {lost}; restarting it")

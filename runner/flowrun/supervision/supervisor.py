@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowrun.controller.stall import awake_seconds
 from flowrun.spec.graph import prerequisites, topological_order
 from flowrun.spec.model import PipelineBody
 from flowrun.spec.process import component_environ, component_settings
@@ -64,9 +65,11 @@ class Supervisor:
         clock: Clock = SYSTEM_CLOCK,
         spawn: Spawn = spawn,
         ports: PortBook | None = None,
+        awake_clock: Callable[[], float] = awake_seconds,
     ) -> None:
         """`log_path_for(name)` is the file a component's output is appended to; `clock`,
-        `spawn` and the port picker of `ports` are the real ones unless a test gives fakes."""
+        `spawn`, the port picker of `ports` and `awake_clock` (how long the runner itself
+        was away, see SupervisedComponent) are the real ones unless a test gives fakes."""
         self._body = body
         self.control = control
         self.spec_dir = spec_dir
@@ -77,6 +80,7 @@ class Supervisor:
         self._environ = dict(os.environ if environ is None else environ)
         self._clock = clock
         self._spawn = spawn
+        self._awake_clock = awake_clock
         self.ports = ports or PortBook()
         self.changes = ChangeNotifier()
         self.components: dict[str, SupervisedComponent] = {}
@@ -254,7 +258,12 @@ class Supervisor:
 
     def _launch(self, name: str) -> SupervisedComponent:
         component = SupervisedComponent(
-            name, self._body.components[name], self, clock=self._clock, spawn=self._spawn
+            name,
+            self._body.components[name],
+            self,
+            clock=self._clock,
+            spawn=self._spawn,
+            awake_clock=self._awake_clock,
         )
         self.components[name] = component
         component.start()
