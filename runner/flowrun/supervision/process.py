@@ -131,6 +131,9 @@ class ChildProcess:
     async def stop(self, grace_seconds: float) -> bool:
         """SIGTERM to the group, SIGKILL after the grace; True when it had to be killed."""
         self.signal_group(signal.SIGTERM)
+        # A stopped process (SIGSTOP, Ctrl-Z) holds a SIGTERM pending until it runs again:
+        # continue it, or every stop of one would wait out the whole grace.
+        self.signal_group(signal.SIGCONT)
         deadline = time.monotonic() + grace_seconds
         killed = not await self._wait_group_empty(deadline)
         if killed:
