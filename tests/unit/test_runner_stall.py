@@ -9,7 +9,6 @@ while moving only the FakeClock plays time that passed with the runner running.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,17 +20,15 @@ from fixtures.manual_clock import ManualClock
 from fixtures.supervision_fakes import (
     FakeClock,
     FakeControlPlane,
-    FakeSpawn,
     Rig,
     component,
     eventually,
-    pipeline_body,
+    supervising,
 )
 from flowrun.controller.stall import LoopGaps, stall_slack
 from flowrun.spec.readiness import ReadyCheck, ReadyKind
 from flowrun.supervision.readiness import heartbeat_lost
 from flowrun.supervision.states import ComponentState
-from flowrun.supervision.supervisor import Supervisor
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 
@@ -69,29 +66,19 @@ class StallRig:
 async def stalling(
     tmp_path: Path, components: dict[str, dict[str, Any]]
 ) -> AsyncIterator[StallRig]:
-    """As fixtures.supervision_fakes.supervising, with a manual awake clock."""
-    clock, awake = FakeClock(), ManualClock()
-    control, spawn = FakeControlPlane(clock), FakeSpawn(clock)
-    events: list[str] = []
-    supervisor = Supervisor(
-        pipeline_body(components, heartbeat_ttl=f"{TTL_SECONDS:g}s"),
-        control=control,
-        spec_dir=tmp_path,
-        log_path_for=lambda name: tmp_path / "logs" / f"{name}.log",
-        events=events.append,
-        environ={"PATH": "/usr/bin:/bin"},
-        clock=clock,
-        spawn=spawn,
-        awake_clock=awake,
-    )
-    rig = Rig(supervisor, clock, spawn, control, events)
-    try:
-        yield StallRig(rig, awake)
-    finally:
-        await asyncio.wait_for(supervisor.stop_all(), 5)
-        if rig.starting is not None:
-            await asyncio.wait_for(rig.starting, 5)
-        supervisor.close()
+    """fixtures.supervision_fakes.supervising, with a manual awake clock, every component
+    launched and running."""
+    awake = ManualClock()
+    heartbeat_ttl = f"{TTL_SECONDS:g}s"
+    async with supervising(
+        tmp_path, components, awake_clock=awake, heartbeat_ttl=heartbeat_ttl
+    ) as rig:
+        stall = StallRig(rig, awake)
+        rig.begin()
+        for name in components:
+            await eventually(lambda name=name: rig.spawn.launched(name), f"{name} launched")
+            await stall.running(name)
+        yield stall
 
 
 async def test_after_a_stall_longer_than_the_ttl_a_component_heard_from_in_time_lives(
@@ -99,10 +86,6 @@ async def test_after_a_stall_longer_than_the_ttl_a_component_heard_from_in_time_
 ) -> None:
     async with stalling(tmp_path, {"src": component()}) as stall:
         rig = stall.rig
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        await stall.running("src")
-
         stall.runner_away(STALL_SECONDS)  # twelve ttl's without reading a heartbeat
         await eventually(lambda: rig.said("src: the runner did not run"), "the stall noticed")
         assert rig.said(
@@ -125,11 +108,6 @@ async def test_a_component_silent_after_the_stall_is_restarted_one_ttl_after_the
 ) -> None:
     async with stalling(tmp_path, {"src": component(), "snk": component("sink")}) as stall:
         rig = stall.rig
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        await stall.running("src")
-        await eventually(lambda: rig.spawn.launched("snk"), "snk launched")
-        await stall.running("snk")
         silent = rig.spawn.latest("snk")
 
         stall.runner_away(STALL_SECONDS)
@@ -155,9 +133,6 @@ async def test_without_a_stall_a_silent_component_is_restarted_after_one_ttl_as_
 ) -> None:
     async with stalling(tmp_path, {"src": component()}) as stall:
         rig = stall.rig
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        await stall.running("src")
 
         # Late, but by less than the slack: a slow loop, not a stall.
         stall.awake.now += stall_slack(TTL_SECONDS) * 0.9
