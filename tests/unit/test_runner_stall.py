@@ -121,7 +121,7 @@ async def test_a_component_silent_after_the_stall_is_restarted_one_ttl_after_the
 
         assert silent.signals == [signal.SIGTERM]
         assert rig.said(
-            "snk: no heartbeat for 13.1s (heartbeat_ttl 1s, counted from the runner's resume "
+            "snk: no heartbeat for 13.1s (heartbeat_ttl 1s, counted from the end of a pause "
             "1.1s ago) while its process runs; restarting it"
         )
         assert rig.component("snk").restarts == 1
@@ -159,10 +159,30 @@ def test_heartbeat_lost_counts_silence_from_the_resume_only_for_a_later_resume()
     )
     assert lost(1017.0, resumed=1012.5) is None  # a stall: five seconds from the resume
     assert lost(1017.6, resumed=1012.5) == (
-        "no heartbeat for 17.6s (heartbeat_ttl 5s, counted from the runner's resume 5.1s ago) "
+        "no heartbeat for 17.6s (heartbeat_ttl 5s, counted from the end of a pause 5.1s ago) "
         "while its process runs"
     )
     assert lost(1005.1, resumed=999.0) is not None  # a resume before its heartbeat: as usual
+
+
+def test_silence_while_an_external_controller_was_away_counts_from_its_return() -> None:
+    """A stopped or partitioned external controller took no heartbeat meanwhile; the runner's
+    last snapshot of it predates its return (an operator audit saw every component
+    restarted after 4.5 s of SIGSTOP of the controller, ttl 5 s)."""
+    control = FakeControlPlane(FakeClock(epoch=1000.0))
+    control.register("src")  # heard from at epoch 1000, then the controller was stopped
+    control.reachable_since = 1012.0  # and answers again since
+
+    def lost(now: float) -> str | None:
+        return heartbeat_lost("src", control, 5.0, 900.0, now_epoch=now, check=REGISTERED)
+
+    assert lost(1016.9) is None
+    assert lost(1017.1) == (
+        "no heartbeat for 17.1s (heartbeat_ttl 5s, counted from the end of a pause 5.1s ago) "
+        "while its process runs"
+    )
+    control.reachable = False  # while it is away, nothing is judged
+    assert lost(1030.0) is None
 
 
 def test_loop_gaps_report_a_pass_later_than_planned_by_more_than_the_slack() -> None:

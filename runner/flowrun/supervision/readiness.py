@@ -91,7 +91,8 @@ def heartbeat_lost(
 ) -> str | None:
     """Why the live process counts as dead at `now_epoch`, or None while it heartbeats (or
     is not one that registers). `resumed_epoch`: when the runner last came back from a
-    stall of its own; silence before it is not held against the component."""
+    stall of its own; silence before it, or before an external controller answered again,
+    is not held against the component."""
     if not _uses_controller(control):
         return None
     snapshot = control.service(name)
@@ -105,11 +106,14 @@ def heartbeat_lost(
         return None  # registered by this process and never heartbeats: its process tells
     else:
         last = max(snapshot.last_heartbeat or 0.0, snapshot.registered_at or 0.0)
-    if now_epoch - max(last, resumed_epoch) <= ttl_seconds:
+    # Nor silence while an external controller was away (stopped, partitioned): what was
+    # sent meanwhile reaches it only now, and its last snapshot predates it.
+    since = max(last, resumed_epoch, control.reachable_since)
+    if now_epoch - since <= ttl_seconds:
         return None
     ttl = f"heartbeat_ttl {ttl_seconds:g}s"
-    if resumed_epoch > last:  # silent for a whole ttl after the runner's own stall, too
-        ttl += f", counted from the runner's resume {now_epoch - resumed_epoch:.1f}s ago"
+    if since > last:  # silent for a whole ttl after a stall of the runner or the controller
+        ttl += f", counted from the end of a pause {now_epoch - since:.1f}s ago"
     return f"no heartbeat for {now_epoch - last:.1f}s ({ttl}) while its process runs"
 
 
