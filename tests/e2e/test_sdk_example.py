@@ -108,3 +108,22 @@ def test_a_component_without_health_port_is_still_heard_by_status_health_and_top
         return all(row["out_per_second"] for row in top["components"][:2])
 
     wait_for(rates_shown, 60, "top's events/s read from every component's /metrics")
+
+
+def test_an_input_whose_upstream_has_no_endpoint_is_found_through_the_controller(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The source's spec gives no endpoint: it serves on a port of its own choosing and
+    registers it, and its reader finds it by discovery (the runner left that input out of
+    FLOWRUN_INPUTS, so the processor refused every stream: 'not an input')."""
+    folder = tmp_path / "sdk"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("data", ".flowrun"))
+    spec = folder / "pipeline.yaml"
+    edit(spec, lambda body: body["components"]["ids"].pop("endpoint"))
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    started = pipeline.up()
+    assert started.returncode == 0, started.stdout + started.stderr
+
+    wait_for(lambda: rows_committed(folder / "data" / "sdk") >= 200, 60, "rows written")
+    assert "not an input" not in (pipeline.state_dir / "logs" / "squares.log").read_text()

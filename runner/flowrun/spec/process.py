@@ -94,13 +94,14 @@ def component_settings(
 def input_endpoints(
     spec: ComponentSpec, body: PipelineBody, ports: ResolvedPorts = AS_WRITTEN
 ) -> dict[str, str]:
-    """{input name: its endpoint}; an input without an endpoint is found through discovery."""
+    """{input name: its endpoint}; "" for an input whose upstream has no endpoint in the
+    spec: the SDK finds it through the controller's discovery (left out, it would not be an
+    input at all)."""
     endpoints: dict[str, str] = {}
     for name in spec.inputs:
         upstream = body.components.get(name)
         endpoint = ports.endpoint(name, upstream) if upstream is not None else None
-        if endpoint:
-            endpoints[name] = endpoint
+        endpoints[name] = endpoint or ""
     return endpoints
 
 
