@@ -4,9 +4,15 @@ environment contract, readiness with and without a controller."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import yaml
+from certificates import self_signed
 from fixtures.runner_harness import (
     FLOWRUN,
     Pipeline,
@@ -147,37 +153,92 @@ def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
     assert json.loads(dump.read_text())["ENABLE_FLOWCTL"] == "false"
 
 
-def test_external_controller_mode_uses_a_controller_run_elsewhere(
-    tmp_path: Path, pipelines: list[Pipeline]
-) -> None:
+@contextmanager
+def controller_elsewhere(*flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A standalone `flowrun controller` on a free loopback port (its endpoint), ended after."""
     port = free_port()
     controller = subprocess.Popen(
-        [*FLOWRUN, "controller", "--listen", f"127.0.0.1:{port}", "--heartbeat-ttl", "2s"],
+        [*FLOWRUN, "controller", "--listen", f"127.0.0.1:{port}", "--heartbeat-ttl", "2s", *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     try:
         wait_for(lambda: port_in_use(f"127.0.0.1:{port}"), timeout=60, what="controller listening")
-        spec = write_spec(
-            tmp_path,
-            {"src": component(), "sink": component("sink", inputs=["src"])},
-            mode="external",
-        )
-        text = spec.read_text()
-        start = text.index("endpoint: 127.0.0.1:") + len("endpoint: 127.0.0.1:")
-        spec.write_text(text[:start] + str(port) + text[text.index("\n", start) :])
-        pipeline = Pipeline(spec)
-        pipelines.append(pipeline)
+        yield f"127.0.0.1:{port}"
+    finally:
+        controller.terminate()
+        controller.wait(timeout=30)
+
+
+def external_pipeline(
+    tmp_path: Path,
+    pipelines: list[Pipeline],
+    endpoint: str,
+    components: dict[str, dict[str, Any]] | None = None,
+    **controller: Any,
+) -> Pipeline:
+    """A spec of `components` (by default a source and a sink) that joins the controller at
+    `endpoint`, with `controller`'s extra keys (token, tls)."""
+    components = components or {"src": component(), "sink": component("sink", inputs=["src"])}
+    spec = write_spec(tmp_path, components, mode="external")
+    body = yaml.safe_load(spec.read_text())
+    body["spec"]["controller"].update(endpoint=endpoint, **controller)
+    spec.write_text(yaml.safe_dump(body))
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    return pipeline
+
+
+def test_external_controller_mode_uses_a_controller_run_elsewhere(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    with controller_elsewhere() as endpoint:
+        pipeline = external_pipeline(tmp_path, pipelines, endpoint)
 
         assert pipeline.up().returncode == 0
 
         status = pipeline.status()
         assert status["controller"] == {
             "mode": "external",
-            "endpoint": f"127.0.0.1:{port}",
+            "endpoint": endpoint,
             "reachable": True,
+            "error": None,
         }
         assert all(c["registered"] and c["healthy"] for c in status["components"])
-    finally:
-        controller.terminate()
-        controller.wait(timeout=30)
+
+
+def test_an_external_controller_over_tls_is_reached_by_the_runner_too(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The runner verified nothing and spoke plaintext to it: never reachable, heartbeats
+    never judged, every live policy edit failing (second-machine audit)."""
+    cert, key = self_signed(tmp_path)
+    # A plain program: the runner's own channel is what is tested (the test component speaks
+    # plaintext; the SDK's TLS is tests/integration/test_sdk_controller.py's).
+    plain = component(endpoint=False, command=["sleep", "60"], protocol="none", ready="started")
+    with controller_elsewhere("--tls-cert", str(cert), "--tls-key", str(key)) as endpoint:
+        tls = {"cert_file": str(cert), "ca_file": str(cert)}
+        pipeline = external_pipeline(tmp_path, pipelines, endpoint, {"plain": plain}, tls=tls)
+
+        assert pipeline.up().returncode == 0
+
+        status = pipeline.status()
+        assert status["controller"]["reachable"] is True, status["controller"]
+        assert pipeline.flowrun("health", str(pipeline.spec)).returncode == 0
+
+
+def test_a_wrong_token_for_an_external_controller_is_said_by_status_and_health(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    with controller_elsewhere("--token-env", "CTL_TOKEN", env={"CTL_TOKEN": "right"}) as endpoint:
+        pipeline = external_pipeline(tmp_path, pipelines, endpoint, token="wrong")
+        pipeline.up()
+
+        controller = pipeline.status()["controller"]
+        assert controller["reachable"] is False
+        assert controller["error"].startswith("UNAUTHENTICATED: "), controller
+        health = pipeline.flowrun("health", str(pipeline.spec))
+        assert f"the external controller at {endpoint} does not answer (UNAUTHENTICATED: " in (
+            health.stdout
+        )

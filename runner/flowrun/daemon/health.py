@@ -95,7 +95,8 @@ def health_report(status: PipelineStatus) -> HealthReport:
             degraded.append(reason)
     controller = status.controller
     if controller.mode is ControllerMode.EXTERNAL and not controller.reachable:
-        degraded.append(f"the external controller at {controller.endpoint} does not answer")
+        why = f" ({controller.error})" if controller.error else ""
+        degraded.append(f"the external controller at {controller.endpoint} does not answer{why}")
     if status.reload.last_error:
         degraded.append("the last reload failed: " + one_line(status.reload.last_error))
     verdict = (

@@ -123,7 +123,9 @@ def pipeline_status(
         revision=loaded.revision,
         spec=str(loaded.path),
         runner=runner,
-        controller=ControllerStatus(control.mode, control.endpoint, control.reachable),
+        controller=ControllerStatus(
+            control.mode, control.endpoint, control.reachable, control.last_error
+        ),
         flow_control=FlowControlStatus(
             activate_at=flow.activate_at,
             deactivate_at=flow.deactivate_at,

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
-from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
+from flowrun.daemon.status_types import ComponentStatus, ControllerStatus, PipelineStatus
+from flowrun.spec.model import ControllerMode
 from flowrun.supervision.states import ComponentState, one_line
 
 COLUMNS = ("NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "LOAD", "THROTTLE", "NOTE")
@@ -85,10 +86,16 @@ def _header(status: PipelineStatus) -> str:
         f"pipeline {status.pipeline}  profile {status.profile or '-'}  "
         f"revision {status.revision}  runner pid {runner.pid} "
         f"({runner.phase.value}, up {format_duration(runner.uptime_seconds)})\n"
-        f"controller {controller.mode.value} {controller.endpoint or ''}  "
+        f"controller {controller.mode.value} {controller.endpoint or ''}{_unanswered(controller)}  "
         f"backpressure {backpressure} (on at {flow.activate_at:g}, "
         f"off below {flow.deactivate_at:g}, throttle {flow.throttle_rate:g})"
     )
+
+
+def _unanswered(controller: ControllerStatus) -> str:
+    if controller.mode is not ControllerMode.EXTERNAL or controller.reachable:
+        return ""
+    return f" (does not answer: {controller.error})" if controller.error else " (does not answer)"
 
 
 def _wrapped(row: tuple[str, ...], widths: list[int]) -> list[str]:

@@ -148,14 +148,25 @@ class ControllerStatus:
     mode: ControllerMode
     endpoint: str | None
     reachable: bool
+    error: str | None = None
+    """Why an external controller does not answer (`UNAUTHENTICATED: invalid controller
+    token`), when it does not."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode.value, "endpoint": self.endpoint, "reachable": self.reachable}
+        return {
+            "mode": self.mode.value,
+            "endpoint": self.endpoint,
+            "reachable": self.reachable,
+            "error": self.error,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ControllerStatus:
         return cls(
-            ControllerMode(data["mode"]), data.get("endpoint"), bool(data.get("reachable", True))
+            ControllerMode(data["mode"]),
+            data.get("endpoint"),
+            bool(data.get("reachable", True)),
+            data.get("error"),
         )
 
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowrun.errors import ControllerError
@@ -75,6 +76,11 @@ class ControlPlane(Protocol):
         ...
 
     @property
+    def last_error(self) -> str | None:
+        """Why an external controller does not answer (None while it does, or not external)."""
+        ...
+
+    @property
     def backpressure_active(self) -> bool: ...
 
     async def update_policy(self, body: PipelineBody) -> None: ...
@@ -85,6 +91,7 @@ class DisabledControlPlane:
     endpoint: str | None = None
     reachable = False
     reachable_since = 0.0
+    last_error: str | None = None
     backpressure_active = False
 
     async def start(self) -> None:
@@ -109,6 +116,7 @@ class EmbeddedControlPlane:
     mode = ControllerMode.EMBEDDED
     reachable = True
     reachable_since = 0.0
+    last_error: str | None = None
 
     def __init__(self, body: PipelineBody, registry: CollectorRegistry | None) -> None:
         from flowrun.controller.server import Controller
@@ -182,6 +190,8 @@ class ExternalControlPlane:
     def __init__(self, body: PipelineBody, refresh_seconds: float) -> None:
         self.endpoint: str | None = body.controller.endpoint
         self._token = body.controller.token
+        tls = body.controller.tls
+        self._ca_file = tls.ca_file if tls else None  # as the components verify it
         self._refresh_seconds = refresh_seconds
         self._snapshots: dict[str, ServiceSnapshot] = {}
         self._backpressure = False
@@ -196,7 +206,17 @@ class ExternalControlPlane:
     async def start(self) -> None:
         import grpc
 
-        self._channel = grpc.aio.insecure_channel(self.endpoint)
+        if self._ca_file is None:
+            self._channel = grpc.aio.insecure_channel(self.endpoint)
+        else:
+            try:
+                roots = Path(self._ca_file).read_bytes()
+            except OSError as e:
+                raise ControllerError(
+                    f"cannot read spec.controller.tls.ca_file {self._ca_file}: {e.strerror}"
+                ) from e
+            credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+            self._channel = grpc.aio.secure_channel(self.endpoint, credentials)
         await self._refresh()
         self._task = asyncio.get_running_loop().create_task(
             self._refresh_forever(), name="external-controller"
@@ -233,7 +253,7 @@ class ExternalControlPlane:
             )
         except Exception as e:  # grpc.aio raises AioRpcError, which mypy cannot see
             raise ControllerError(
-                f"cannot update the policy of the controller at {self.endpoint}: {e}"
+                f"cannot update the policy of the controller at {self.endpoint}: {_reason(e)}"
             ) from e
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
@@ -254,7 +274,7 @@ class ExternalControlPlane:
                 empty_pb2.Empty(), metadata=self._metadata(), timeout=EXTERNAL_RPC_TIMEOUT_SECONDS
             )
         except Exception as e:  # an unreachable controller is a state, not a crash
-            self.reachable, self.last_error = False, str(e).splitlines()[0]
+            self.reachable, self.last_error = False, _reason(e)
             return
         if not self.reachable:
             self.reachable_since = time.time()
@@ -274,6 +294,15 @@ class ExternalControlPlane:
             )
             for service in metrics.services
         }
+
+
+def _reason(error: Exception) -> str:
+    """A gRPC error in one line: its code and details (`UNAUTHENTICATED: invalid controller
+    token`), not the multi-line text of an AioRpcError."""
+    code, details = getattr(error, "code", None), getattr(error, "details", None)
+    if callable(code) and callable(details):
+        return f"{code().name}: {details()}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _epoch(timestamp: Any) -> float:
