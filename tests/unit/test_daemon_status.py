@@ -104,6 +104,7 @@ def test_the_status_json_has_the_keys_of_the_contract_in_order() -> None:
         "mode": "embedded",
         "endpoint": "127.0.0.1:8080",
         "reachable": True,
+        "error": None,
     }
     assert data["flow_control"] == {
         "activate_at": 0.8,
