@@ -105,6 +105,27 @@ def test_a_command_written_as_one_string_is_shown_as_the_list_to_write(tmp_path:
     ]
 
 
+def test_a_name_written_as_a_number_is_judged_as_the_text_the_model_holds(
+    tmp_path: Path,
+) -> None:
+    """`inputs: [007]` is the number 7, which the model holds as '7': it passed validation
+    and the sink waited forever for a component '7' (a reload adding one wedged the runner)."""
+    text = """apiVersion: flowctl/v1
+kind: Pipeline
+metadata: {name: numbers}
+spec:
+  components:
+    "007": {type: source, command: [s]}
+    snk: {type: sink, command: [s], inputs: [007], depends_on: [42]}
+"""
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:7:46: spec.components.snk.inputs[0]: no component named '7' "
+        "(written as a number: put the name in quotes)",
+        "pipeline.yaml:7:65: spec.components.snk.depends_on[0]: no component named '42' "
+        "(written as a number: put the name in quotes)",
+    ]
+
+
 def test_endpoint_must_be_host_and_port(tmp_path: Path) -> None:
     text = VALID.replace("endpoint: 127.0.0.1:9001", "endpoint: localhost")
     assert issues_of(tmp_path, text) == [

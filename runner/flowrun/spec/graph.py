@@ -47,7 +47,15 @@ def inputs_of(component: dict[str, Any], key: str = "inputs") -> list[Any]:
 def _edges_of(component: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
     for key in EDGE_KEYS:
         for index, target in enumerate(inputs_of(component, key)):
-            yield key, index, target
+            yield key, index, _as_name(target)
+
+
+def _as_name(target: Any) -> Any:
+    """A target as the model will hold it: a number becomes its text (the model coerces
+    numbers to strings, `inputs: [007]` to '7'), so these rules judge the same name."""
+    if isinstance(target, int | float) and not isinstance(target, bool):
+        return str(target)
+    return target
 
 
 def prerequisites(spec: ComponentSpec) -> list[str]:
@@ -75,14 +83,17 @@ def check_inputs(data: Any) -> Iterator[Finding]:
     for name, component in components.items():
         for key in EDGE_KEYS:
             seen: set[str] = set()
-            for index, source in enumerate(inputs_of(component, key)):
+            for index, written in enumerate(inputs_of(component, key)):
                 where: Loc = (*COMPONENTS, name, key, index)
+                source = _as_name(written)
                 if not isinstance(source, str):
                     continue
                 if source in seen:
                     yield Finding(where, f"{source!r} is listed twice")
                 elif source not in components:
                     hint = did_you_mean(source, [other for other in components if other != name])
+                    if source is not written:
+                        hint += " (written as a number: put the name in quotes)"
                     yield Finding(where, f"no component named {source!r}{hint}")
                 seen.add(source)
 
