@@ -216,6 +216,41 @@ spec:
     assert _leaks({"render": rendered.stdout, "validate": invalid.stdout + invalid.stderr}) == []
 
 
+ECHO = "import os, sys; print('argv', sys.argv[1:], 'config', os.environ['FLOWRUN_CONFIG'])"
+
+
+def test_a_secret_put_in_a_component_s_arguments_or_config_is_masked_in_its_log(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """Only the secret-looking names of a component's environment were masked in its
+    output: a secret interpolated into its arguments or config showed (spec audit)."""
+    (tmp_path / ".env").write_text(f"API_TOKEN={SECRETS['API_TOKEN']}\n")
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(
+        f"""\
+apiVersion: flowctl/v1
+kind: Pipeline
+metadata: {{name: echoed}}
+spec:
+  controller: {{mode: disabled}}
+  components:
+    echo:
+      type: source
+      command: [python, -c, "{ECHO}; import time; time.sleep(60)", "--auth=${{API_TOKEN}}"]
+      config: {{api_key_ref: "${{API_TOKEN}}"}}
+      protocol: none
+      ready: started
+"""
+    )
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+    assert pipeline.up().returncode == 0
+    log = pipeline.state_dir / "logs" / "echo.log"
+    wait_for(lambda: "config" in log.read_text(), what="the component's line")
+    assert "'--auth=***'" in log.read_text() and '"api_key_ref": "***"' in log.read_text()
+    assert _leaks({"echo.log": log.read_text()}) == []
+
+
 def test_a_secret_split_anywhere_across_reads_is_still_masked() -> None:
     """The runner reads a pipe in pieces of any size: cut the output at every byte."""
     from flowrun.secrets import Redactor, secret_values

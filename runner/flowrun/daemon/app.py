@@ -185,6 +185,7 @@ class Runner:
             events=self.event,
             console=self.console,
             guardian=self._guardian,
+            spec_secrets=lambda: self.loaded.secret_values,
         )
         supervisor.listeners.append(self.metrics.component_changed)
         if self.console is not None:

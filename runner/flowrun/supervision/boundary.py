@@ -117,6 +117,11 @@ class ComponentHost(Protocol):
 
     def environ_for(self, name: str) -> dict[str, str]: ...
 
+    def masked_values(self, environ: Mapping[str, str]) -> list[str]:
+        """What a component's output shows as ***: the secret-looking variables of its
+        `environ`, and the spec's secrets wherever the spec put them (config, arguments)."""
+        ...
+
     def ports_of(self, name: str) -> ComponentPorts:
         """Where the component listens: ports written 0 picked at its first start."""
         ...

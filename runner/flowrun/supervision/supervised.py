@@ -14,7 +14,6 @@ from typing import Any
 
 from flowrun.controller.stall import LoopGaps, awake_seconds
 from flowrun.errors import ComponentLaunchError
-from flowrun.secrets import secret_values
 from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
@@ -180,7 +179,7 @@ class SupervisedComponent:
             )
         argv = resolve_command(self.name, self.spec.command, cwd, environ.get("PATH", os.defpath))
         output = self._host.output_for(self.name)
-        output.redact.use(secret_values(environ))
+        output.redact.use(self._host.masked_values(environ))
         child = await self._spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
         output.attach(child.output_transport)
         self.child = child

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowrun.controller.stall import awake_seconds
+from flowrun.secrets import secret_values
 from flowrun.spec.graph import prerequisites, topological_order
 from flowrun.spec.model import PipelineBody
 from flowrun.spec.process import component_environ, component_settings
@@ -66,11 +67,15 @@ class Supervisor:
         spawn: Spawn = spawn,
         ports: PortBook | None = None,
         awake_clock: Callable[[], float] = awake_seconds,
+        spec_secrets: Callable[[], Collection[str]] = tuple,
     ) -> None:
-        """`log_path_for(name)` is the file a component's output is appended to; `clock`,
-        `spawn`, the port picker of `ports` and `awake_clock` (how long the runner itself
-        was away, see SupervisedComponent) are the real ones unless a test gives fakes."""
+        """`log_path_for(name)` is the file a component's output is appended to;
+        `spec_secrets()` the secrets of the spec now applied (LoadedSpec.secret_values);
+        `clock`, `spawn`, the port picker of `ports` and `awake_clock` (how long the runner
+        itself was away, see SupervisedComponent) are the real ones unless a test gives
+        fakes."""
         self._body = body
+        self._spec_secrets = spec_secrets
         self.control = control
         self.spec_dir = spec_dir
         self._log_path_for = log_path_for
@@ -93,6 +98,9 @@ class Supervisor:
 
     def event(self, text: str) -> None:
         self._events(text)
+
+    def masked_values(self, environ: Mapping[str, str]) -> list[str]:
+        return [*secret_values(environ), *self._spec_secrets()]
 
     def environ_for(self, name: str) -> dict[str, str]:
         spec = self._body.components[name]
