@@ -316,3 +316,17 @@ def test_interpolated_secrets_never_show_in_the_plan(tmp_path: Path) -> None:
     assert "hunter2" not in text
     assert [item["name"] for item in shown["restart"]] == ["proc"]
     assert "postgres://app:***@db/main" in text
+
+
+def test_a_secret_inside_a_changed_list_never_shows_in_the_plan(tmp_path: Path) -> None:
+    """A changed list is one field: the secret-looking names inside it were not looked at
+    (`config.creds: [{"token": "tok-first"}] -> [...]`, spec audit); render masked them."""
+    data = copy.deepcopy(BASE)
+    data["spec"]["components"]["proc"]["config"] = {"creds": [{"token": "tok-first"}]}
+    old = _load(tmp_path, "old", data)
+    data["spec"]["components"]["proc"]["config"] = {"creds": [{"token": "tok-second"}]}
+
+    shown = plan_report(build_plan(pair_of(old, _load(tmp_path, "new", data)))).to_json()
+
+    assert "tok-" not in str(shown)
+    assert [item["name"] for item in shown["restart"]] == ["proc"]

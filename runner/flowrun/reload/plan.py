@@ -27,7 +27,7 @@ from flowrun.spec.model import (
     PipelineSpec,
 )
 from flowrun.spec.process import component_environ, component_settings
-from flowrun.spec.render import mask_values
+from flowrun.spec.render import mask_secrets, mask_values
 
 # Where a live change takes effect (derived per change, see `_applies`).
 VIA_CONTROLLER = "controller"  # pushed in the controller's policy to every component
@@ -251,6 +251,8 @@ class _Masker:
         old, new = change.old, change.new
         if _is_secret(change.loc):
             old, new = (MASK if value is not None else None for value in (old, new))
+        else:  # a changed list or mapping may hold secret-looking names (config.creds[].token)
+            old, new = mask_secrets(old), mask_secrets(new)
         return ChangeReport(
             path=self.text(change.path),
             old=mask_values(old, self._secret_values),
