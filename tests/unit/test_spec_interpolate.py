@@ -108,3 +108,23 @@ def test_double_quoted_dotenv_values_unescape(tmp_path: Path) -> None:
     text = VALID + "      env: {M: '${MULTI}', H: '${HASH}'}\n"
     loaded = load_spec(write(tmp_path, text), environ={})
     assert loaded.body.components["sink"].env == {"M": "a\nb", "H": "a#b"}
+
+
+def test_a_quoted_dotenv_value_may_be_followed_by_a_comment(tmp_path: Path) -> None:
+    """`API_TOKEN="abc" # prod` passed the quotes to the component (spec audit)."""
+    write(
+        tmp_path,
+        'A=\'single\' # note\nB="double" # note\nC="esc \\"q\\" \\\\n"\n',
+        ".env",
+    )
+    text = VALID + "      env: {A: '${A}', B: '${B}', C: '${C}'}\n"
+    loaded = load_spec(write(tmp_path, text), environ={})
+    assert loaded.body.components["sink"].env == {"A": "single", "B": "double", "C": 'esc "q" \\n'}
+
+
+def test_an_unclosed_quote_or_text_after_it_in_a_dotenv_is_an_issue(tmp_path: Path) -> None:
+    write(tmp_path, 'OPEN="never closed\nAFTER="x"y\n', ".env")
+    assert issues_of(tmp_path, VALID) == [
+        '.env:1:6: the value\'s " is never closed: end it with "',
+        ".env:2:7: text after the closing \": 'y' (a comment is ' #...')",
+    ]

@@ -77,8 +77,9 @@ def _check_size(size: int, shown: str, what: str, *, exact: bool = True) -> None
 def read_dotenv(path: Path, shown: str) -> tuple[dict[str, str], list[Problem]]:
     """Variables of a docker-compose style `.env`: `KEY=VALUE` lines, `#` comments.
 
-    A value in single quotes is taken literally; in double quotes `\\n` is a newline;
-    unquoted, a ` #` starts a comment.
+    A value in single quotes is taken literally; in double quotes `\\n` is a newline, `\\"`
+    a quote and `\\\\` a backslash; after the closing quote, and in an unquoted value, a ` #`
+    starts a comment.
     """
     text = read_text(path, shown, what=".env")
     variables: dict[str, str] = {}
@@ -91,13 +92,33 @@ def read_dotenv(path: Path, shown: str) -> tuple[dict[str, str], list[Problem]]:
             message = "expected KEY=VALUE (a letter or _ first, then letters, digits or _)"
             problems.append(Problem((), Mark(number, 1), message))
             continue
-        variables[match.group(1)] = _env_value(match.group(2))
+        try:
+            variables[match.group(1)] = _env_value(match.group(2))
+        except ValueError as error:
+            problems.append(Problem((), Mark(number, match.start(2) + 1), str(error)))
     return variables, problems
 
 
+_ESCAPES = {"n": "\n", '"': '"', "\\": "\\"}
+
+
 def _env_value(raw: str) -> str:
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1]
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        return raw[1:-1].replace("\\n", "\n").replace('\\"', '"')
-    return _TRAILING_COMMENT.sub("", raw)
+    """The value of one line; ValueError (the fix) for an unclosed quote or text after it."""
+    quote = raw[:1]
+    if quote not in ("'", '"'):
+        return _TRAILING_COMMENT.sub("", raw)
+    value: list[str] = []
+    index = 1
+    while index < len(raw) and raw[index] != quote:
+        if quote == '"' and raw[index] == "\\" and raw[index + 1 : index + 2] in _ESCAPES:
+            value.append(_ESCAPES[raw[index + 1]])
+            index += 2
+            continue
+        value.append(raw[index])
+        index += 1
+    if index >= len(raw):
+        raise ValueError(f"the value's {quote} is never closed: end it with {quote}")
+    rest = raw[index + 1 :]
+    if rest.strip() and not re.match(r"\s+#", rest):
+        raise ValueError(f"text after the closing {quote}: {rest.strip()!r} (a comment is ' #...')")
+    return "".join(value)
