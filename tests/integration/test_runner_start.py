@@ -181,6 +181,7 @@ def external_pipeline(
     """A spec of `components` (by default a source and a sink) that joins the controller at
     `endpoint`, with `controller`'s extra keys (token, tls)."""
     components = components or {"src": component(), "sink": component("sink", inputs=["src"])}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     spec = write_spec(tmp_path, components, mode="external")
     body = yaml.safe_load(spec.read_text())
     body["spec"]["controller"].update(endpoint=endpoint, **controller)
@@ -242,3 +243,38 @@ def test_a_wrong_token_for_an_external_controller_is_said_by_status_and_health(
         assert f"the external controller at {endpoint} does not answer (UNAUTHENTICATED: " in (
             health.stdout
         )
+
+
+def test_a_second_pipeline_of_the_same_component_names_is_refused_by_a_shared_controller(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """A controller holds one service per name: the second pipeline's components took over
+    the first one's records (heartbeats, throttling, discovery mixed up; second-machine
+    audit). It is refused at `up`, and the first runs on."""
+    with controller_elsewhere() as endpoint:
+        first = external_pipeline(tmp_path / "first", pipelines, endpoint)
+        assert first.up().returncode == 0
+        second = external_pipeline(tmp_path / "second", pipelines, endpoint)
+
+        refused = second.up()
+
+        assert refused.returncode == 1
+        assert f"the controller at {endpoint} already has live services named sink, src" in (
+            refused.stderr
+        )
+        assert "rename the components of one of them" in refused.stderr
+        assert all(c["registered"] and c["healthy"] for c in first.status()["components"])
+
+
+def test_a_pipeline_started_again_right_after_it_ended_is_not_refused_for_its_own_names(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The records of its previous run are still live at the controller, but nobody
+    heartbeats them any more."""
+    with controller_elsewhere() as endpoint:
+        pipeline = external_pipeline(tmp_path, pipelines, endpoint)
+        assert pipeline.up().returncode == 0
+        assert pipeline.down().returncode == 0
+
+        assert pipeline.up().returncode == 0
+        assert all(c["registered"] and c["healthy"] for c in pipeline.status()["components"])

@@ -164,7 +164,7 @@ class Runner:
             await self.control.start()
         except ControllerError as e:
             endpoint = self.body.controller.endpoint
-            if port_in_use(endpoint):
+            if self.control.mode is ControllerMode.EMBEDDED and port_in_use(endpoint):
                 holder = port_holder(split_endpoint(endpoint)[1])
                 raise ControllerError(
                     f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "

@@ -192,6 +192,8 @@ class ExternalControlPlane:
         self._token = body.controller.token
         tls = body.controller.tls
         self._ca_file = tls.ca_file if tls else None  # as the components verify it
+        self._names = tuple(body.components)
+        self._ttl_seconds = body.controller.heartbeat_ttl
         self._refresh_seconds = refresh_seconds
         self._snapshots: dict[str, ServiceSnapshot] = {}
         self._backpressure = False
@@ -218,6 +220,7 @@ class ExternalControlPlane:
             credentials = grpc.ssl_channel_credentials(root_certificates=roots)
             self._channel = grpc.aio.secure_channel(self.endpoint, credentials)
         await self._refresh()
+        await self._refuse_names_in_use()
         self._task = asyncio.get_running_loop().create_task(
             self._refresh_forever(), name="external-controller"
         )
@@ -229,6 +232,39 @@ class ExternalControlPlane:
                 await self._task
         if self._channel is not None:
             await self._channel.close()
+
+    async def _refuse_names_in_use(self) -> None:
+        """Components register under their names, and a controller holds one service per
+        name: a second pipeline of the same names would take over the first one's records
+        (heartbeats, load, throttling, discovery mixed up). A live record of one of our
+        names is another pipeline's if it is heard from again within a ttl (the records of
+        a run of this pipeline that just ended are not: their processes are gone). Compared
+        as the controller stamps them, so that no clock of this machine is trusted."""
+        seen = self._heartbeats_of_live_names()
+        deadline = time.monotonic() + self._ttl_seconds + self._refresh_seconds
+        while seen and time.monotonic() < deadline:
+            await asyncio.sleep(self._refresh_seconds)
+            await self._refresh()
+            now = self._heartbeats_of_live_names()
+            taken = [name for name, stamp in seen.items() if now.get(name, stamp) != stamp]
+            if taken:
+                raise ControllerError(
+                    f"the controller at {self.endpoint} already has live services named "
+                    f"{', '.join(taken)}: another pipeline or runner uses these component "
+                    "names. A controller holds one service per name: rename the components "
+                    "of one of them, or give each pipeline its own controller"
+                )
+            seen = {name: stamp for name, stamp in seen.items() if name in now}
+
+    def _heartbeats_of_live_names(self) -> dict[str, float | None]:
+        """The last heartbeat of each of our names the controller holds as live."""
+        return {
+            name: snapshot.last_heartbeat
+            for name in self._names
+            if (snapshot := self._snapshots.get(name)) is not None
+            and snapshot.heartbeated
+            and snapshot.healthy
+        }
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
         return self._snapshots.get(component_id)
