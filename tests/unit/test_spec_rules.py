@@ -126,6 +126,21 @@ spec:
     ]
 
 
+def test_an_environment_variable_the_launch_would_refuse_is_a_spec_error(tmp_path: Path) -> None:
+    """A name with '=' or empty failed at launch ('supervisor error: ValueError: illegal
+    environment variable name'), with no place in the spec (spec audit)."""
+    text = VALID.replace(
+        "      command: [python, -m, sink]",
+        '      command: [python, -m, sink]\n      env: {"A=B": x, "": y, OK: fine}',
+    )
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:14:13: spec.components.sink.env.A=B: invalid variable name 'A=B': "
+        "a name has no '=' and is not empty",
+        "pipeline.yaml:14:23: spec.components.sink.env.: invalid variable name '': "
+        "a name has no '=' and is not empty",
+    ]
+
+
 def test_endpoint_must_be_host_and_port(tmp_path: Path) -> None:
     text = VALID.replace("endpoint: 127.0.0.1:9001", "endpoint: localhost")
     assert issues_of(tmp_path, text) == [

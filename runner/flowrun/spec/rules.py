@@ -81,6 +81,20 @@ def check_ports(data: Any) -> Iterator[Finding]:
             owners[port] = loc
 
 
+def check_env(data: Any) -> Iterator[Finding]:
+    """What an environment can hold: a name with no `=` and neither holds a NUL (the
+    launch failed on them, with no place in the spec)."""
+    for name, component in graph.components_of(data).items():
+        env = component.get("env")
+        for key, value in env.items() if isinstance(env, dict) else ():
+            where: Loc = (*graph.COMPONENTS, name, "env", key)
+            if not isinstance(key, str) or not key or "=" in key or "\0" in key:
+                message = f"invalid variable name {key!r}: a name has no '=' and is not empty"
+                yield Finding(where, message, at_key=True)
+            elif isinstance(value, str) and "\0" in value:
+                yield Finding(where, "a variable's value cannot hold a NUL character")
+
+
 RULES: tuple[Rule, ...] = (
     graph.check_component_map,
     graph.check_inputs,
@@ -88,6 +102,7 @@ RULES: tuple[Rule, ...] = (
     graph.check_cycles,
     check_ready,
     check_ports,
+    check_env,
 )
 
 
