@@ -71,3 +71,14 @@ def test_the_controllers_view_counts_heartbeats() -> None:
     clock[0] += 1
     state.heartbeat(cp.ServiceHeartbeat(service_id="sink"))
     assert state.views()[0].heartbeats == 1
+
+
+def test_a_component_the_runner_removed_is_forgotten_with_every_record_of_it() -> None:
+    state = ControllerState(Policy(), wall_clock=lambda: STARTED, monotonic=lambda: STARTED)
+    state.register(cp.ServiceInfo(service_id="gone"))
+    state.register(cp.ServiceInfo(service_id="kept"))
+
+    assert state.forget_component("gone") == ["gone"]
+
+    assert [view.component_id for view in state.views()] == ["kept"]
+    assert state.forget_component("gone") == []

@@ -267,3 +267,20 @@ async def test_a_reload_keeps_the_restart_count_and_the_restart_history(tmp_path
         assert rig.spawn.launches[-1].env["GENERATION"] == "2"
         assert rig.component("other") is other and other.restarts == 1
         assert other.tracker.config.backoff == 0.002 and other.tracker.consecutive_failures == 1
+
+
+async def test_a_component_removed_by_a_reload_is_forgotten_by_the_controller(
+    tmp_path: Path,
+) -> None:
+    """Its record stayed at the embedded controller as unhealthy for the retention window
+    (10 minutes of a silent service in metrics and warnings; spec audit)."""
+    async with supervising(tmp_path, {"src": component(), "gone": component()}) as rig:
+        rig.control.register("src")
+        rig.control.register("gone")
+        await rig.supervisor.start()
+
+        result = await rig.supervisor.apply(pipeline_body({"src": component()}))
+
+        assert result.stopped == ["gone"]
+        assert rig.control.forgotten == ["gone"]
+        assert rig.control.service("gone") is None and rig.control.service("src") is not None

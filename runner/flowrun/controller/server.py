@@ -175,6 +175,11 @@ class Controller:
         """The runner started `component_id` on `endpoint` (see ControllerState.expect)."""
         self._state.expect(component_id, endpoint)
 
+    def forget_component(self, component_id: str) -> None:
+        """The runner removed `component_id` (see ControllerState.forget_component)."""
+        for service_id in self._state.forget_component(component_id):
+            logger.info("service %s forgotten: its component was removed", service_id)
+
     def declare_components(self, component_ids: Iterable[str]) -> None:
         """The component ids the runner runs now (a reload may change them)."""
         self._state.declare_components(component_ids)

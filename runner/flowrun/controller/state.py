@@ -169,6 +169,18 @@ class ControllerState:
         self._forget(service_id)
         return record
 
+    def forget_component(self, component_id: str) -> list[str]:
+        """The runner removed the component: drop its records now (silent, they would stay
+        unhealthy for the retention window); the service ids dropped."""
+        gone = [
+            record.registration.service_id
+            for record in self.registry
+            if record.registration.component_id == component_id
+        ]
+        for service_id in gone:
+            self.unregister(service_id)
+        return gone
+
     def _known(self, service_id: str) -> ServiceRecord | None:
         record = self.registry.get(service_id)
         if record is None:

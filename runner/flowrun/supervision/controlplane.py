@@ -67,6 +67,10 @@ class ControlPlane(Protocol):
         but that endpoint is this component's."""
         ...
 
+    def forget(self, component_id: str) -> None:
+        """The component was removed from the pipeline (an embedded controller drops it)."""
+        ...
+
     @property
     def reachable(self) -> bool: ...
 
@@ -104,6 +108,9 @@ class DisabledControlPlane:
         return None
 
     def expect(self, component_id: str, endpoint: str) -> None:
+        return None
+
+    def forget(self, component_id: str) -> None:
         return None
 
     async def update_policy(self, body: PipelineBody) -> None:
@@ -144,6 +151,10 @@ class EmbeddedControlPlane:
 
     def expect(self, component_id: str, endpoint: str) -> None:
         self._controller.expect(component_id, endpoint)
+
+    def forget(self, component_id: str) -> None:
+        self._controller.forget_component(component_id)
+        self._views_at = float("-inf")
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
         view = self._views().get(component_id)
@@ -271,6 +282,9 @@ class ExternalControlPlane:
 
     def expect(self, component_id: str, endpoint: str) -> None:
         """Nothing: a controller elsewhere is not told who runs where (docs/flowctl-compat.md)."""
+
+    def forget(self, component_id: str) -> None:
+        """Nothing: a controller elsewhere expires the record itself."""
 
     @property
     def backpressure_active(self) -> bool:

@@ -236,6 +236,7 @@ class Supervisor:
         for name in result.stopped:
             del self.components[name]
             self.ports.forget(name)
+            self.control.forget(name)
             output = self._outputs.pop(name, None)
             if output is not None:
                 output.close()
