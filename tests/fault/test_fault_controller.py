@@ -75,11 +75,13 @@ def test_no_controller_at_start_runs_on_local_flow_control_then_registers(
 
     assert up.returncode == 0, up.stdout + up.stderr
     status = pipeline.status()
+    error = status["controller"].pop("error")
     assert status["controller"] == {
         "mode": "external",
         "endpoint": controller.address,
         "reachable": False,
     }
+    assert error.startswith("UNAVAILABLE: "), error  # why, in one line
     assert all(c["state"] == "running" and not c["registered"] for c in status["components"])
     health = pipeline.flowrun("health", str(spec))
     assert health.returncode == 1, health.stdout  # degraded, not down
