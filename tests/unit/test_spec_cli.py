@@ -85,6 +85,21 @@ def test_validate_invalid_prints_every_issue_one_per_line(cli: Cli, tmp_path: Pa
     ]
 
 
+def test_validate_all_profiles_checks_the_spec_alone_whatever_flowrun_profile_says(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With FLOWRUN_PROFILE set it checked that profile twice and the spec alone never
+    (spec audit)."""
+    write(tmp_path, PROFILED)
+    monkeypatch.setenv("FLOWRUN_PROFILE", "small")
+    code, out, _ = cli("validate", "--all-profiles")
+    assert code == 0
+    assert [line.split(",")[2] for line in out.splitlines()] == [
+        " profile (none)",
+        " profile small",
+    ]
+
+
 def test_validate_all_profiles(cli: Cli, tmp_path: Path) -> None:
     write(tmp_path, PROFILED + "    bad: {pool: {min_connections: 20}}\n")
     code, out, err = cli("validate", "--all-profiles")

@@ -6,6 +6,7 @@ and `flowrun --help`, start without paying for them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,9 +57,11 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     """
     _check_file(spec)
     from flowrun.errors import SpecError, SpecIssue
-    from flowrun.spec.loader import load_spec
+    from flowrun.spec.loader import PROFILE_VARIABLE, load_spec
 
-    loaded = load_spec(spec, profile)
+    # --all-profiles: the spec alone first, whatever FLOWRUN_PROFILE says, then each profile.
+    environ = {k: v for k, v in os.environ.items() if k != PROFILE_VARIABLE or not all_profiles}
+    loaded = load_spec(spec, None if all_profiles else profile, environ)
     for warning in loaded.warnings:  # a program may exist only where the pipeline runs
         click.echo(f"warning: {warning} (`up` refuses to start without it)", err=True)
     click.echo(_summary(spec, loaded))
@@ -67,7 +70,7 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     issues: list[SpecIssue] = []
     for name in loaded.body.profiles:
         try:
-            click.echo(_summary(spec, load_spec(spec, name)))
+            click.echo(_summary(spec, load_spec(spec, name, environ)))
         except SpecError as error:
             issues += error.issues
     if issues:
