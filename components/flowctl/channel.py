@@ -35,6 +35,16 @@ def open_channel(
     return grpc.secure_channel(endpoint, credentials, options=options)
 
 
+def rpc_reason(error: BaseException) -> str:
+    """An error of a call in one line: a gRPC one as `CODE: details` (`UNAUTHENTICATED:
+    invalid controller token`), not an RpcError's multi-line text; another, its first line."""
+    code, details = getattr(error, "code", None), getattr(error, "details", None)
+    if callable(code) and callable(details):
+        return f"{code().name}: {details()}"
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def call_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     """Per-call metadata: `authorization: Bearer <token>` when a token is set."""
     return (("authorization", f"Bearer {token}"),) if token else ()

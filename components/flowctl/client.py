@@ -30,7 +30,7 @@ from flowctl import control_plane_pb2_grpc as cp_grpc
 from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.backoff import Backoff
-from flowctl.channel import call_metadata, open_channel
+from flowctl.channel import call_metadata, open_channel, rpc_reason
 from flowctl.client_stats import ClientStats, Registration
 from flowctl.contract import Policy
 from flowctl.directives import DirectiveWatcher
@@ -247,7 +247,7 @@ class ControllerClient:
         )
 
     def _lost(self, error: grpc.RpcError, doing: str) -> None:
-        self.stats.last_error = f"{doing}: {error.code().name}: {error.details()}"
+        self.stats.last_error = f"{doing}: {rpc_reason(error)}"
         if error.code() not in UNREACHABLE:
             log.error("controller refused %s: %s", doing, self.stats.last_error)
         self._set_connected(False)

@@ -59,9 +59,11 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     from flowrun.errors import SpecError, SpecIssue
     from flowrun.spec.loader import PROFILE_VARIABLE, load_spec
 
-    # --all-profiles: the spec alone first, whatever FLOWRUN_PROFILE says, then each profile.
-    environ = {k: v for k, v in os.environ.items() if k != PROFILE_VARIABLE or not all_profiles}
-    loaded = load_spec(spec, None if all_profiles else profile, environ)
+    environ = dict(os.environ)
+    if all_profiles:  # the spec alone first, whatever FLOWRUN_PROFILE says, then each profile
+        environ.pop(PROFILE_VARIABLE, None)
+        profile = None
+    loaded = load_spec(spec, profile, environ)
     for warning in loaded.warnings:  # a program may exist only where the pipeline runs
         click.echo(f"warning: {warning} (`up` refuses to start without it)", err=True)
     click.echo(_summary(spec, loaded))

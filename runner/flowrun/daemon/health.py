@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import Any
 
 from flowrun.daemon.status_types import ComponentStatus, PipelineStatus
-from flowrun.spec.model import ControllerMode
 from flowrun.supervision.states import ComponentState, one_line
 
 
@@ -94,7 +93,7 @@ def health_report(status: PipelineStatus) -> HealthReport:
         elif (reason := _degraded_reason(component)) is not None:
             degraded.append(reason)
     controller = status.controller
-    if controller.mode is ControllerMode.EXTERNAL and not controller.reachable:
+    if not controller.answers:
         why = f" ({controller.error})" if controller.error else ""
         degraded.append(f"the external controller at {controller.endpoint} does not answer{why}")
     if status.reload.last_error:

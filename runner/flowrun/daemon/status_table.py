@@ -8,7 +8,6 @@ from __future__ import annotations
 import textwrap
 
 from flowrun.daemon.status_types import ComponentStatus, ControllerStatus, PipelineStatus
-from flowrun.spec.model import ControllerMode
 from flowrun.supervision.states import ComponentState, one_line
 
 COLUMNS = ("NAME", "TYPE", "STATE", "PID", "UPTIME", "RESTARTS", "LOAD", "THROTTLE", "NOTE")
@@ -93,7 +92,7 @@ def _header(status: PipelineStatus) -> str:
 
 
 def _unanswered(controller: ControllerStatus) -> str:
-    if controller.mode is not ControllerMode.EXTERNAL or controller.reachable:
+    if controller.answers:
         return ""
     return f" (does not answer: {controller.error})" if controller.error else " (does not answer)"
 

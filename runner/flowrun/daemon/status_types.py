@@ -152,6 +152,12 @@ class ControllerStatus:
     """Why an external controller does not answer (`UNAUTHENTICATED: invalid controller
     token`), when it does not."""
 
+    @property
+    def answers(self) -> bool:
+        """False for an external controller that does not answer (an embedded one always
+        does; a disabled one is not asked)."""
+        return self.mode is not ControllerMode.EXTERNAL or self.reachable
+
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode.value,

@@ -119,6 +119,6 @@ def _env_value(raw: str) -> str:
     if index >= len(raw):
         raise ValueError(f"the value's {quote} is never closed: end it with {quote}")
     rest = raw[index + 1 :]
-    if rest.strip() and not re.match(r"\s+#", rest):
+    if rest.strip() and not _TRAILING_COMMENT.fullmatch(rest):
         raise ValueError(f"text after the closing {quote}: {rest.strip()!r} (a comment is ' #...')")
     return "".join(value)

@@ -292,6 +292,7 @@ class ExternalControlPlane:
 
     async def update_policy(self, body: PipelineBody) -> None:
         from flowctl import flow_control_pb2_grpc as fc_grpc
+        from flowctl.channel import rpc_reason
         from flowctl.policy_codec import policy_to_proto
 
         stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
@@ -303,11 +304,13 @@ class ExternalControlPlane:
             )
         except Exception as e:  # grpc.aio raises AioRpcError, which mypy cannot see
             raise ControllerError(
-                f"cannot update the policy of the controller at {self.endpoint}: {_reason(e)}"
+                f"cannot update the policy of the controller at {self.endpoint}: {rpc_reason(e)}"
             ) from e
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self._token}"),) if self._token else ()
+        from flowctl.channel import call_metadata
+
+        return call_metadata(self._token)
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -316,6 +319,7 @@ class ExternalControlPlane:
 
     async def _refresh(self) -> None:
         from flowctl import flow_control_pb2_grpc as fc_grpc
+        from flowctl.channel import rpc_reason
         from google.protobuf import empty_pb2
 
         stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
@@ -324,7 +328,7 @@ class ExternalControlPlane:
                 empty_pb2.Empty(), metadata=self._metadata(), timeout=EXTERNAL_RPC_TIMEOUT_SECONDS
             )
         except Exception as e:  # an unreachable controller is a state, not a crash
-            self.reachable, self.last_error = False, _reason(e)
+            self.reachable, self.last_error = False, rpc_reason(e)
             return
         if not self.reachable:
             self.reachable_since = time.time()
@@ -344,15 +348,6 @@ class ExternalControlPlane:
             )
             for service in metrics.services
         }
-
-
-def _reason(error: Exception) -> str:
-    """A gRPC error in one line: its code and details (`UNAUTHENTICATED: invalid controller
-    token`), not the multi-line text of an AioRpcError."""
-    code, details = getattr(error, "code", None), getattr(error, "details", None)
-    if callable(code) and callable(details):
-        return f"{code().name}: {details()}"
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _epoch(timestamp: Any) -> float:

@@ -28,7 +28,7 @@ from flowrun.supervision.readiness import (
     not_ready_hint,
     readiness_criterion,
 )
-from flowrun.supervision.states import ComponentState, RunEnd, StartResult
+from flowrun.supervision.states import LOG_TAIL_MARK, ComponentState, RunEnd, StartResult
 
 READY_POLL_SECONDS = 0.02
 MAX_WATCH_TICK_SECONDS = 1.0
@@ -326,7 +326,7 @@ class SupervisedComponent:
         if not tail:
             return " (it printed nothing)"
         indented = "\n".join(f"    {line}" for line in tail.splitlines())
-        return f"; last lines of its log:\n{indented}"
+        return f"{LOG_TAIL_MARK}\n{indented}"
 
     def _set(self, state: ComponentState, waiting_for: str) -> None:
         changed = state is not self.state or waiting_for != self.waiting_for
