@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -125,6 +126,32 @@ def test_render_keeps_units_and_quotes_strings_that_look_like_numbers(tmp_path: 
     assert "      env:\n        PORT: '8080'\n        FLAG: 'true'\n        EMPTY: ''\n" in rendered
     assert "    idle_timeout: 5m\n" in rendered
     assert "      command: [python, -m, sink]\n" in rendered
+
+
+def test_a_number_in_a_string_field_is_the_text_written(tmp_path: Path) -> None:
+    """docker compose gives `VER: 1.10` as '1.10'; flowrun gave '1.1' (and '1234' for 01234)."""
+    text = VALID.replace("      command: [python, -m, sink]\n", "") + (
+        "      command: [python, -m, sink, 1.10, 0x1F, +5]\n"
+        "      env:\n        VER: 1.10\n        ZIP: 01234\n        BIG: 1e3\n"
+        "        FROM_VAR: ${VERSION}\n        PLAIN: 42\n"
+        "      config: {ratio: 1.10, count: 007}\n"
+    )
+    loaded = load_text(tmp_path, text, environ={"VERSION": "2.50"})
+    sink = loaded.body.components["sink"]
+    assert sink.command == ["python", "-m", "sink", "1.10", "0x1F", "+5"]
+    assert sink.env == {
+        "VER": "1.10",
+        "ZIP": "01234",
+        "BIG": "1e3",
+        "FROM_VAR": "2.50",
+        "PLAIN": "42",
+    }
+    # config stays numbers, as its JSON has them.
+    assert json.dumps(sink.config) == '{"ratio": 1.1, "count": 7}'
+    rendered = render_yaml(loaded)
+    assert "        VER: '1.10'\n        ZIP: '01234'\n" in rendered
+    again = load_spec(write(tmp_path, rendered, "rendered.yaml"), environ={})
+    assert again.revision == loaded.revision
 
 
 def test_spec_model_is_frozen(tmp_path: Path) -> None:

@@ -108,22 +108,25 @@ def test_a_command_written_as_one_string_is_shown_as_the_list_to_write(tmp_path:
 def test_a_name_written_as_a_number_is_judged_as_the_text_the_model_holds(
     tmp_path: Path,
 ) -> None:
-    """`inputs: [007]` is the number 7, which the model holds as '7': it passed validation
-    and the sink waited forever for a component '7' (a reload adding one wedged the runner)."""
+    """`inputs: [007]` names the component "007": the model holds a number's text as written.
+    Before, the model held '7', which passed validation while the sink waited forever for a
+    component '7' (a reload adding one wedged the runner)."""
     text = """apiVersion: flowctl/v1
 kind: Pipeline
 metadata: {name: numbers}
 spec:
   components:
     "007": {type: source, command: [s]}
-    snk: {type: sink, command: [s], inputs: [007], depends_on: [42]}
+    snk: {type: sink, command: [s], inputs: [007], depends_on: [7, 42]}
 """
     assert issues_of(tmp_path, text) == [
-        "pipeline.yaml:7:46: spec.components.snk.inputs[0]: no component named '7' "
+        "pipeline.yaml:7:65: spec.components.snk.depends_on[0]: no component named '7' "
         "(written as a number: put the name in quotes)",
-        "pipeline.yaml:7:65: spec.components.snk.depends_on[0]: no component named '42' "
+        "pipeline.yaml:7:68: spec.components.snk.depends_on[1]: no component named '42' "
         "(written as a number: put the name in quotes)",
     ]
+    valid = text.replace(", depends_on: [7, 42]", "")
+    assert load_text(tmp_path, valid).spec.spec.components["snk"].inputs == ["007"]
 
 
 def test_an_environment_variable_the_launch_would_refuse_is_a_spec_error(tmp_path: Path) -> None:
@@ -138,6 +141,22 @@ def test_an_environment_variable_the_launch_would_refuse_is_a_spec_error(tmp_pat
         "a name has no '=' and is not empty",
         "pipeline.yaml:14:23: spec.components.sink.env.: invalid variable name '': "
         "a name has no '=' and is not empty",
+    ]
+
+
+def test_config_holds_only_json_numbers(tmp_path: Path) -> None:
+    """config reaches the component as JSON: `.inf` became `Infinity`, which Go and jq
+    refuse (spec audit). The text, quoted, passes."""
+    text = VALID.replace(
+        "      command: [python, -m, sink]",
+        "      command: [python, -m, sink]\n"
+        "      config: {limit: .inf, weights: [1, .nan], text: '.inf', big: 1e308}",
+    )
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:14:23: spec.components.sink.config.limit: .inf is not a JSON number: "
+        "quote it ('.inf') to pass the text",
+        "pipeline.yaml:14:42: spec.components.sink.config.weights[1]: .nan is not a JSON "
+        "number: quote it ('.nan') to pass the text",
     ]
 
 

@@ -51,8 +51,9 @@ def _edges_of(component: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
 
 
 def _as_name(target: Any) -> Any:
-    """A target as the model will hold it: a number becomes its text (the model coerces
-    numbers to strings, `inputs: [007]` to '7'), so these rules judge the same name."""
+    """A target as the model will hold it: a number becomes the text it was written with
+    (the model coerces numbers to strings, `inputs: [007]` to '007'), so these rules judge
+    the same name."""
     if isinstance(target, int | float) and not isinstance(target, bool):
         return str(target)
     return target

@@ -319,8 +319,9 @@ class ComponentSpec(_Strict):
     )
     env: dict[str, str] = reloads(
         COMPONENT,
-        "Extra environment variables (over those of env_file). Values of names with TOKEN, "
-        "SECRET, PASSWORD or KEY are masked in logs and render.",
+        "Extra environment variables (over those of env_file). A number is passed as "
+        "written (1.10 stays 1.10). Values of names with TOKEN, SECRET, PASSWORD or KEY are "
+        "masked in logs and render.",
         default_factory=dict,
     )
     env_file: str | None = reloads(

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+from flowrun.spec.scalars import with_text
+
 EXTENSION_PREFIX = "x-"
 Loc = tuple[str | int, ...]
 """A path into the document: mapping keys and sequence indexes, like pydantic's `loc`."""
@@ -73,7 +75,7 @@ class Problem(NamedTuple):
 def to_data(node: Node) -> Any:
     """Plain Python data (dicts, lists, scalars) for pydantic and the rules."""
     if isinstance(node, Scalar):
-        return node.value
+        return with_text(node.value, node.text)
     if isinstance(node, Seq):
         return [to_data(item) for item in node.items]
     return {key: to_data(entry.node) for key, entry in node.entries.items()}

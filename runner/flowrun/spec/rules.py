@@ -8,6 +8,7 @@ contract's, which the spec model's sections apply to themselves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -95,6 +96,27 @@ def check_env(data: Any) -> Iterator[Finding]:
                 yield Finding(where, "a variable's value cannot hold a NUL character")
 
 
+def check_config(data: Any) -> Iterator[Finding]:
+    """config reaches a component as JSON, which has no infinity or NaN (Python writes
+    `Infinity`, which Go, JavaScript and jq refuse)."""
+    for name, component in graph.components_of(data).items():
+        for where, value in _leaves(component.get("config"), (*graph.COMPONENTS, name, "config")):
+            if isinstance(value, float) and not math.isfinite(value):
+                message = f"{value} is not a JSON number: quote it ('{value}') to pass the text"
+                yield Finding(where, message)
+
+
+def _leaves(value: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, (*loc, index))
+    else:
+        yield loc, value
+
+
 RULES: tuple[Rule, ...] = (
     graph.check_component_map,
     graph.check_inputs,
@@ -103,6 +125,7 @@ RULES: tuple[Rule, ...] = (
     check_ready,
     check_ports,
     check_env,
+    check_config,
 )
 
 

@@ -3,6 +3,10 @@
 PyYAML follows YAML 1.1, where `no` is false, `1:30` is the integer 90 and `2024-01-01` a
 date. A pipeline spec is read the 1.2 way instead: only `true`/`false` are booleans,
 and anything that is not plainly a number, boolean or null stays the string written.
+
+A number read into a string field (an env value, an argument) is the text written:
+`VER: 1.10` is '1.10', not '1.1', as docker compose gives it. `with_text` keeps that text
+on the numbers that need it.
 """
 
 from __future__ import annotations
@@ -53,6 +57,58 @@ def _number(text: str, otherwise: Any) -> Any:
     if _NAN.fullmatch(text):
         return math.nan
     return otherwise
+
+
+class WrittenInt(int):
+    """An int that reads as the text it was written with (`01234`, `0x1F`, `+5`)."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> WrittenInt:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __reduce__(self) -> tuple[type[WrittenInt], tuple[int, str]]:
+        return (WrittenInt, (int(self), self.text))
+
+
+class WrittenFloat(float):
+    """A float that reads as the text it was written with (`1.10`, `1e3`, `.5`)."""
+
+    text: str
+
+    def __new__(cls, value: float, text: str) -> WrittenFloat:
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __reduce__(self) -> tuple[type[WrittenFloat], tuple[float, str]]:
+        return (WrittenFloat, (float(self), self.text))
+
+
+def with_text(value: Any, text: str) -> Any:
+    """`value`, remembering `text` when it is a number that Python would write otherwise.
+
+    The number is unchanged for arithmetic, comparison and JSON (which writes `float.__repr__`
+    and `int.__repr__`); only `str()` and `repr()` give the text, which is what pydantic's
+    `coerce_numbers_to_str` and the error messages use.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or str(value) == text:
+        return value
+    if isinstance(value, int):
+        return WrittenInt(value, text)
+    return WrittenFloat(value, text)
 
 
 def resolve_tagged(tag: str, text: str) -> Any:
