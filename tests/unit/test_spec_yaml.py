@@ -82,6 +82,16 @@ def test_merge_keys_copy_what_is_not_written() -> None:
     assert to_data(root)["d"] == {"x": 1, "y": 2, "z": 1}
 
 
+def test_a_quoted_merge_key_is_an_ordinary_key() -> None:
+    """Only a plain `<<` merges (YAML's merge type is resolved from plain scalars): a quoted
+    '<<' is a key like any other, as in docker compose (spec audit)."""
+    root, problems = compose("b: &b {x: 1}\nc: {'<<': *b, y: 3}\nd: {\"<<\": 5}\n")
+    assert problems == []
+    assert root is not None
+    assert to_data(root)["c"] == {"<<": {"x": 1}, "y": 3}
+    assert to_data(root)["d"] == {"<<": 5}
+
+
 def test_merge_of_a_scalar_is_refused() -> None:
     _, problems = compose("e: {<<: 5}")
     assert [(p.mark, p.message) for p in problems] == [

@@ -39,6 +39,7 @@ class _MapFrame:
     key: str | None = None
     key_mark: Mark = _NOWHERE
     skip_value: bool = False
+    merging: bool = False  # the key is a plain `<<`; a quoted '<<' is an ordinary key
     merges: list[Node] = field(default_factory=list)
 
 
@@ -148,25 +149,27 @@ class _Composer:
             frame.skip_value = True
             return
         key = node.text
+        frame.merging = key == _MERGE_KEY and node.plain
         first = frame.node.entries.get(key)
-        if first is not None and not (key == _MERGE_KEY and node.plain):
+        if first is not None and not frame.merging:
             message = f"duplicate key {key!r} (first written at line {first.key_mark.line})"
             self.problems.append(Problem((*self.loc(), key), node.mark, message))
             frame.skip_value = True
             return
-        frame.key = _MERGE_KEY if key == _MERGE_KEY and node.plain else key
+        frame.key = key
         frame.key_mark = node.mark
 
     def take_value(self, frame: _MapFrame, node: Node) -> None:
         if frame.skip_value:
             frame.node.size -= node.size
-        elif frame.key == _MERGE_KEY:
+        elif frame.merging:
             frame.merges.append(node)
         else:
             assert frame.key is not None
             frame.node.entries[frame.key] = Entry(frame.key_mark, node)
         frame.key = None
         frame.skip_value = False
+        frame.merging = False
 
     def apply_merges(self, frame: _MapFrame) -> None:
         """`<<: *defaults` copies keys not written in this mapping (the first merge wins)."""
