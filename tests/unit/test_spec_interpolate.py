@@ -25,6 +25,12 @@ from test_spec_support import VALID, issues_of, load_text, write
         ("$${A}", {"A": "x"}, "${A}"),
         ("cost $5 and $$", {}, "cost $5 and $"),
         ("${A}${B}", {"A": "1", "B": "2"}, "12"),
+        # A default may itself be interpolated, as in docker compose (spec audit).
+        ("${A:-${B:-x}}", {}, "x"),
+        ("${A:-${B:-x}}", {"B": "b"}, "b"),
+        ("${A:-${B:-x}}", {"A": "a"}, "a"),
+        ("${A:-pre-${B}-$$-{y}}", {"B": "b"}, "pre-b-$-{y}"),
+        ("${A:-${B:-${C}}}/z", {"C": "c"}, "c/z"),
     ],
 )
 def test_interpolate_text(text: str, environ: dict[str, str], expected: str) -> None:
@@ -44,6 +50,13 @@ def test_interpolate_text(text: str, environ: dict[str, str], expected: str) -> 
         ("${}", "invalid interpolation '${}': write ${NAME} or ${NAME:-default}"),
         ("${1A}", "invalid interpolation '${1A}': write ${NAME} or ${NAME:-default}"),
         ("${A", "unterminated '${': close it with '}' (write '$$' for a '$')"),
+        ("${A:-${B}", "unterminated '${': close it with '}' (write '$$' for a '$')"),
+        ("${A:?need ${B:-B}}", "variable A is required: need B"),
+        (
+            "${A:-${B}}",
+            "variable B is not set; set it in the environment or in .env, or give "
+            "a default: ${B:-value}",
+        ),
     ],
 )
 def test_interpolation_errors(text: str, message: str) -> None:

@@ -2,7 +2,8 @@
 
 `${VAR}` (must be set), `${VAR:-default}` (default when unset or empty), `${VAR-default}`
 (default when unset), `${VAR:?message}` / `${VAR?message}` (an error with that message),
-`$$` for a literal `$`. A `$` followed by anything else is kept as written.
+`$$` for a literal `$`. A `$` followed by anything else is kept as written. A default may
+hold expressions itself: `${A:-${B:-x}}`.
 
 A plain (unquoted) scalar is re-read after interpolation, so `port: ${PORT:-9464}` is the
 number 9464, exactly as if it had been written.
@@ -22,8 +23,8 @@ from flowrun.secrets import is_secret
 from flowrun.spec.nodes import Entry, Loc, Map, Node, Problem, Seq
 from flowrun.spec.scalars import resolve_plain
 
-_TOKEN = re.compile(r"\$(?:(?P<dollar>\$)|\{(?P<expr>[^}]*)\}|(?P<open>\{))")
 _EXPR = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>.*))?", re.S)
+_UNTERMINATED = "unterminated '${': close it with '}' (write '$$' for a '$')"
 
 
 class InterpolationError(ValueError):
@@ -40,27 +41,49 @@ class Interpolated(NamedTuple):
 def interpolate_text(text: str, environ: Mapping[str, str], secrets: set[str] | None = None) -> str:
     """`text` with every `${}` expression replaced from `environ`.
 
-    The values put in for secret-looking variables are added to `secrets`.
+    A default or message may hold expressions of its own (`${A:-${B:-x}}`), as in docker
+    compose; they are replaced only when used. The values put in for secret-looking
+    variables are added to `secrets`.
     """
     if "$" not in text:
         return text
+    pieces: list[str] = []
+    done = 0
+    while (start := text.find("$", done)) != -1:
+        pieces.append(text[done:start])
+        following = text[start + 1 : start + 2]
+        if following == "$":
+            pieces.append("$")
+            done = start + 2
+        elif following == "{":
+            end = _closing_brace(text, start + 2)
+            pieces.append(_replacement(text[start + 2 : end], environ, secrets))
+            done = end + 1
+        else:
+            pieces.append("$")
+            done = start + 1
+    pieces.append(text[done:])
+    return "".join(pieces)
 
-    def substitute(match: re.Match[str]) -> str:
-        name, value = _replacement(match, environ)
-        if secrets is not None and name is not None and is_secret(name, value):
-            secrets.add(value)
-        return value
 
-    return _TOKEN.sub(substitute, text)
+def _closing_brace(text: str, index: int) -> int:
+    """The index of the `}` closing an expression whose text starts at `index`."""
+    depth = 0
+    while index < len(text):
+        if text.startswith(("$$", "${"), index):
+            depth += text[index + 1] == "{"
+            index += 2
+            continue
+        if text[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+        index += 1
+    raise InterpolationError(_UNTERMINATED)
 
 
-def _replacement(match: re.Match[str], environ: Mapping[str, str]) -> tuple[str | None, str]:
-    """The variable named (None for `$$`) and the text it is replaced with."""
-    if match.group("dollar"):
-        return None, "$"
-    if match.group("open"):
-        raise InterpolationError("unterminated '${': close it with '}' (write '$$' for a '$')")
-    expression = match.group("expr")
+def _replacement(expression: str, environ: Mapping[str, str], secrets: set[str] | None) -> str:
+    """The text `${expression}` is replaced with."""
     parsed = _EXPR.fullmatch(expression)
     if parsed is None:
         raise InterpolationError(
@@ -68,17 +91,30 @@ def _replacement(match: re.Match[str], environ: Mapping[str, str]) -> tuple[str 
         )
     name, operator, argument = parsed.group("name", "op", "arg")
     value = environ.get(name)
-    missing = value is None or (value == "" and operator is not None and operator[0] == ":")
-    if not missing:
-        return name, str(value)
+    if value is None or (value == "" and operator is not None and operator.startswith(":")):
+        value = _when_unset(name, operator, argument or "", environ, secrets)
+    if secrets is not None and is_secret(name, value):
+        secrets.add(value)
+    return value
+
+
+def _when_unset(
+    name: str,
+    operator: str | None,
+    argument: str,
+    environ: Mapping[str, str],
+    secrets: set[str] | None,
+) -> str:
+    """The default given for an unset variable; InterpolationError if it has none."""
     if operator is None:
         raise InterpolationError(
             f"variable {name} is not set; set it in the environment or in .env, "
             f"or give a default: ${{{name}:-value}}"
         )
+    argument = interpolate_text(argument, environ, secrets)
     if operator.endswith("?"):
         raise InterpolationError(f"variable {name} is required: {argument or 'it is not set'}")
-    return name, argument or ""
+    return argument
 
 
 class _Walk(NamedTuple):
