@@ -55,6 +55,11 @@ def test_every_component_running_and_healthy_is_healthy() -> None:
         ),
         ({"state": ComponentState.STOPPED}, HealthVerdict.DEGRADED, "sink is stopped"),
         (
+            {"state": ComponentState.STOPPED, "exit_code": 0},
+            HealthVerdict.DEGRADED,
+            "sink is stopped (exited with code 0, which restart.policy does not restart)",
+        ),
+        (
             {"healthy": False},
             HealthVerdict.DEGRADED,
             "sink runs but is not healthy (no recent heartbeat)",

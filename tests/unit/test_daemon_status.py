@@ -17,6 +17,7 @@ from flowrun.daemon.status_types import (
     StopReport,
     counted,
 )
+from flowrun.daemon.top_view import note_of
 from flowrun.reload.history import ReloadHistory
 from flowrun.reload.outcome import ReloadOutcome, ReloadStatus
 from flowrun.spec.model import ComponentType
@@ -205,6 +206,14 @@ def test_the_table_notes_what_a_starting_component_waits_for() -> None:
     lines = render_table(status).splitlines()
     assert "(starting, up 4.2s)" in lines[0]
     assert lines[4].endswith("inputs: src") and lines[-1] == "reload generation 0"
+
+
+def test_the_table_says_how_a_component_stopped_without_an_error_ended() -> None:
+    """A clean exit under on-failure left the NOTE empty: the reason was only in runner.log."""
+    stopped = component("sink", state=ComponentState.STOPPED, exit_code=0)
+    line = render_table(pipeline_of(stopped)).splitlines()[4]
+    assert line.endswith("exited with code 0, which restart.policy does not restart")
+    assert note_of(stopped) == "exited with code 0, which restart.policy does not restart"
 
 
 @pytest.mark.parametrize(

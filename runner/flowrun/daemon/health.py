@@ -115,7 +115,7 @@ def _degraded_reason(component: ComponentStatus) -> str | None:
         waiting = f" ({component.waiting_for})" if component.waiting_for else ""
         return f"{name} is {state.value}{waiting}"
     if state is ComponentState.STOPPED:
-        error = one_line(component.last_error) if component.last_error else None
+        error = one_line(component.last_error) if component.last_error else component.clean_exit
         return f"{name} is stopped" + (f" ({error})" if error else "")
     if not component.healthy and not component.registered:
         # Only a component whose protocol registers gets here unregistered (status): say

@@ -43,6 +43,8 @@ def _note(component: ComponentStatus) -> str:
         return first.removesuffix(":") + " (below)" if _log_lines(component) else first
     if component.waiting_for:
         return component.waiting_for
+    if component.clean_exit:
+        return component.clean_exit
     if component.state is ComponentState.RUNNING and component.reports_trouble:
         return component.trouble_line
     return ""

@@ -58,6 +58,14 @@ class ComponentStatus:
         return self.health in ("degraded", "unhealthy")
 
     @property
+    def clean_exit(self) -> str | None:
+        """How a component stopped without an error ended: an exit restart.policy does not
+        restart (code 0 under `on-failure` or `never`). None for any other state."""
+        if self.state is not ComponentState.STOPPED or self.last_error or self.exit_code is None:
+            return None
+        return f"exited with code {self.exit_code}, which restart.policy does not restart"
+
+    @property
     def trouble_line(self) -> str:
         """What it says of itself in one line: `degraded: reason; reason`."""
         return f"{self.health}: {'; '.join(self.health_reasons)}".rstrip(": ")

@@ -140,6 +140,8 @@ def note_of(component: ComponentStatus) -> str:
         return component.waiting_for
     if component.state is not ComponentState.RUNNING and component.last_error:
         return one_line(component.last_error)
+    if component.clean_exit:
+        return component.clean_exit
     if component.reports_trouble:
         return component.trouble_line
     return ""
