@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fixtures.reload_harness import (
     all_running,
     edit,
@@ -182,24 +183,34 @@ def test_a_controller_move_is_a_full_ordered_restart(
     assert max(when for _, when in stops) < min(when for _, when in starts)
 
 
-def test_a_full_restart_onto_a_taken_port_restarts_the_previous_pipeline(
-    tmp_path: Path, pipelines: list[Pipeline]
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("controller", "endpoint", "127.0.0.1:{port}", "cannot start the embedded controller"),
+        ("monitoring", "metrics_port", "{port}", "cannot serve metrics on 127.0.0.1:{port}"),
+    ],
+)
+def test_a_full_restart_onto_a_taken_port_is_rejected_before_anything_stops(
+    tmp_path: Path, pipelines: list[Pipeline], section: str, key: str, value: str, message: str
 ) -> None:
+    """A taken metrics port stopped every component, failed, and left them stopped; a taken
+    controller port stopped and restarted them all. Both are refused before anything stops."""
     pipeline = _pipeline(tmp_path, pipelines, src=component())
     status = pipeline.status()
     endpoint, revision = status["controller"]["endpoint"], status["revision"]
-    all_running(pipeline, {"src"})
+    before = all_running(pipeline, {"src"})
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        edit(pipeline.spec, lambda body: body["controller"].update(endpoint=f"127.0.0.1:{port}"))
+        written = value.format(port=port)
+        edit(pipeline.spec, lambda body: body.setdefault(section, {}).update({key: written}))
         result = pipeline.flowrun("reload", str(pipeline.spec))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stdout.startswith(f"reload rolled back (flowrun reload): revision {revision}")
-    assert "the new pipeline cannot start" in result.stdout
-    assert "the previous pipeline was restarted" in result.stdout
-    all_running(pipeline, {"src"})
+    assert result.stdout.startswith(
+        f"reload rejected (flowrun reload): the pipeline keeps running revision {revision}"
+    )
+    assert message.format(port=port) in result.stdout and f"by pid {os.getpid()}" in result.stdout
+    assert all_running(pipeline, {"src"}) == before
     status = pipeline.status()
     assert status["controller"]["endpoint"] == endpoint and status["reload"]["generation"] == 0
-    assert "cannot start" in status["reload"]["last_error"]

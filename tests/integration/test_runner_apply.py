@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from fixtures.runner_harness import alive, component, free_port, write_spec
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowrun.daemon.app import SHUTDOWN, Runner
 from flowrun.daemon.state_dir import StateDir
+from flowrun.reload.apply import apply_plan, pair_of
+from flowrun.reload.outcome import ReloadStatus
+from flowrun.reload.plan import build_plan
 from flowrun.spec.loader import load_spec
 from google.protobuf import empty_pb2
 from polling import wait_for_async
@@ -94,3 +98,42 @@ def test_apply_and_restart_pipeline_on_a_running_runner(tmp_path: Path) -> None:
         },
     )
     asyncio.run(asyncio.wait_for(_scenario(spec, dump), 240))
+
+
+async def _taken_between_check_and_bind(spec: Path, port: int) -> None:
+    """The port is taken after the check (a race the check cannot close): the new pipeline
+    fails once every component stopped, and the previous one is started again."""
+    runner = Runner(load_spec(spec), state=StateDir.for_spec(spec), console=None)
+    task = asyncio.ensure_future(runner.run())
+    try:
+        await wait_for_async(lambda: runner.phase == "running", what="the pipeline started")
+        before, old = _pids(runner), runner.loaded
+        metrics_port = runner.status().runner.metrics_port
+        _edit(spec, lambda body: body["monitoring"].update(metrics_port=port))
+        new = load_spec(spec)
+        plan = build_plan(pair_of(old, new))
+        assert runner.full_restart_blocker(new) is not None
+
+        runner.full_restart_blocker = lambda loaded: None  # type: ignore[method-assign]
+        applied = await apply_plan(runner, old, new, plan)
+
+        assert applied.status is ReloadStatus.ROLLED_BACK
+        assert applied.errors[0].startswith("the new pipeline cannot start: cannot serve metrics")
+        assert runner.loaded is old and runner.status().runner.metrics_port == metrics_port
+        after = _pids(runner)
+        assert set(after) == set(before) and not set(after.values()) & set(before.values())
+        assert all(c.state == "running" for c in runner.status().components)
+    finally:
+        runner.request(SHUTDOWN)
+        await asyncio.wait_for(task, 60)
+
+
+def test_a_full_restart_that_fails_after_stopping_restarts_the_previous_pipeline(
+    tmp_path: Path,
+) -> None:
+    spec = write_spec(tmp_path, {"src": component("source")}, metrics=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        asyncio.run(asyncio.wait_for(_taken_between_check_and_bind(spec, port), 120))

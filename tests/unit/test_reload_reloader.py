@@ -48,6 +48,9 @@ class FakePipeline:
         self.loaded = loaded
         return ApplyResult(reconfigured=list(loaded.body.components))
 
+    def full_restart_blocker(self, loaded: LoadedSpec) -> str | None:
+        raise AssertionError("no test here needs a full restart")
+
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
         raise AssertionError("no test here needs a full restart")
 

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from flowrun.daemon.admin import AdminServer
 from flowrun.daemon.component_health import ComponentHealthPoller, HealthTarget
-from flowrun.daemon.metrics import MetricsEndpoint
+from flowrun.daemon.metrics import MetricsEndpoint, metrics_port_taken
 from flowrun.daemon.progress import report_waits
 from flowrun.daemon.registry import RunnerRegistry
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
@@ -163,15 +163,9 @@ class Runner:
         try:
             await self.control.start()
         except ControllerError as e:
-            endpoint = self.body.controller.endpoint
-            if self.control.mode is ControllerMode.EMBEDDED and port_in_use(endpoint):
-                holder = port_holder(split_endpoint(endpoint)[1])
-                raise ControllerError(
-                    f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "
-                    f"is already in use by {holder}; stop it, change the endpoint (127.0.0.1:0: "
-                    "a free port, which the components are told), or use controller.mode "
-                    "external to join a controller that is already running"
-                ) from e
+            taken = _controller_port_taken(self.body)
+            if taken is not None:
+                raise ControllerError(taken) from e
             raise
         if self.control.mode is not ControllerMode.DISABLED:
             self.event(f"controller ({self.control.mode.value}) on {self.control.endpoint}")
@@ -308,6 +302,19 @@ class Runner:
             self.metrics.components_changed()  # removed components leave the snapshot
             return result
 
+    def full_restart_blocker(self, loaded: LoadedSpec) -> str | None:
+        """A port of `loaded` that another program holds: the runner's own ports are free
+        to move onto once it stops them, but a full restart onto a taken one would stop the
+        whole pipeline, then fail."""
+        served = self.control.endpoint
+        moves = served is None or _port(loaded.body.controller.endpoint) != _port(served)
+        if moves and (taken := _controller_port_taken(loaded.body)) is not None:
+            return taken
+        metrics_port = loaded.body.monitoring.metrics_port
+        if metrics_port and metrics_port != self.metrics.port:
+            return metrics_port_taken(metrics_port)
+        return None
+
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
         """Full ordered restart on a new spec: components down, controller replaced, all up.
         A ControllerError (the new endpoint is taken) leaves no component running: roll back
@@ -349,3 +356,22 @@ class Runner:
         if self.phase is RunnerPhase.STOPPING or self.supervisor is None:
             raise RunnerError("the pipeline is stopping (or not started): no change applies now")
         return self.supervisor
+
+
+def _port(endpoint: str) -> int:
+    return split_endpoint(endpoint)[1]
+
+
+def _controller_port_taken(body: PipelineBody) -> str | None:
+    """Why the embedded controller cannot listen where the spec says, if another program
+    holds that port."""
+    endpoint = body.controller.endpoint
+    if body.controller.mode is not ControllerMode.EMBEDDED or not port_in_use(endpoint):
+        return None
+    holder = port_holder(split_endpoint(endpoint)[1])
+    return (
+        f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "
+        f"is already in use by {holder}; stop it, change the endpoint (127.0.0.1:0: "
+        "a free port, which the components are told), or use controller.mode "
+        "external to join a controller that is already running"
+    )

@@ -26,7 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from flowrun.errors import RunnerError
-from flowrun.supervision.ports import port_holder
+from flowrun.supervision.ports import port_holder, port_in_use
 from flowrun.supervision.states import ComponentState
 
 if TYPE_CHECKING:
@@ -178,10 +178,7 @@ class MetricsEndpoint:
             self._server, _thread = start_http_server(port, addr=host, registry=self._registry)
         except OSError as e:
             held = f" by {port_holder(port)}" if e.errno == errno.EADDRINUSE else ""
-            raise RunnerError(
-                f"cannot serve metrics on {host}:{port} (spec.monitoring.metrics_port): "
-                f"{e.strerror}{held}; choose another port, or null to serve none"
-            ) from e
+            raise RunnerError(_cannot_serve(host, port, f"{e.strerror}{held}")) from e
         self.port = int(self._server.server_port)
         self._events(f"metrics on http://{host}:{self.port}/metrics")
 
@@ -190,3 +187,17 @@ class MetricsEndpoint:
             self._server.shutdown()
             self._server = None
         self.port = None
+
+
+def metrics_port_taken(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why metrics cannot be served on `port`, if another program holds it."""
+    if not port_in_use(f"{host}:{port}"):
+        return None
+    return _cannot_serve(host, port, f"Address already in use by {port_holder(port)}")
+
+
+def _cannot_serve(host: str, port: int, why: str) -> str:
+    return (
+        f"cannot serve metrics on {host}:{port} (spec.monitoring.metrics_port): {why}; "
+        "choose another port, or null to serve none"
+    )

@@ -4,8 +4,9 @@ Incremental: one `RunningPipeline.apply` (live policy push, then restarts, start
 stops). A restarted component that does not become ready on its first start is rolled
 back to its previous definition (with whatever it needs: an input the edit removed comes
 back too), by planning and applying once more. A full restart
-(`RunningPipeline.restart_pipeline`) that fails, or leaves a component not ready,
-restarts the previous spec the same way.
+(`RunningPipeline.restart_pipeline`) onto a port another program holds is rejected before
+anything stops; one that fails anyway, or leaves a component not ready, restarts the
+previous spec the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flowrun.errors import ControllerError
+from flowrun.errors import ControllerError, RunnerError
 from flowrun.reload.outcome import ReloadStatus
 from flowrun.reload.plan import Plan, SpecPair, build_plan
 from flowrun.reload.running_pipeline import RunningPipeline
@@ -149,10 +150,15 @@ async def _full_restart(
     pipeline: RunningPipeline, old: LoadedSpec, new: LoadedSpec, plan: Plan
 ) -> Applied:
     applied = Applied(full_restart=plan.full_restart_reason)
+    blocker = pipeline.full_restart_blocker(new)
+    if blocker is not None:
+        applied.status = ReloadStatus.REJECTED
+        applied.errors = [blocker]
+        return applied
     try:
         await pipeline.restart_pipeline(new)
         not_ready = pipeline.components_not_running()
-    except ControllerError as e:
+    except (ControllerError, RunnerError) as e:
         not_ready, applied.errors = [], [f"the new pipeline cannot start: {e}"]
     if not_ready:
         applied.errors.append(f"not ready after the full restart: {', '.join(not_ready)}")

@@ -34,6 +34,11 @@ class RunningPipeline(Protocol):
         """Move the running pipeline to `loaded`, restarting the named components alone."""
         ...
 
+    def full_restart_blocker(self, loaded: LoadedSpec) -> str | None:
+        """Why a full restart onto `loaded` would fail, if that can be known before anything
+        stops (a port another program holds); None to go ahead."""
+        ...
+
     async def restart_pipeline(self, loaded: LoadedSpec) -> None:
         """Stop everything, replace the controller, start everything on `loaded`."""
 
