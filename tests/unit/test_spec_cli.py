@@ -114,6 +114,23 @@ def test_validate_all_profiles(cli: Cli, tmp_path: Path) -> None:
     )
 
 
+def test_validate_all_profiles_checks_each_profile_when_the_spec_alone_is_invalid(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """It stopped at the spec alone: a CI run showed one problem per run (spec audit)."""
+    text = PROFILED.replace("  profiles:\n", "  pool: {min_connections: 20}\n  profiles:\n")
+    write(tmp_path, text + "    bad: {flow_control: {activate_at: 2}}\n")
+    code, out, err = cli("validate", "--all-profiles")
+    assert code == 1
+    assert [line.split(",")[2] for line in out.splitlines()] == [" profile small"]
+    assert err.splitlines() == [
+        "pipeline.yaml:15:27: spec.pool.min_connections: min_connections (20) must not "
+        "exceed max_connections (10)",
+        "pipeline.yaml:18:39: spec.flow_control.activate_at: must be in (0, 1], got 2 "
+        "(from profile 'bad')",
+    ]
+
+
 def test_render_masks_unless_asked(cli: Cli, tmp_path: Path) -> None:
     write(tmp_path, VALID + "      env: {SERVICE_KEY: hunter2}\n")
     code, out, _ = cli("render")

@@ -57,26 +57,33 @@ def validate(spec: str, profile: str | None, all_profiles: bool) -> None:
     """
     _check_file(spec)
     from flowrun.errors import SpecError, SpecIssue
-    from flowrun.spec.loader import PROFILE_VARIABLE, load_spec
+    from flowrun.spec.loader import PROFILE_VARIABLE, written_profiles
 
     environ = dict(os.environ)
-    if all_profiles:  # the spec alone first, whatever FLOWRUN_PROFILE says, then each profile
-        environ.pop(PROFILE_VARIABLE, None)
-        profile = None
-    loaded = load_spec(spec, profile, environ)
-    for warning in loaded.warnings:  # a program may exist only where the pipeline runs
-        click.echo(f"warning: {warning} (`up` refuses to start without it)", err=True)
-    click.echo(_summary(spec, loaded))
     if not all_profiles:
+        _validate_one(spec, profile, environ, warn=True)
         return
+    # The spec alone first, whatever FLOWRUN_PROFILE says, then each profile it writes,
+    # each checked even when the spec alone is not valid: every problem at once.
+    environ.pop(PROFILE_VARIABLE, None)
     issues: list[SpecIssue] = []
-    for name in loaded.body.profiles:
+    for name in [None, *written_profiles(spec)]:
         try:
-            click.echo(_summary(spec, load_spec(spec, name, environ)))
+            _validate_one(spec, name, environ, warn=name is None)
         except SpecError as error:
             issues += error.issues
     if issues:
         raise SpecError(list(dict.fromkeys(issues)))
+
+
+def _validate_one(spec: str, profile: str | None, environ: dict[str, str], *, warn: bool) -> None:
+    from flowrun.spec.loader import load_spec
+
+    loaded = load_spec(spec, profile, environ)
+    if warn:  # a program may exist only where the pipeline runs
+        for warning in loaded.warnings:
+            click.echo(f"warning: {warning} (`up` refuses to start without it)", err=True)
+    click.echo(_summary(spec, loaded))
 
 
 @click.command()

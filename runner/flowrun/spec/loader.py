@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowrun.errors import SpecError, SpecIssue
+from flowrun.errors import SpecError, SpecFileError, SpecIssue
 from flowrun.secrets import mask_text
 from flowrun.spec.commands import missing_programs
 from flowrun.spec.env_files import merge_env_files
@@ -40,7 +40,13 @@ from flowrun.spec.nodes import (
     without_extensions,
 )
 from flowrun.spec.positions import compose
-from flowrun.spec.profiles import PROFILES, apply_profile, check_profiles, normalise_profiles
+from flowrun.spec.profiles import (
+    PROFILES,
+    apply_profile,
+    check_profiles,
+    normalise_profiles,
+    profile_names,
+)
 from flowrun.spec.render import render_yaml
 from flowrun.spec.rules import check_rules
 
@@ -100,6 +106,16 @@ def load_spec(
     """The validated effective spec, or SpecFileError / SpecError with every issue."""
     with _collector_paused():
         return _load(os.fspath(path), profile, environ)
+
+
+def written_profiles(path: str | os.PathLike[str]) -> list[str]:
+    """The names of the profiles the spec file writes, read even from an invalid spec
+    (`validate --all-profiles` checks each of them whatever the spec alone says)."""
+    try:
+        root, _problems = compose(read_text(Path(os.path.abspath(path)), os.fspath(path)))
+    except SpecFileError:
+        return []
+    return [] if root is None else profile_names(root)
 
 
 @contextmanager
