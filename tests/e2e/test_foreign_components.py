@@ -5,10 +5,12 @@ shows it in status (tests/fixtures/foreign_component.py plays them)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 import pytest
+from fixtures.external_controller import controller_elsewhere, external_pipeline
 from fixtures.runner_harness import Pipeline, write_spec
 
 pytestmark = pytest.mark.timeout(120)
@@ -61,3 +63,50 @@ def test_a_v1_consumer_and_an_older_obsrvr_component_run_as_first_class_citizens
         assert component["healthy"], component
     health = pipeline.flowrun("health", str(spec))
     assert health.returncode == 0, health.stdout
+
+
+@pytest.mark.parametrize("mode", ["embedded", "external"])
+def test_an_older_obsrvr_component_left_to_protocol_auto_keeps_its_own_pace(
+    tmp_path: Path, pipelines: list[Pipeline], mode: str
+) -> None:
+    """The older obsrvr client heartbeats every 10 s whatever it is told. Left to the
+    default `protocol: auto`, it was restarted after each first heartbeat (judged by the
+    spec's heartbeat_ttl); under an external controller it was never matched to its spec
+    name, never ready, and killed every start_timeout (wire audit)."""
+    component = {
+        "type": "source",  # (it registers as a processor: the runner does not mind)
+        "command": [sys.executable, FOREIGN, "legacy", "ttp-arrow-processor"],
+        "endpoint": "127.0.0.1:0",
+        "start_timeout": "20s",
+    }
+    with contextlib.ExitStack() as stack:
+        if mode == "embedded":
+            spec = write_spec(
+                tmp_path,
+                {"ttp-arrow-processor": component},
+                heartbeat_interval="500ms",
+                heartbeat_ttl="2s",
+            )
+            pipeline = Pipeline(spec)
+            pipelines.append(pipeline)
+        else:
+            endpoint = stack.enter_context(controller_elsewhere())
+            pipeline = external_pipeline(
+                tmp_path, pipelines, endpoint, {"ttp-arrow-processor": component}
+            )
+        started = pipeline.up()
+        assert started.returncode == 0, started.stdout + started.stderr
+        first = pipeline.status()["components"][0]
+        assert first["registered"] and first["state"] == "running", first
+        # Its first heartbeat comes 10 s after it registers; past it, 2 s (the ttl) more
+        # without one restarted it.
+        now = pipeline.wait_component(
+            "ttp-arrow-processor",
+            lambda c: (c["uptime_seconds"] or 0) >= 14 or c["pid"] != first["pid"],
+            60,
+            "fourteen seconds of uptime",
+        )
+        assert now["pid"] == first["pid"] and now["restarts"] == 0, now
+        assert now["healthy"] and now["registered"], now
+        health = pipeline.flowrun("health", str(pipeline.spec))
+        assert health.returncode == 0, health.stdout

@@ -4,26 +4,17 @@ environment contract, readiness with and without a controller."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import yaml
 from certificates import self_signed
+from fixtures.external_controller import controller_elsewhere, external_pipeline
 from fixtures.runner_harness import (
-    FLOWRUN,
     Pipeline,
     component,
-    free_port,
     read_events,
-    wait_for,
     write_spec,
 )
 from flowctl.settings import ComponentSettings
-from flowrun.supervision.ports import port_in_use
 
 
 def _times(events: list[tuple[str, str, int, float]], what: str) -> dict[str, float]:
@@ -151,44 +142,6 @@ def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
     assert status["controller"]["mode"] == "disabled"
     assert all(c["state"] == "running" and not c["registered"] for c in status["components"])
     assert json.loads(dump.read_text())["ENABLE_FLOWCTL"] == "false"
-
-
-@contextmanager
-def controller_elsewhere(*flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A standalone `flowrun controller` on a free loopback port (its endpoint), ended after."""
-    port = free_port()
-    controller = subprocess.Popen(
-        [*FLOWRUN, "controller", "--listen", f"127.0.0.1:{port}", "--heartbeat-ttl", "2s", *flags],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        wait_for(lambda: port_in_use(f"127.0.0.1:{port}"), timeout=60, what="controller listening")
-        yield f"127.0.0.1:{port}"
-    finally:
-        controller.terminate()
-        controller.wait(timeout=30)
-
-
-def external_pipeline(
-    tmp_path: Path,
-    pipelines: list[Pipeline],
-    endpoint: str,
-    components: dict[str, dict[str, Any]] | None = None,
-    **controller: Any,
-) -> Pipeline:
-    """A spec of `components` (by default a source and a sink) that joins the controller at
-    `endpoint`, with `controller`'s extra keys (token, tls)."""
-    components = components or {"src": component(), "sink": component("sink", inputs=["src"])}
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    spec = write_spec(tmp_path, components, mode="external")
-    body = yaml.safe_load(spec.read_text())
-    body["spec"]["controller"].update(endpoint=endpoint, **controller)
-    spec.write_text(yaml.safe_dump(body))
-    pipeline = Pipeline(spec)
-    pipelines.append(pipeline)
-    return pipeline
 
 
 def test_external_controller_mode_uses_a_controller_run_elsewhere(

@@ -99,6 +99,24 @@ def test_a_component_the_runner_runs_is_judged_by_the_policy(
     assert not healthy(state)[service]
 
 
+def test_a_component_the_runner_runs_that_registered_without_an_id_keeps_its_own_pace(
+    state: ControllerState, clock: ManualClock
+) -> None:
+    """The older obsrvr client names no id and heartbeats every 10 s whatever it is told:
+    claimed by the runner's name (the spec left its protocol to auto), it was judged by
+    the policy's 1 s and unhealthy 5 s after it registered (wire audit)."""
+    state.expect("ours", "127.0.0.1:7001")
+    info = cp.ServiceInfo(service_type=2, metadata={"endpoints": "localhost:7001"})
+    service = state.register(info).service_id
+    assert [view.component_id for view in state.views()] == ["ours"]
+    clock.now += 10.0
+    beat(state, service)
+    clock.now += 29.9  # two missed heartbeats of its own 10 s: still healthy
+    assert healthy(state)[service]
+    clock.now += 0.2
+    assert not healthy(state)[service]
+
+
 def test_status_unknown_heartbeat_counts_as_alive_and_keeps_the_status(
     state: ControllerState, clock: ManualClock
 ) -> None:

@@ -59,7 +59,10 @@ class Liveness:
 
     def expected_interval(self, record: ServiceRecord) -> float:
         policy_interval = self.policy.heartbeat_interval_seconds
-        if record.registration.component_id in self.declared_components:
+        registration = record.registration
+        # A client that named no id is the older obsrvr one, which keeps its own 10 s
+        # whatever it is told, even when the spec left its protocol to `auto`.
+        if registration.component_id in self.declared_components and not registration.id_assigned:
             return policy_interval
         observed = record.observed_interval  # a median, computed when read: read it once
         if observed is not None:

@@ -82,6 +82,8 @@ def pipeline_metrics(
             overloaded=decision.is_overloaded(service_id),
             throttle_rate=decision.throttle_rate(service_id),
             heartbeats=record.heartbeats,
+            endpoint=registration.endpoint,
+            id_assigned=registration.id_assigned,
         )
         if record.last_heartbeat is not None:
             seconds = int(record.last_heartbeat)

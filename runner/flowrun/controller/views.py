@@ -43,6 +43,9 @@ class ServiceView:
     """The URL of the service's own health report, as it registered it ("" for none)."""
     heartbeats: int = 0
     """Heartbeats since it registered: 0 for one that registered and never heartbeated."""
+    id_assigned: bool = False
+    """It registered without an id (the older obsrvr client), which heartbeats every 10 s
+    whatever the policy says."""
 
 
 def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool) -> ServiceView:
@@ -63,4 +66,5 @@ def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool
         overloaded=decision.is_overloaded(registration.service_id),
         health_endpoint=registration.health_endpoint,
         heartbeats=record.heartbeats,
+        id_assigned=registration.id_assigned,
     )

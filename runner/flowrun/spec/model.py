@@ -387,9 +387,11 @@ class ComponentSpec(_Strict):
         default=ComponentProtocol.AUTO,
     )
 
-    def liveness_ttl(self, heartbeat_ttl_seconds: float) -> float:
-        """How long it may stay silent before it counts as dead while its process runs."""
-        if self.protocol is ComponentProtocol.FLOWCTL_LEGACY:
+    def liveness_ttl(self, heartbeat_ttl_seconds: float, *, own_pace: bool = False) -> float:
+        """How long it may stay silent before it counts as dead while its process runs.
+        `own_pace`: it registered as the older obsrvr client does (no id), whatever its
+        `protocol` says, so it heartbeats every 10 s whatever it is told."""
+        if own_pace or self.protocol is ComponentProtocol.FLOWCTL_LEGACY:
             return max(heartbeat_ttl_seconds, 3 * LEGACY_HEARTBEAT_SECONDS)
         return heartbeat_ttl_seconds
 

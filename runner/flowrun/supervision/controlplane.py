@@ -45,6 +45,9 @@ class ServiceSnapshot:
     heartbeated: bool = True
     """False while it has registered and never heartbeated (a flowctl-sdk v0.1.3 sink never
     does): the runner then judges it by its process, not by the controller's health."""
+    own_pace: bool = False
+    """It registered without an id, as the older obsrvr client does: it heartbeats every
+    10 s whatever the policy says, so it is judged by that (ComponentSpec.liveness_ttl)."""
 
     def seen_since(self, epoch: float) -> bool:
         """Registered (or heard from) after the given moment: i.e. by the current process."""
@@ -169,6 +172,7 @@ class EmbeddedControlPlane:
             throttle_rate=view.throttle_rate,
             health_endpoint=view.health_endpoint or None,
             heartbeated=view.heartbeats > 0,
+            own_pace=view.id_assigned,
         )
 
     @property
@@ -207,6 +211,7 @@ class ExternalControlPlane:
         self._ttl_seconds = body.controller.heartbeat_ttl
         self._refresh_seconds = refresh_seconds
         self._snapshots: dict[str, ServiceSnapshot] = {}
+        self._claims: dict[str, str] = {}  # endpoint key: the component started there
         self._backpressure = False
         self.reachable = False
         # A restarted controller has forgotten every service until each re-registers:
@@ -281,7 +286,13 @@ class ExternalControlPlane:
         return self._snapshots.get(component_id)
 
     def expect(self, component_id: str, endpoint: str) -> None:
-        """Nothing: a controller elsewhere is not told who runs where (docs/flowctl-compat.md)."""
+        """The runner started `component_id` serving `endpoint`. A controller elsewhere is
+        not told: the runner itself reads a service registered there without an id (the
+        older obsrvr client) as that component."""
+        from flowrun.controller.registration import endpoint_key
+
+        if key := endpoint_key(endpoint):
+            self._claims[key] = component_id
 
     def forget(self, component_id: str) -> None:
         """Nothing: a controller elsewhere expires the record itself."""
@@ -322,6 +333,8 @@ class ExternalControlPlane:
         from flowctl.channel import rpc_reason
         from google.protobuf import empty_pb2
 
+        from flowrun.controller.registration import endpoint_key
+
         stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
         try:
             metrics = await stub.GetPipelineMetrics(
@@ -334,9 +347,13 @@ class ExternalControlPlane:
             self.reachable_since = time.time()
         self.reachable, self.last_error = True, None
         self._backpressure = bool(metrics.backpressure_active)
-        self._snapshots = {
-            service.component_id: ServiceSnapshot(
-                component_id=service.component_id,
+        snapshots = {}
+        for service in metrics.services:
+            name = service.component_id
+            if service.id_assigned:
+                name = self._claims.get(endpoint_key(service.endpoint), name)
+            snapshots[name] = ServiceSnapshot(
+                component_id=name,
                 registered_at=None,
                 last_heartbeat=_epoch(service.last_heartbeat)
                 if service.HasField("last_heartbeat")
@@ -345,9 +362,9 @@ class ExternalControlPlane:
                 load=service.load,
                 throttle_rate=service.throttle_rate,
                 heartbeated=service.heartbeats > 0,
+                own_pace=service.id_assigned,
             )
-            for service in metrics.services
-        }
+        self._snapshots = snapshots
 
 
 def _epoch(timestamp: Any) -> float:

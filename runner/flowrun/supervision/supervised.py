@@ -227,7 +227,11 @@ class SupervisedComponent:
                 continue
             now, now_epoch = self._clock.monotonic(), self._clock.time()
             self.tracker.ready_for(now - (self.ready_at or now))
-            ttl_seconds = self.spec.liveness_ttl(self._host.body().controller.heartbeat_ttl)
+            registered = self._host.control.service(self.name)
+            ttl_seconds = self.spec.liveness_ttl(
+                self._host.body().controller.heartbeat_ttl,
+                own_pace=registered is not None and registered.own_pace,
+            )
             # The runner (with the embedded controller that takes the heartbeats) may have
             # been stopped or suspended since the last check: what the component sent
             # meanwhile may wait unread, so it gets a whole ttl from now to be heard.
