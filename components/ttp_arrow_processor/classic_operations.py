@@ -203,7 +203,7 @@ def _pool_operation(scope: EventScope, op: X.Operation, deposit: bool) -> list[T
         else (pool.amount_a < 0 or pool.amount_b < 0)
     ):
         raise TokenTransferError(f"liquidity pool {pool.pool} moved a negative amount")
-    account = muxed_base(op_source(scope, op))
+    account = muxed_address(op_source(scope, op))
     events = []
     for asset, amount in ((pool.asset_a, pool.amount_a), (pool.asset_b, pool.amount_b)):
         if deposit:
