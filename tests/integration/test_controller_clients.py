@@ -255,6 +255,42 @@ async def test_flowctl_sdk_v013_processor(rig: Rig) -> None:
     stream.cancel()
 
 
+async def test_v1_metrics_read_back_as_the_latest_heartbeat_sent_them(rig: Rig) -> None:
+    """A `%v` rate is "NaN" before the first item, then a number: the stale "NaN" hid every
+    later number; counters past 2^53 came back rounded (wire audit)."""
+    answer = await rig.v1.RegisterComponent(
+        v1.RegisterRequest(component=sdk_processor_info()), timeout=WAIT
+    )
+    service_id = answer.service_id
+
+    async def beat(metrics: dict[str, str], status: int = 0) -> v1.ComponentStatusResponse:
+        """One heartbeat (status 0: UNKNOWN, as v0.1.3 sends), then the status read back."""
+        request = v1.HeartbeatRequest(service_id=service_id, metrics=metrics)
+        request.status = status  # type: ignore[assignment]
+        await rig.v1.Heartbeat(request, timeout=WAIT)
+        query = v1.ComponentStatusRequest(service_id=service_id)
+        return await rig.v1.GetComponentStatus(query, timeout=WAIT)
+
+    first = await beat({"rate": "NaN", "bytes": "18446744073709551615", "big": "9007199254740993"})
+    assert (first.metrics["rate"], first.metrics["bytes"], first.metrics["big"]) == (
+        "NaN", "18446744073709551615", "9007199254740993",
+    )  # fmt: skip
+    later = await beat({"rate": "12.5", "bytes": "42", "ratio": "1.50"})
+    assert (later.metrics["rate"], later.metrics["bytes"], later.metrics["ratio"]) == (
+        "12.5", "42", "1.50",
+    )  # fmt: skip
+    assert (await beat({"rate": "+Inf"})).metrics["rate"] == "+Inf"
+
+    # A huge map: a key flow control needs still counts past the first entries examined.
+    huge = {f"custom_{index:04d}": str(index) for index in range(1000)}
+    await beat({**huge, "inflight_utilization": "0.5"})
+    assert next(v.load for v in rig.controller.services() if v.service_id == service_id) == 0.5
+
+    assert (await beat({}, v1c.HEALTH_STATUS_DEGRADED)).status == v1c.HEALTH_STATUS_DEGRADED
+    # A status this controller does not know keeps the last one.
+    assert (await beat({}, 42)).status == v1c.HEALTH_STATUS_DEGRADED
+
+
 async def test_flowctl_sdk_v013_consumer_that_never_heartbeats() -> None:
     """Under the runner: registered, never heartbeats, never reported dead."""
     body = pipeline_body({"ledger-sink": component("sink")}, endpoint="127.0.0.1:0")

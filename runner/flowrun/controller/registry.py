@@ -22,6 +22,9 @@ __all__ = ["Registration", "Registry", "RegistryFullError", "ServiceRecord"]
 V = TypeVar("V")
 MAX_SERVICES = 100_000
 INTERVALS_KEPT = 5
+_REPORTED_STATUSES = frozenset(v1_common.HealthStatus.values()) - {v1_common.HEALTH_STATUS_UNKNOWN}
+"""The statuses a heartbeat sets: UNKNOWN keeps the current one, as does a number outside
+the enum (a newer client's status this controller does not know)."""
 """Heartbeat intervals a service's expected interval is the median of: one long gap (a
 partition, a pause) does not make a fast client look slow."""
 
@@ -77,7 +80,7 @@ class ServiceRecord:
     ) -> None:
         """Take one heartbeat. A legacy heartbeat (`texts` None) replaces the metrics; a
         flowctl.v1 one merges into them, as flowctl's server does. Known values present
-        replace the previous ones either way; status UNKNOWN keeps the current status."""
+        replace the previous ones either way; status UNKNOWN (or unknown) keeps the current one."""
         if self.heartbeats:
             self._intervals.append(monotonic_now - self.seen_at)
         values = metrics.values
@@ -86,7 +89,12 @@ class ServiceRecord:
         else:
             _merge_bounded(self.metrics, values)
             _merge_bounded(self.texts, texts)
-        if status != v1_common.HEALTH_STATUS_UNKNOWN:
+            # Each key is what its latest heartbeat sent: a text then a number is a number.
+            for key in values.keys() - texts.keys():
+                self.texts.pop(key, None)
+            for key in texts.keys() - values.keys():
+                self.metrics.pop(key, None)
+        if status in _REPORTED_STATUSES:
             self.status = status
         self.last_heartbeat = wall_now
         self.seen_at = monotonic_now
