@@ -22,11 +22,11 @@ __all__ = ["Registration", "Registry", "RegistryFullError", "ServiceRecord"]
 V = TypeVar("V")
 MAX_SERVICES = 100_000
 INTERVALS_KEPT = 5
+"""Heartbeat intervals a service's expected interval is the median of: one long gap (a
+partition, a pause) does not make a fast client look slow."""
 _REPORTED_STATUSES = frozenset(v1_common.HealthStatus.values()) - {v1_common.HEALTH_STATUS_UNKNOWN}
 """The statuses a heartbeat sets: UNKNOWN keeps the current one, as does a number outside
 the enum (a newer client's status this controller does not know)."""
-"""Heartbeat intervals a service's expected interval is the median of: one long gap (a
-partition, a pause) does not make a fast client look slow."""
 
 
 @dataclass(slots=True)

@@ -368,7 +368,7 @@ def _controller_port_taken(body: PipelineBody) -> str | None:
     endpoint = body.controller.endpoint
     if body.controller.mode is not ControllerMode.EMBEDDED or not port_in_use(endpoint):
         return None
-    holder = port_holder(split_endpoint(endpoint)[1])
+    holder = port_holder(_port(endpoint))
     return (
         f"cannot start the embedded controller: {endpoint} (spec.controller.endpoint) "
         f"is already in use by {holder}; stop it, change the endpoint (127.0.0.1:0: "

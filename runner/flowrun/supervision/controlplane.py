@@ -347,12 +347,12 @@ class ExternalControlPlane:
             self.reachable_since = time.time()
         self.reachable, self.last_error = True, None
         self._backpressure = bool(metrics.backpressure_active)
-        snapshots = {}
+        snapshots: dict[str, ServiceSnapshot] = {}
         for service in metrics.services:
             name = service.component_id
             if service.id_assigned:
                 name = self._claims.get(endpoint_key(service.endpoint), name)
-            snapshots[name] = ServiceSnapshot(
+            snapshot = ServiceSnapshot(
                 component_id=name,
                 registered_at=None,
                 last_heartbeat=_epoch(service.last_heartbeat)
@@ -364,7 +364,16 @@ class ExternalControlPlane:
                 heartbeated=service.heartbeats > 0,
                 own_pace=service.id_assigned,
             )
+            # Records of earlier processes on one endpoint (each got an id of its own)
+            # linger until they expire: the one heard from last is the component's.
+            earlier = snapshots.get(name)
+            if earlier is None or _heard_at(snapshot) >= _heard_at(earlier):
+                snapshots[name] = snapshot
         self._snapshots = snapshots
+
+
+def _heard_at(snapshot: ServiceSnapshot) -> float:
+    return snapshot.last_heartbeat or 0.0
 
 
 def _epoch(timestamp: Any) -> float:
