@@ -15,8 +15,9 @@ from flowctl.errors import SettingsError
 UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _UNITS = "|".join(UNIT_SECONDS)
 _DURATION = re.compile(rf"^\s*(\d+(?:\.\d+)?)\s*({_UNITS})?\s*$")
-DURATION_PATTERN = rf"^\d+(\.\d+)?({_UNITS})$"
-"""The written form with its unit, as a JSON Schema `pattern`."""
+DURATION_PATTERN = rf"^\s*(?=[^1-9]*[1-9])\d+(\.\d+)?\s*({_UNITS})\s*$"
+"""The written form with its unit, as a JSON Schema `pattern`: what parse_duration takes
+from a spec (spaces around and before the unit; greater than zero)."""
 EXAMPLES = ("250ms", "10s", "5m")
 
 

@@ -12,14 +12,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as flight
 from flowctl import Check, Component, ComponentSettings, StreamTicket, run_component
+from flowctl.options import number, text
 from prometheus_client import Counter
 
 
 class AddColumn(Component):
     def __init__(self, settings: ComponentSettings | None = None) -> None:
         super().__init__(settings)
-        self.source_column = str(self.config.get("source_column", "value"))
-        self.factor = float(self.config.get("factor", 2))
+        # Read here, so that a bad value is a one-line error and exit 2 at start.
+        self.source_column = text(self.config, "source_column", "value")
+        self.factor = number(self.config, "factor", 2)
         self.new_column = f"{self.source_column}_x{self.factor:g}"
         self.rows_out = Counter(
             "add_column_rows", "Rows given the new column", registry=self.monitor.registry
@@ -35,7 +37,8 @@ class AddColumn(Component):
         return self._schema
 
     def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
-        for batch in self.read_input(start=ticket.start, stream=ticket.stream):
+        # The reader's ticket, whole: `after` is the position it resumes from.
+        for batch in self.read_input(start=ticket.start, after=ticket.after, stream=ticket.stream):
             scaled = pc.multiply(batch.column(self.source_column).cast(pa.float64()), self.factor)
             self.rows_out.inc(batch.num_rows)
             yield batch.append_column(self.new_column, scaled)

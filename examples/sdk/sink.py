@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from flowctl import CommittedFiles, Component, run_component
+from flowctl import CommittedFiles, Component, ComponentSettings, run_component
 from flowctl.options import text
 
 
 class ParquetFiles(Component):
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.folder = Path(self.settings.spec_dir) / text(self.config, "output_dir", "data/sdk")
+
     def work(self) -> None:
-        folder = Path(text(self.config, "output_dir", "data/sdk"))
-        output = CommittedFiles(Path(self.settings.spec_dir) / folder)
+        output = CommittedFiles(self.folder)
         for batch in self.read_input(after=output.position):
             write = partial(pq.write_table, pa.Table.from_batches([batch]))
             output.commit(self.input_position, write, suffix=".parquet")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-from flowctl import Component, StreamTicket, run_component
+from flowctl import Component, ComponentSettings, StreamTicket, run_component
 from flowctl.options import integer, number
 
 SCHEMA = pa.schema([("id", pa.int64())])
@@ -15,12 +15,16 @@ BATCHES_PER_SECOND = 10
 
 
 class Counter(Component):
+    def __init__(self, settings: ComponentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.rate = number(self.config, "rate", 100, minimum=0.001)
+        self.count = integer(self.config, "count", 0, minimum=0)
+
     def schema(self) -> pa.Schema:
         return SCHEMA
 
     def stream(self, ticket: StreamTicket) -> Iterator[tuple[pa.RecordBatch, str]]:
-        rate = number(self.config, "rate", 100)
-        count = integer(self.config, "count", 0)
+        rate, count = self.rate, self.count
         next_id = int(ticket.after) + 1 if ticket.after else 0
         rows_per_batch = max(1, round(rate / BATCHES_PER_SECOND))
         while count == 0 or next_id < count:

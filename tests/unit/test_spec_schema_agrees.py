@@ -132,3 +132,35 @@ def test_shipped_specs_are_valid_by_the_schema(path: Path) -> None:
     assert root is not None and not problems
     errors = list(Draft202012Validator(build_schema()).iter_errors(to_data(root)))
     assert [error.message for error in errors] == []
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "value", "valid"),
+    [
+        ("ComponentSpec", "env", {"VER": 1.10, "N": 7}, True),  # passed as written
+        ("ComponentSpec", "command", ["python", 3], True),
+        ("Metadata", "labels", {"tier": 1}, True),
+        ("ResourceAmounts", "cpu", 2, True),  # as Kubernetes writes it
+        ("ComponentSpec", "stop_grace", "500 ms", True),
+        ("ComponentSpec", "stop_grace", "0s", False),  # a duration is greater than zero
+        ("ControllerConfig", "heartbeat_interval", "0.0s", False),
+        ("ComponentSpec", "stop_grace", 5, False),  # a duration has its unit
+        ("ComponentSpec", "endpoint", "localhost:99999", False),
+        ("ComponentSpec", "endpoint", "localhost:65535", True),
+        ("ComponentSpec", "endpoint", 8080, False),  # the host is part of it
+    ],
+    ids=lambda v: str(v),
+)
+def test_the_schema_takes_what_the_validator_takes(
+    tmp_path: Path, model: str, key: str, value: Any, valid: bool
+) -> None:
+    """Editors flagged `env: {VER: 1.10}` and `cpu: 2`, which flowrun takes, and let
+    `0s` and port 99999 pass, which it refuses (docs audit)."""
+    document = _with(model, key, value)
+    schema_errors = [e.message for e in Draft202012Validator(build_schema()).iter_errors(document)]
+    try:
+        load_spec(write(tmp_path, _yaml(document)), environ={})
+        validator_takes = True
+    except SpecError:
+        validator_takes = False
+    assert (validator_takes, not schema_errors) == (valid, valid), schema_errors

@@ -42,7 +42,14 @@ def test_stellar_profiles_do_what_the_handoff_says() -> None:
         name: load_spec(path, name, environ={}).body for name in ("development", "production")
     }
     base = load_spec(path, environ={})
-    assert list(base.body.profiles) == ["local", "flowctl", "development", "production", "fixtures"]
+    assert list(base.body.profiles) == [
+        "local",
+        "flowctl",
+        "development",
+        "production",
+        "monitoring",
+        "fixtures",
+    ]
     assert specs["local"].controller.mode == "disabled"
     assert specs["flowctl"] == base.body
     development, production = specs["development"], specs["production"]

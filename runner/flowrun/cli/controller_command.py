@@ -251,11 +251,12 @@ async def _serve(
     address = await server.start()
     metrics_server = None
     try:
+        said = f"{LISTENING} {address}"
         if metrics_listen:
             metrics_server = _serve_metrics(server, metrics_listen)
-        click.echo(f"{LISTENING} {address}")
-        if metrics_server is not None:
-            click.echo(f"prometheus metrics on http://{metrics_listen}/metrics")
+            host = metrics_listen.rpartition(":")[0]  # as written; the port as bound (0: any)
+            said += f"\nprometheus metrics on http://{host}:{metrics_server.server_port}/metrics"
+        click.echo(said)
         if loaded is None:
             await stop.wait()
         else:

@@ -16,12 +16,16 @@ from typing import Any
 from flowctl.durations import DURATION_PATTERN, format_duration
 
 from flowrun.spec.graph import COMPONENT_NAME_PATTERN
-from flowrun.spec.model import PipelineSpec
+from flowrun.spec.model import ENDPOINT_PATTERN, QUANTITY_PATTERN, PipelineSpec
 from flowrun.spec.nodes import EXTENSION_PREFIX
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DEFS = "#/$defs/"
 _PARTIAL = "Partial"
+_TAKE_NUMBERS = (None, QUANTITY_PATTERN)  # string patterns the text of a number can match
+_ENDPOINT_IN_RANGE = ENDPOINT_PATTERN.replace(
+    r"\d{1,5}$", r"([0-5]?\d{1,4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$"
+)
 
 
 def _partial(schema: Any, names: set[str]) -> Any:
@@ -51,9 +55,29 @@ def _durations_written(schema: Any) -> None:
         _durations_written(value)
 
 
+def _as_validated(schema: Any) -> None:
+    """What the validator takes where pydantic's schema says less or more: a number where a
+    string is expected is its text (`VER: 1.10`, `cpu: 2`), unless the text must match a
+    pattern no number does (a duration's unit, an endpoint's host); an endpoint's port is
+    at most 65535."""
+    if isinstance(schema, list):
+        for item in schema:
+            _as_validated(item)
+    if not isinstance(schema, dict):
+        return
+    pattern = schema.get("pattern")
+    if schema.get("type") == "string" and "enum" not in schema and pattern in _TAKE_NUMBERS:
+        schema["type"] = ["string", "number"]
+    if pattern == ENDPOINT_PATTERN:
+        schema["pattern"] = _ENDPOINT_IN_RANGE
+    for value in schema.values():
+        _as_validated(value)
+
+
 def build_schema() -> dict[str, Any]:
     schema = PipelineSpec.model_json_schema(by_alias=True)
     _durations_written(schema)
+    _as_validated(schema)
     defs: dict[str, Any] = schema["$defs"]
     models = {name for name, body in defs.items() if body.get("type") == "object"}
     for name in sorted(models):

@@ -50,9 +50,9 @@ def readiness_criterion(check: ReadyCheck, ports: ComponentPorts) -> str:
     if check.kind is ReadyKind.REGISTERED:
         return "registration with the controller"
     if check.kind is ReadyKind.TCP:
-        return f"a connection on {ports.endpoint}"
+        return f"connection on {ports.endpoint}"
     if check.kind is ReadyKind.HTTP:
-        return f"a 2xx answer from http://{HEALTH_HOST}:{ports.health_port}{check.path}"
+        return f"2xx answer from http://{HEALTH_HOST}:{ports.health_port}{check.path}"
     return "nothing (ready once started)"
 
 
