@@ -43,6 +43,28 @@ async def test_a_component_is_starting_until_it_registers_then_running(tmp_path:
         assert rig.said(f"src: ready in 0.00s (pid {process.pid})")
 
 
+async def test_a_component_that_exited_is_not_running_while_its_group_is_stopped(
+    tmp_path: Path,
+) -> None:
+    """For up to a second after a kill -9 status said running (pid null) and health said
+    healthy, while what the process left of its group was reaped (crash audit)."""
+    async with supervising(tmp_path, {"src": component()}) as rig:
+        rig.begin()
+        await eventually(lambda: rig.spawn.launched("src"), "src launched")
+        rig.control.register("src")
+        src = rig.component("src")
+        await src.first_result
+        killed = rig.spawn.latest("src")
+        killed.group_gone.clear()
+
+        killed.exit(-signal.SIGKILL)
+        await eventually(lambda: src.state is not RUNNING, "src no longer running")
+
+        assert (src.state, src.waiting_for, src.pid) == (BACKOFF, "killed by SIGKILL", None)
+        killed.group_gone.set()
+        await eventually(lambda: rig.spawn.launched("src") == 2, "src launched again")
+
+
 async def test_an_exit_with_code_1_backs_off_then_restarts_and_counts_it(tmp_path: Path) -> None:
     async with supervising(tmp_path, {"src": component()}) as rig:
         rig.begin()

@@ -259,6 +259,8 @@ class SupervisedComponent:
 
     async def _ended(self, child: Process, *, before_ready: bool) -> RunEnd:
         code = child.returncode if child.returncode is not None else -1
+        if not self._stopping:  # not "running" while the rest of its group is stopped
+            self._set(ComponentState.BACKOFF, _ending(code))
         left = await child.reap_group(self.spec.stop_grace)
         self._host.exited(self.name, child)
         self._host.output_for(self.name).flush()
