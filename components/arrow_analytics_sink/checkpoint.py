@@ -1,8 +1,10 @@
 """The sink's checkpoint: the last ledger whose events are all in the output.
 
-It is the only commit point. Data files of a batch are renamed into place first, the
-checkpoint is replaced after them; a file whose first ledger is past the checkpoint is
-therefore uncommitted (a crash happened between the two) and recovery removes it.
+It is the only commit point. The data files of a batch are written under hidden temp
+names first; the checkpoint that counts the batch names them (`pending`); only then are
+they renamed into view. A reader therefore never sees an event the checkpoint does not
+count: after a crash before the checkpoint, the temp files are removed and the ledgers
+read again; after it, recovery (or the next commit) finishes the renames.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ class Checkpoint:
     events_written: int = 0
     files_written: int = 0
     updated_at: float = 0.0
+    pending: tuple[str, ...] = ()
+    """The last batch's files (relative to the output directory) that may still be under
+    their temp names: committed, to be renamed into view."""
 
-    def advanced(self, last_ledger: int, events: int, files: int) -> Checkpoint:
+    def advanced(self, last_ledger: int, events: int, files: tuple[str, ...]) -> Checkpoint:
         return Checkpoint(
             last_ledger=last_ledger,
             events_written=self.events_written + events,
-            files_written=self.files_written + files,
+            files_written=self.files_written + len(files),
             updated_at=time.time(),
+            pending=files,
         )
 
 
@@ -54,6 +60,7 @@ class CheckpointStore:
                 events_written=int(values["events_written"]),
                 files_written=int(values["files_written"]),
                 updated_at=float(values.get("updated_at", 0.0)),
+                pending=tuple(str(name) for name in values.get("pending", ())),
             )
         except (ValueError, KeyError, TypeError) as e:
             raise CheckpointError(

@@ -47,7 +47,13 @@ from stellar_common.spans import LEDGER_SPANS, LedgerSpan
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
 from arrow_analytics_sink.metrics import SinkMetrics
 from arrow_analytics_sink.progress import ProgressMeter
-from arrow_analytics_sink.writer import DEFAULT_FORMATS, FORMATS, EventWriter, SinkWriteError
+from arrow_analytics_sink.writer import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    EventWriter,
+    OutputLostError,
+    SinkWriteError,
+)
 
 Item = tuple[pa.RecordBatch, LedgerSpan]
 INPUT_FINISHED = None
@@ -137,12 +143,13 @@ class ArrowAnalyticsSink(Component):
             cp = recovery.checkpoint
             self.measured.last_ledger.set(cp.last_ledger)
             self.log.info(
-                "output %s: checkpoint at ledger %d (%d events, %d files); removed %d temp and "
-                "%d uncommitted files",
+                "output %s: checkpoint at ledger %d (%d events, %d files); renamed %d "
+                "committed files into view, removed %d temp and %d uncommitted files",
                 self.output_dir,
                 cp.last_ledger,
                 cp.events_written,
                 cp.files_written,
+                recovery.committed_files_renamed,
                 recovery.temp_files_removed,
                 recovery.uncommitted_files_removed,
             )
@@ -211,11 +218,16 @@ class ArrowAnalyticsSink(Component):
         for _, later in items[1:]:
             span = span.merged(later)
         backoff = Backoff(base_seconds=self.retry_seconds, cap_seconds=self.max_retry_seconds)
+        before = self.writer.checkpoint  # a retry may find the batch committed already
         while True:
             try:
-                before = self.writer.checkpoint
                 after = self.writer.commit(table, span.first_ledger, span.last_ledger)
                 break
+            except OutputLostError as e:
+                self.log.error("%s", e)
+                self.exit_code = 1  # restarted (on-failure), it starts the directory over
+                self.stop("output directory lost")
+                return False
             except SinkWriteError as e:
                 self.measured.write_errors.inc()
                 self._failed(str(e))

@@ -10,14 +10,19 @@ Layout under the output directory:
 FIRST-LAST is the ledger range of the committed batch (zero-padded), the date comes from
 each event's timestamp (a batch spanning midnight writes one file per date). Every file
 of a batch is first written completely to a hidden temp file (`.part-....tmp`, ignored by
-Arrow, Spark and Hive readers); then all are renamed into place; the checkpoint is
-replaced only after that. On start, `recover` deletes temp files and any
-file whose first ledger is past the checkpoint, so after a crash the visible output is
-exactly the committed batches: nothing partial, nothing twice.
+Arrow, Spark and Hive readers); then the checkpoint that counts the batch is replaced,
+naming those files (the commit point); then they are renamed into place. A reader of the
+directory never sees an event the checkpoint does not count, even while a crashed sink
+is down: nothing partial, nothing that will be written again. On start, `recover`
+finishes the renames of the committed batch and deletes the other temp files.
+
+The directory is the sink's while it runs (`flowctl.exclusive`); removed or replaced
+under it, it is not written again (OutputLostError), since its checkpoint went with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -46,6 +51,7 @@ __all__ = [
     "JSONL",
     "PARQUET",
     "EventWriter",
+    "OutputLostError",
     "Recovery",
     "SinkWriteError",
 ]
@@ -55,7 +61,12 @@ log = logging.getLogger(__name__)
 
 
 class SinkWriteError(RuntimeError):
-    """A batch could not be committed; nothing of it is visible. Retry it later."""
+    """A batch could not be committed, or a committed one not yet renamed into view;
+    nothing uncommitted is visible. Retry it later."""
+
+
+class OutputLostError(RuntimeError):
+    """The output directory was removed or replaced while the sink wrote it."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class Recovery:
     checkpoint: Checkpoint
     temp_files_removed: int
     uncommitted_files_removed: int
+    committed_files_renamed: int
 
 
 def data_file_name(first_ledger: int, last_ledger: int, fmt: str) -> str:
@@ -83,6 +95,7 @@ class EventWriter:
         self.checkpoint = Checkpoint()
         self._renderer = Renderer()
         self._lock: DirectoryLock | None = None
+        self._held: tuple[int, int] | None = None  # the locked directory's (device, inode)
 
     def close(self) -> None:
         self._renderer.close()
@@ -91,10 +104,14 @@ class EventWriter:
 
     def recover(self) -> Recovery:
         """Take the output directory (OutputInUseError while another process writes it),
-        load the checkpoint and remove whatever a crash left past it."""
+        load the checkpoint, finish its batch's renames and remove whatever a crash left
+        past it."""
         if self._lock is None:
             self._lock = lock_directory(self.output_dir)
-        self.checkpoint = self.store.load()
+            self._held = _identity(self.output_dir)
+        loaded = self.store.load()
+        renamed = self._publish(loaded.pending)  # a crash cut the last commit short
+        self.checkpoint = dataclasses.replace(loaded, pending=())
         temps = uncommitted = 0
         for directory, _, names in os.walk(self.output_dir):
             for name in names:
@@ -106,23 +123,26 @@ class EventWriter:
                 elif match and int(match.group(1)) > self.checkpoint.last_ledger:
                     path.unlink()
                     uncommitted += 1
-        return Recovery(self.checkpoint, temps, uncommitted)
+        return Recovery(self.checkpoint, temps, uncommitted, renamed)
 
     def commit(self, events: pa.Table, first_ledger: int, last_ledger: int) -> Checkpoint:
         """Write the events of ledgers first..last (whole ledgers) and advance the checkpoint.
 
         Ledgers at or before the checkpoint are dropped (a resumed stream may repeat
-        them). On any OSError the files of this batch are removed and SinkWriteError
-        raised: the checkpoint and the visible output are as before the call.
+        them). On an OSError before the commit point the files of this batch are removed
+        and SinkWriteError raised: the checkpoint and the visible output are as before the
+        call. One after it (renaming into view) raises SinkWriteError too; the batch is
+        committed, and the next call finishes its renames before anything else.
         """
+        self._check_held()
+        self._publish_committed()
         if last_ledger <= self.checkpoint.last_ledger:
             return self.checkpoint
         if first_ledger <= self.checkpoint.last_ledger:
             floor = pa.scalar(self.checkpoint.last_ledger, pa.uint32())
             events = events.filter(pc.greater(events.column("ledger_sequence"), floor))
             first_ledger = self.checkpoint.last_ledger + 1
-        staged: list[tuple[Path, Path]] = []
-        published: list[Path] = []
+        staged: list[Path] = []
         files = [
             (date, fmt, self._renderer.render(part, fmt))
             for date, part in _by_date(events)
@@ -131,30 +151,67 @@ class EventWriter:
         try:
             for date, fmt, rendering in files:
                 staged.append(self._stage(rendering, date, fmt, first_ledger, last_ledger))
-            # Every file is complete on disk before the first becomes visible: a failure
-            # while writing (disk full, read-only) leaves no file of the batch in view.
-            for temp, path in staged:
-                os.replace(temp, path)
-                published.append(path)
-            if self.durable:
-                for directory in {path.parent for path in published}:
+            if self.durable:  # the temp files' names survive a power cut, as the data does
+                for directory in {path.parent for path in staged}:
                     fsync_path(directory)
-            advanced = self.checkpoint.advanced(last_ledger, events.num_rows, len(published))
-            self.store.save(advanced)
+            names = tuple(str(path.relative_to(self.output_dir)) for path in staged)
+            advanced = self.checkpoint.advanced(last_ledger, events.num_rows, names)
+            self._check_held()  # removed while this batch was written: not into another
+            self.store.save(advanced)  # the commit point
         except OSError as e:
             for _, _, rendering in files:
                 rendering.cancel()
-            self._discard([temp for temp, _ in staged] + published)
+            self._discard([temp_path(path) for path in staged])
             raise SinkWriteError(
                 f"cannot commit ledgers {first_ledger}-{last_ledger} to {self.output_dir}: {e}"
             ) from e
         self.checkpoint = advanced
+        self._publish_committed()
         return advanced
+
+    def _publish_committed(self) -> None:
+        """Rename the committed batch's files into view (SinkWriteError if that fails)."""
+        if not self.checkpoint.pending:
+            return
+        try:
+            self._publish(self.checkpoint.pending)
+        except OSError as e:
+            raise SinkWriteError(
+                f"cannot show the committed ledgers up to {self.checkpoint.last_ledger} in "
+                f"{self.output_dir}: {e}"
+            ) from e
+        self.checkpoint = dataclasses.replace(self.checkpoint, pending=())
+
+    def _publish(self, names: Iterable[str]) -> int:
+        """Rename the temp files of these committed files into place; how many it renamed
+        (none for one already in place)."""
+        directories: set[Path] = set()
+        renamed = 0
+        for name in names:
+            final = self.output_dir / name
+            try:
+                os.replace(temp_path(final), final)
+            except FileNotFoundError:
+                continue  # renamed before
+            renamed += 1
+            directories.add(final.parent)
+        if self.durable:
+            for directory in directories:
+                fsync_path(directory)
+        return renamed
+
+    def _check_held(self) -> None:
+        if self._held is not None and _identity(self.output_dir) != self._held:
+            raise OutputLostError(
+                f"{self.output_dir} was removed or replaced while this sink wrote it, with "
+                "the checkpoint that said what it holds: stopping. Started again, the sink "
+                "writes the directory anew from the start of its input"
+            )
 
     def _stage(
         self, rendering: Rendering, date: str, fmt: str, first_ledger: int, last_ledger: int
-    ) -> tuple[Path, Path]:
-        """Write one data file under a hidden temp name; return (temp, final path)."""
+    ) -> Path:
+        """Write one data file under its hidden temp name; return its final path."""
         directory = self.output_dir / fmt / f"date={date}"
         if not directory.is_dir():
             directory.mkdir(parents=True, exist_ok=True)
@@ -171,7 +228,7 @@ class EventWriter:
         except BaseException:
             self._discard([temp])
             raise
-        return temp, path
+        return path
 
     def _discard(self, paths: list[Path]) -> None:
         for path in paths:
@@ -179,6 +236,14 @@ class EventWriter:
                 path.unlink(missing_ok=True)
             except OSError as e:  # removed again by recover() at the next start
                 log.warning("could not remove uncommitted %s: %s", path, e)
+
+
+def _identity(directory: Path) -> tuple[int, int] | None:
+    try:
+        stat = directory.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _by_date(events: pa.Table) -> list[tuple[str, pa.Table]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,7 +15,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from arrow_analytics_sink.checkpoint import CheckpointError, CheckpointStore
-from arrow_analytics_sink.writer import FORMATS, EventWriter, SinkWriteError
+from arrow_analytics_sink.writer import FORMATS, EventWriter, OutputLostError, SinkWriteError
 from flowctl import exclusive
 from flowctl.exclusive import OutputInUseError
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
@@ -92,7 +94,7 @@ def test_ledgers_already_committed_are_not_written_twice(tmp_path: Path) -> None
     assert len(ids) == len(set(ids)) == events_of(1, 60).num_rows
 
 
-CRASH_AFTER_DATA = """
+CRASH_AT_THE_COMMIT_POINT = """
 import os, sys
 import pyarrow as pa
 from pathlib import Path
@@ -108,29 +110,82 @@ def events(first, last):
 writer = w.EventWriter(Path(sys.argv[1]), formats=w.FORMATS, durable=True)
 writer.recover()
 writer.commit(events(1, 40), 1, 40)
+save = w.CheckpointStore.save
 def die(self, checkpoint):
-    os._exit(9)  # killed after the data files were renamed, before the checkpoint
+    if sys.argv[2] == "after":
+        save(self, checkpoint)
+    os._exit(9)  # killed with the data files written, just before or after the checkpoint
 w.CheckpointStore.save = die
 writer.commit(events(41, 80), 41, 80)
 """
 
 
-def test_a_crash_between_data_and_checkpoint_leaves_nothing_uncommitted(tmp_path: Path) -> None:
-    script = textwrap.dedent(CRASH_AFTER_DATA)
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], timeout=120)
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_reader_never_sees_an_event_the_checkpoint_does_not_count(
+    tmp_path: Path, when: str
+) -> None:
+    """Killed between the data files and the checkpoint, the sink left files in view past
+    the checkpoint until it started again, and then wrote those events anew under other
+    names: a reader in between counted them twice (crash audit)."""
+    script = textwrap.dedent(CRASH_AT_THE_COMMIT_POINT)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path), when], timeout=120)
     assert result.returncode == 9
-    assert any("0000000041" in p for p in visible_files(tmp_path))  # the orphan is there
+    committed = CheckpointStore(tmp_path).load().last_ledger
+    assert committed == {"before": 40, "after": 80}[when]
+    assert parquet_output(tmp_path).equals(events_of(1, 40))  # as a reader sees it, sink down
 
     writer = EventWriter(tmp_path, formats=FORMATS, durable=False)
     recovery = writer.recover()
-    assert recovery.checkpoint.last_ledger == 40
-    assert recovery.uncommitted_files_removed == 2
-    assert not any("0000000041" in p for p in visible_files(tmp_path))
-    assert parquet_output(tmp_path).equals(events_of(1, 40))
+    assert recovery.checkpoint.last_ledger == committed
+    renamed, removed = {"before": (0, 2), "after": (2, 0)}[when]
+    assert (recovery.committed_files_renamed, recovery.temp_files_removed) == (renamed, removed)
+    assert parquet_output(tmp_path).equals(events_of(1, committed))
 
-    writer.commit(events_of(41, 80), 41, 80)
+    writer.commit(events_of(41, 80), 41, 80)  # the stream, resumed after the checkpoint
     assert parquet_output(tmp_path).equals(events_of(1, 80))
     assert writer.checkpoint.events_written == events_of(1, 80).num_rows
+    assert not [p for p in visible_files(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_committed_batch_that_cannot_be_shown_yet_is_shown_by_the_next_commit(
+    tmp_path: Path,
+) -> None:
+    writer = EventWriter(tmp_path, formats=["parquet"], durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 10), 1, 10)
+    real_replace = os.replace
+
+    def refuse_data_files(source: object, target: object) -> None:
+        if str(target).endswith(".parquet"):
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    os.replace = refuse_data_files  # type: ignore[assignment]
+    try:
+        with pytest.raises(SinkWriteError, match="cannot show the committed ledgers up to 20"):
+            writer.commit(events_of(11, 20), 11, 20)
+        assert writer.checkpoint.last_ledger == 20 == CheckpointStore(tmp_path).load().last_ledger
+        assert parquet_output(tmp_path).equals(events_of(1, 10))
+    finally:
+        os.replace = real_replace
+    writer.commit(events_of(11, 20), 11, 20)  # the retry: committed, now shown
+    writer.commit(events_of(21, 30), 21, 30)
+    assert parquet_output(tmp_path).equals(events_of(1, 30))
+
+
+def test_an_output_directory_removed_under_the_sink_is_not_written_again(
+    tmp_path: Path,
+) -> None:
+    """The sink recreated it and wrote a checkpoint counting files that went with the old
+    one, holding no lock on the new one (crash audit)."""
+    output = tmp_path / "out"
+    writer = EventWriter(output, formats=["parquet"], durable=False)
+    writer.recover()
+    writer.commit(events_of(1, 10), 1, 10)
+    shutil.rmtree(output)
+    with pytest.raises(OutputLostError, match="removed or replaced while this sink wrote it"):
+        writer.commit(events_of(11, 20), 11, 20)
+    assert not output.exists()
 
 
 def test_recovery_removes_temp_files_of_an_interrupted_write(tmp_path: Path) -> None:
