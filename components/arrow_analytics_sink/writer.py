@@ -96,6 +96,9 @@ class EventWriter:
         self._renderer = Renderer()
         self._lock: DirectoryLock | None = None
         self._held: tuple[int, int] | None = None  # the locked directory's (device, inode)
+        # Folders holding renames not yet flushed: the next commit point flushes them, as
+        # until then the checkpoint still names those files (a power cut: recover redoes).
+        self._renamed_in: set[Path] = set()
 
     def close(self) -> None:
         self._renderer.close()
@@ -152,8 +155,9 @@ class EventWriter:
             for date, fmt, rendering in files:
                 staged.append(self._stage(rendering, date, fmt, first_ledger, last_ledger))
             if self.durable:  # the temp files' names survive a power cut, as the data does
-                for directory in {path.parent for path in staged}:
+                for directory in {path.parent for path in staged} | self._renamed_in:
                     fsync_path(directory)
+                self._renamed_in.clear()
             names = tuple(str(path.relative_to(self.output_dir)) for path in staged)
             advanced = self.checkpoint.advanced(last_ledger, events.num_rows, names)
             self._check_held()  # removed while this batch was written: not into another
@@ -185,7 +189,6 @@ class EventWriter:
     def _publish(self, names: Iterable[str]) -> int:
         """Rename the temp files of these committed files into place; how many it renamed
         (none for one already in place)."""
-        directories: set[Path] = set()
         renamed = 0
         for name in names:
             final = self.output_dir / name
@@ -194,10 +197,7 @@ class EventWriter:
             except FileNotFoundError:
                 continue  # renamed before
             renamed += 1
-            directories.add(final.parent)
-        if self.durable:
-            for directory in directories:
-                fsync_path(directory)
+            self._renamed_in.add(final.parent)
         return renamed
 
     def _check_held(self) -> None:
