@@ -35,23 +35,42 @@ class TextMetrics:
 
 
 def parse_text_metrics(raw: Mapping[str, str]) -> TextMetrics:
-    sent: dict[str, str] = {}
+    parsed: dict[str, float] = {}
+    texts: dict[str, str] = {}
     for examined, key in enumerate(raw):  # by key: see clean_metrics
         if examined >= MAX_EXAMINED:
             # A huge map: the keys flow control needs still count, wherever they are.
-            sent.update((known, raw[known]) for known in KNOWN_METRICS if known in raw)
+            for known in KNOWN_METRICS:
+                if known in raw and known not in parsed and known not in texts:
+                    _take(known, raw[known], parsed, texts)
             break
-        sent[key] = raw[key]
-    parsed = {key: number for key, value in sent.items() if (number := _number(value)) is not None}
+        _take(key, raw[key], parsed, texts)
     numbers = clean_metrics(parsed)
-    texts: dict[str, str] = {}
-    for key, value in sent.items():
-        kept = numbers.values.get(key)
-        shown_otherwise = kept is None or format_number(kept) != value
-        if shown_otherwise and len(texts) < MAX_METRIC_KEYS and len(key) <= MAX_KEY_LENGTH:
-            texts[key] = clean_text(value)
-    kept_keys = sum(1 for key in sent if key in numbers.values or key in texts)
-    return TextMetrics(CleanMetrics(numbers.values, len(raw) - kept_keys), texts)
+    kept = numbers.values
+    for key, number in parsed.items():
+        value = raw[key]
+        if (key not in kept or kept[key] != number or not _prints_as(value, number)) and (
+            len(texts) < MAX_METRIC_KEYS and len(key) <= MAX_KEY_LENGTH
+        ):
+            texts[key] = clean_text(value)  # clamped, refused, or written otherwise
+    dropped = len(raw) - len((parsed.keys() & kept.keys()) | texts.keys())
+    return TextMetrics(CleanMetrics(kept, dropped), texts)
+
+
+def _take(key: str, value: str, parsed: dict[str, float], texts: dict[str, str]) -> None:
+    number = _number(value)
+    if number is not None:
+        parsed[key] = number
+    elif len(texts) < MAX_METRIC_KEYS and len(key) <= MAX_KEY_LENGTH:
+        texts[key] = clean_text(value)
+
+
+def _prints_as(text: str, number: float) -> bool:
+    """Whether `number` reads back as `text`: most counters are plain digits, checked
+    without formatting."""
+    if text.isdigit() and len(text) < 16:
+        return text[0] != "0" or text == "0"
+    return format_number(number) == text
 
 
 def format_number(value: float) -> str:
