@@ -59,42 +59,38 @@ def _number(text: str, otherwise: Any) -> Any:
     return otherwise
 
 
-class WrittenInt(int):
-    """An int that reads as the text it was written with (`01234`, `0x1F`, `+5`)."""
+class _KeepsText:
+    """A number that reads as the text it was written with: `str()` and `repr()` give
+    `text`; arithmetic, comparison and JSON see the number."""
 
     text: str
+    real: Any  # the plain number (int.real and float.real drop the subclass)
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, str]]:
+        return (with_text, (self.real, self.text))
+
+
+class WrittenInt(_KeepsText, int):
+    """`01234`, `0x1F`, `+5`."""
 
     def __new__(cls, value: int, text: str) -> WrittenInt:
-        number = super().__new__(cls, value)
+        number = int.__new__(cls, value)
         number.text = text
         return number
 
-    def __str__(self) -> str:
-        return self.text
 
-    __repr__ = __str__
-
-    def __reduce__(self) -> tuple[type[WrittenInt], tuple[int, str]]:
-        return (WrittenInt, (int(self), self.text))
-
-
-class WrittenFloat(float):
-    """A float that reads as the text it was written with (`1.10`, `1e3`, `.5`)."""
-
-    text: str
+class WrittenFloat(_KeepsText, float):
+    """`1.10`, `1e3`, `.5`."""
 
     def __new__(cls, value: float, text: str) -> WrittenFloat:
-        number = super().__new__(cls, value)
+        number = float.__new__(cls, value)
         number.text = text
         return number
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
-
-    def __reduce__(self) -> tuple[type[WrittenFloat], tuple[float, str]]:
-        return (WrittenFloat, (float(self), self.text))
 
 
 def with_text(value: Any, text: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flowctl.durations import DURATION_PATTERN, format_duration
@@ -41,37 +42,37 @@ def _partial(schema: Any, names: set[str]) -> Any:
     return result
 
 
-def _durations_written(schema: Any) -> None:
-    """Every duration property's numeric default rewritten as the string the spec takes."""
+def _subschemas(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every schema object in `schema`, each before those inside it (a caller may replace
+    its values, not add keys)."""
     if isinstance(schema, list):
         for item in schema:
-            _durations_written(item)
-    if not isinstance(schema, dict):
-        return
-    default = schema.get("default")
-    if schema.get("pattern") == DURATION_PATTERN and isinstance(default, int | float):
-        schema["default"] = format_duration(float(default))
-    for value in schema.values():
-        _durations_written(value)
+            yield from _subschemas(item)
+    elif isinstance(schema, dict):
+        yield schema
+        for value in schema.values():
+            yield from _subschemas(value)
 
 
-def _as_validated(schema: Any) -> None:
+def _durations_written(schema: dict[str, Any]) -> None:
+    """Every duration property's numeric default rewritten as the string the spec takes."""
+    for sub in _subschemas(schema):
+        default = sub.get("default")
+        if sub.get("pattern") == DURATION_PATTERN and isinstance(default, int | float):
+            sub["default"] = format_duration(float(default))
+
+
+def _as_validated(schema: dict[str, Any]) -> None:
     """What the validator takes where pydantic's schema says less or more: a number where a
     string is expected is its text (`VER: 1.10`, `cpu: 2`), unless the text must match a
     pattern no number does (a duration's unit, an endpoint's host); an endpoint's port is
     at most 65535."""
-    if isinstance(schema, list):
-        for item in schema:
-            _as_validated(item)
-    if not isinstance(schema, dict):
-        return
-    pattern = schema.get("pattern")
-    if schema.get("type") == "string" and "enum" not in schema and pattern in _TAKE_NUMBERS:
-        schema["type"] = ["string", "number"]
-    if pattern == ENDPOINT_PATTERN:
-        schema["pattern"] = _ENDPOINT_IN_RANGE
-    for value in schema.values():
-        _as_validated(value)
+    for sub in _subschemas(schema):
+        pattern = sub.get("pattern")
+        if sub.get("type") == "string" and "enum" not in sub and pattern in _TAKE_NUMBERS:
+            sub["type"] = ["string", "number"]
+        if pattern == ENDPOINT_PATTERN:
+            sub["pattern"] = _ENDPOINT_IN_RANGE
 
 
 def build_schema() -> dict[str, Any]:
