@@ -9,13 +9,24 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.supervision_fakes import component, eventually, pipeline_body, supervising
+from fixtures.supervision_fakes import Rig, component, eventually, pipeline_body, supervising
 from flowrun.supervision.readiness import NOT_REGISTERING_HINT
 from flowrun.supervision.states import ComponentState, StartResult
+from flowrun.supervision.supervised import SupervisedComponent
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 
 RUNNING, BACKOFF = ComponentState.RUNNING, ComponentState.BACKOFF
+
+
+async def _ready(rig: Rig, name: str) -> SupervisedComponent:
+    """Start the pipeline and register `name`: the component once it runs."""
+    rig.begin()
+    await eventually(lambda: rig.spawn.launched(name), f"{name} launched")
+    rig.control.register(name)
+    started = rig.component(name)
+    await started.first_result
+    return started
 
 
 async def test_a_component_is_starting_until_it_registers_then_running(tmp_path: Path) -> None:
@@ -49,11 +60,7 @@ async def test_a_component_that_exited_is_not_running_while_its_group_is_stopped
     """For up to a second after a kill -9 status said running (pid null) and health said
     healthy, while what the process left of its group was reaped (crash audit)."""
     async with supervising(tmp_path, {"src": component()}) as rig:
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        rig.control.register("src")
-        src = rig.component("src")
-        await src.first_result
+        src = await _ready(rig, "src")
         killed = rig.spawn.latest("src")
         killed.group_gone.clear()
 
@@ -67,11 +74,7 @@ async def test_a_component_that_exited_is_not_running_while_its_group_is_stopped
 
 async def test_an_exit_with_code_1_backs_off_then_restarts_and_counts_it(tmp_path: Path) -> None:
     async with supervising(tmp_path, {"src": component()}) as rig:
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        rig.control.register("src")
-        src = rig.component("src")
-        await src.first_result
+        src = await _ready(rig, "src")
         crashed = rig.spawn.latest("src")
 
         crashed.print("connecting\nboom: no such table\n")
@@ -118,11 +121,7 @@ async def test_a_component_that_heartbeats_lives_and_one_that_goes_silent_is_res
     tmp_path: Path,
 ) -> None:
     async with supervising(tmp_path, {"src": component()}, heartbeat_ttl="1s") as rig:
-        rig.begin()
-        await eventually(lambda: rig.spawn.launched("src"), "src launched")
-        rig.control.register("src")
-        src = rig.component("src")
-        await src.first_result
+        src = await _ready(rig, "src")
         silent = rig.spawn.latest("src")
 
         for _ in range(3):  # three ttl's worth of time, but a heartbeat in each

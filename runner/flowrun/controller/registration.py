@@ -151,6 +151,23 @@ def event_type_key(event_type: str) -> str:
     return f"{_EVENT_TYPE_MARK}{event_type}"
 
 
+class EndpointClaims:
+    """Which component the runner started on which endpoint. A registration that names no
+    id (the older obsrvr client registers with an empty one and its address in metadata)
+    is the component started where it serves, so the runner finds it by its spec name."""
+
+    def __init__(self) -> None:
+        self._by_endpoint: dict[str, str] = {}
+
+    def claim(self, component_id: str, endpoint: str) -> None:
+        if key := endpoint_key(endpoint):
+            self._by_endpoint[key] = component_id
+
+    def component_of(self, endpoint: str, *, id_assigned: bool) -> str | None:
+        """The component a registration on `endpoint` is, when it named no id."""
+        return self._by_endpoint.get(endpoint_key(endpoint)) if id_assigned else None
+
+
 def endpoint_key(endpoint: str) -> str:
     """One spelling per endpoint, so `source_endpoint: localhost:8815` finds the service
     that registered `grpc://127.0.0.1:8815` or `:8815`: scheme and path dropped, every

@@ -26,7 +26,7 @@ from flowrun.controller.liveness import (
     Liveness,
 )
 from flowrun.controller.pipeline_metrics import pipeline_metrics
-from flowrun.controller.registration import Registration, endpoint_key
+from flowrun.controller.registration import EndpointClaims, Registration
 from flowrun.controller.registry import Registry, ServiceRecord
 from flowrun.controller.sanitize import clean_metrics
 from flowrun.controller.text_metrics import parse_text_metrics
@@ -73,7 +73,7 @@ class ControllerState:
         self._revision = 1
         self._policy_message = policy_to_proto(policy, self._revision)
         self._silent: set[str] = set()
-        self._claims: dict[str, str] = {}  # endpoint key: the component started there
+        self._claims = EndpointClaims()
         self.registry = Registry()
         self.decision = BackpressureDecision(policy.flow_control)
         self.hub = DirectiveHub()
@@ -94,8 +94,7 @@ class ControllerState:
         """The runner started `component_id` serving `endpoint`: a registration that names
         no id but that endpoint is that component (the older obsrvr client registers with an
         empty id and its address in metadata), so the runner finds it by name."""
-        if key := endpoint_key(endpoint):
-            self._claims[key] = component_id
+        self._claims.claim(component_id, endpoint)
 
     def declare_components(self, component_ids: Iterable[str]) -> None:
         """The component ids the runner runs: judged by the policy's heartbeat interval."""
@@ -114,8 +113,10 @@ class ControllerState:
 
     def admit(self, registration: Registration) -> ServiceRecord:
         """Register a service through either API; the same id again replaces the record."""
-        claimed = self._claims.get(endpoint_key(registration.endpoint))
-        if registration.id_assigned and claimed:
+        claimed = self._claims.component_of(
+            registration.endpoint, id_assigned=registration.id_assigned
+        )
+        if claimed:
             registration = replace(registration, component_id=claimed)
         record, replaced = self.registry.register(registration, self._wall(), self._monotonic())
         self.counters.registrations += 1

@@ -211,7 +211,10 @@ class ExternalControlPlane:
         self._ttl_seconds = body.controller.heartbeat_ttl
         self._refresh_seconds = refresh_seconds
         self._snapshots: dict[str, ServiceSnapshot] = {}
-        self._claims: dict[str, str] = {}  # endpoint key: the component started there
+        # Imported here: the CLI reads this module and must not load protobuf to do so.
+        from flowrun.controller.registration import EndpointClaims
+
+        self._claims = EndpointClaims()
         self._backpressure = False
         self.reachable = False
         # A restarted controller has forgotten every service until each re-registers:
@@ -289,10 +292,7 @@ class ExternalControlPlane:
         """The runner started `component_id` serving `endpoint`. A controller elsewhere is
         not told: the runner itself reads a service registered there without an id (the
         older obsrvr client) as that component."""
-        from flowrun.controller.registration import endpoint_key
-
-        if key := endpoint_key(endpoint):
-            self._claims[key] = component_id
+        self._claims.claim(component_id, endpoint)
 
     def forget(self, component_id: str) -> None:
         """Nothing: a controller elsewhere expires the record itself."""
@@ -333,8 +333,6 @@ class ExternalControlPlane:
         from flowctl.channel import rpc_reason
         from google.protobuf import empty_pb2
 
-        from flowrun.controller.registration import endpoint_key
-
         stub = fc_grpc.FlowControlStub(self._channel)  # type: ignore[no-untyped-call, unused-ignore]
         try:
             metrics = await stub.GetPipelineMetrics(
@@ -349,9 +347,8 @@ class ExternalControlPlane:
         self._backpressure = bool(metrics.backpressure_active)
         snapshots: dict[str, ServiceSnapshot] = {}
         for service in metrics.services:
-            name = service.component_id
-            if service.id_assigned:
-                name = self._claims.get(endpoint_key(service.endpoint), name)
+            claimed = self._claims.component_of(service.endpoint, id_assigned=service.id_assigned)
+            name = claimed or service.component_id
             snapshot = ServiceSnapshot(
                 component_id=name,
                 registered_at=None,
