@@ -89,6 +89,7 @@ from flowctl.positions import CurrentPosition
 from flowctl.settings import FLOWRUN_ENDPOINT, ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 
+SIGNAL_CHECK_SECONDS = 0.2
 Action = Callable[[dict[str, Any]], Any]
 
 
@@ -255,7 +256,11 @@ class Component:
 
     def serve_forever(self) -> int:
         self.start()
-        self.stopping.wait()
+        # A wait with no timeout is not woken by a signal the kernel hands to another
+        # thread (gRPC's, Flight's): the handler, which runs on this thread, would wait
+        # for the next bytecode here forever. Waking now and then lets it run.
+        while not self.stopping.wait(SIGNAL_CHECK_SECONDS):
+            pass
         self.shutdown()
         return self.exit_code
 

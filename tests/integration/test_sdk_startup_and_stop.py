@@ -7,7 +7,10 @@ answers (issue 11, items 3 and 12)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import platform
 import signal
 import time
 from collections.abc import Iterator
@@ -31,6 +34,7 @@ from tcp_proxy import TcpProxy
 HERE = Path(__file__).resolve().parent
 STUCK_SINK = HERE / "_sdk_stuck_sink.py"
 EXAMPLE = HERE.parents[1] / "examples" / "custom_processor" / "add_column.py"
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
 EXIT_BOUND_SECONDS = 5.0  # generous: the waits it cuts short are 5 s calls and 30 s connects
 
 
@@ -169,5 +173,34 @@ def test_a_controller_that_stays_unreachable_is_still_an_alarm(tmp_path: Path) -
         assert health["status"] == "degraded"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(EXIT_BOUND_SECONDS) == 0
+    finally:
+        ended(proc)
+
+
+def send_to_thread(pid: int, thread_id: int, signum: int) -> None:
+    """tgkill(2): a signal for one thread, as the kernel may pick any thread for a signal
+    sent to the process (it does when the main thread is busy or was just continued)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.syscall(SYS_TGKILL, pid, thread_id, signum) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill")
+
+
+@pytest.mark.skipif(SYS_TGKILL is None, reason="tgkill's number is known for x86-64 and arm64")
+def test_sigterm_taken_by_another_thread_still_stops_the_component(
+    controller: ControllerThread, tmp_path: Path
+) -> None:
+    assert controller.controller is not None and controller.controller.address
+    env = processor_env(controller.controller.address)
+    log = tmp_path / "scaler.log"
+    proc = spawn(EXAMPLE, env, log)
+    try:
+        wait_for(lambda: "scaler" in controller.services() or proc.poll() is not None)
+        others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
+        assert others, "a component serving Flight and gRPC runs threads besides its main one"
+        # The handler runs on the main thread, which must notice the signal by itself:
+        # nothing interrupts its wait when the signal lands on a gRPC or Flight thread.
+        send_to_thread(proc.pid, others[-1], signal.SIGTERM)
+        assert proc.wait(EXIT_BOUND_SECONDS) == 0, log.read_text()
+        assert "stopping: SIGTERM" in log.read_text()
     finally:
         ended(proc)
