@@ -141,6 +141,8 @@ def test_without_a_controller_ready_means_the_endpoint_accepts_connections(
     status = pipeline.status()
     assert status["controller"]["mode"] == "disabled"
     assert all(c["state"] == "running" and not c["registered"] for c in status["components"])
+    # No one decides for the pipeline: each component throttles itself, so never "off".
+    assert status["flow_control"]["backpressure_active"] is None
     assert json.loads(dump.read_text())["ENABLE_FLOWCTL"] == "false"
 
 

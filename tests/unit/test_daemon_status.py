@@ -11,6 +11,8 @@ from fixtures.status_samples import component, pipeline_of
 from flowrun.daemon.progress import change_lines, waits
 from flowrun.daemon.status_table import NOTE_WIDTH, format_duration, render_table
 from flowrun.daemon.status_types import (
+    ControllerStatus,
+    FlowControlStatus,
     PipelineStatus,
     RunnerPhase,
     StoppedPipeline,
@@ -20,7 +22,7 @@ from flowrun.daemon.status_types import (
 from flowrun.daemon.top_view import note_of
 from flowrun.reload.history import ReloadHistory
 from flowrun.reload.outcome import ReloadOutcome, ReloadStatus
-from flowrun.spec.model import ComponentType
+from flowrun.spec.model import ComponentType, ControllerMode
 from flowrun.supervision.states import ComponentState
 
 COMPONENT_KEYS = [
@@ -149,6 +151,17 @@ def test_the_table() -> None:
         "sink: exited with code 3; last lines of its log:",
         "    Traceback",
     ]
+
+
+def test_without_a_controller_the_table_says_backpressure_is_each_components_own() -> None:
+    disabled = pipeline_of(
+        controller=ControllerStatus(ControllerMode.DISABLED, None, False),
+        flow_control=FlowControlStatus(0.8, 0.6, 0.5, backpressure_active=None),
+    )
+    assert render_table(disabled).splitlines()[1] == (
+        "controller disabled  backpressure per component (on at 0.8, off below 0.6, throttle 0.5)"
+    )
+    assert PipelineStatus.from_json(json.loads(json.dumps(disabled.to_json()))) == disabled
 
 
 def test_a_long_note_wraps_between_words_under_its_column() -> None:

@@ -3,6 +3,7 @@ everything the issue lists, and keeps the user's selection and sort across frame
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -86,9 +87,9 @@ arrow-a…s-sink back        - 3m07s   2  1.2k     - ▍··  13%  1.00   12    
 """
 
 
-def _text(screen: Screen, width: int = 80, unicode: bool = True) -> str:
+def _text(screen: Screen, width: int = 80, unicode: bool = True, view: TopView = VIEW) -> str:
     console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-    console.print(render_frame(VIEW, screen, width=width, unicode=unicode))
+    console.print(render_frame(view, screen, width=width, unicode=unicode))
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 
@@ -163,3 +164,15 @@ def test_the_short_forms_fit_their_columns() -> None:
     assert load_bar(0.0, unicode=False) == "... 0%".replace("... ", "...   ")
     assert fit_name("stellar-arrow-source", 14) == "stellar…source"
     assert fit_name("short", 14) == "short"
+
+
+def test_without_a_controller_the_header_neither_alarms_nor_says_backpressure_is_off() -> None:
+    disabled = dataclasses.replace(
+        VIEW,
+        controller=ControllerStatus(ControllerMode.DISABLED, None, False),
+        registered=0,
+        flow_control=FlowControlStatus(0.8, 0.6, 0.5, backpressure_active=None),
+    )
+    lines = _text(Screen(interactive=False), view=disabled).splitlines()
+    assert lines[1] == "controller disabled  registered 0/3"
+    assert lines[2].endswith("backpressure per component")

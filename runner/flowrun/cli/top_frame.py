@@ -93,8 +93,8 @@ def sorted_rows(view: TopView, sort: str) -> list[ComponentTop]:
 
 def _header(view: TopView) -> list[Text]:
     controller, flow = view.controller, view.flow_control
-    reach = "" if controller.reachable else " UNREACHABLE"
-    pressure = Text("ACTIVE", style="bold yellow") if flow.backpressure_active else Text("off")
+    reach = "" if controller.answers else " UNREACHABLE"
+    pressure = Text(flow.backpressure_word, style="bold yellow" if flow.backpressure_active else "")
     return [
         Text.assemble(
             (view.pipeline, "bold"),
@@ -102,7 +102,7 @@ def _header(view: TopView) -> list[Text]:
             f"runner {view.runner_pid} {view.phase} {format_duration(view.runner_uptime_seconds)}",
         ),
         Text(
-            f"controller {controller.mode.value} {controller.endpoint or ''}{reach}  "
+            f"controller {controller.mode_and_endpoint}{reach}  "
             f"registered {view.registered}/{len(view.components)}"
         ),
         Text.assemble(

@@ -82,13 +82,12 @@ def _row(component: ComponentStatus) -> tuple[str, ...]:
 
 def _header(status: PipelineStatus) -> str:
     controller, flow, runner = status.controller, status.flow_control, status.runner
-    backpressure = "ACTIVE" if flow.backpressure_active else "off"
     return (
         f"pipeline {status.pipeline}  profile {status.profile or '-'}  "
         f"revision {status.revision}  runner pid {runner.pid} "
         f"({runner.phase.value}, up {format_duration(runner.uptime_seconds)})\n"
-        f"controller {controller.mode.value} {controller.endpoint or ''}{_unanswered(controller)}  "
-        f"backpressure {backpressure} (on at {flow.activate_at:g}, "
+        f"controller {controller.mode_and_endpoint}{_unanswered(controller)}  "
+        f"backpressure {flow.backpressure_word} (on at {flow.activate_at:g}, "
         f"off below {flow.deactivate_at:g}, throttle {flow.throttle_rate:g})"
     )
 

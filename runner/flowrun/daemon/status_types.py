@@ -161,6 +161,10 @@ class ControllerStatus:
     token`), when it does not."""
 
     @property
+    def mode_and_endpoint(self) -> str:
+        return f"{self.mode.value} {self.endpoint}" if self.endpoint else self.mode.value
+
+    @property
     def answers(self) -> bool:
         """False for an external controller that does not answer (an embedded one always
         does; a disabled one is not asked)."""
@@ -191,7 +195,15 @@ class FlowControlStatus:
     activate_at: float
     deactivate_at: float
     throttle_rate: float
-    backpressure_active: bool
+    backpressure_active: bool | None
+    """None with the controller disabled: each component throttles itself at its own load,
+    and no one decides for the pipeline."""
+
+    @property
+    def backpressure_word(self) -> str:
+        if self.backpressure_active is None:
+            return "per component"
+        return "ACTIVE" if self.backpressure_active else "off"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,7 +219,7 @@ class FlowControlStatus:
             float(data["activate_at"]),
             float(data["deactivate_at"]),
             float(data["throttle_rate"]),
-            bool(data["backpressure_active"]),
+            None if data["backpressure_active"] is None else bool(data["backpressure_active"]),
         )
 
 

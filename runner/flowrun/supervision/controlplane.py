@@ -88,7 +88,9 @@ class ControlPlane(Protocol):
         ...
 
     @property
-    def backpressure_active(self) -> bool: ...
+    def backpressure_active(self) -> bool | None:
+        """None: no controller decides; each component throttles itself at its own load."""
+        ...
 
     async def update_policy(self, body: PipelineBody) -> None: ...
 
@@ -99,7 +101,7 @@ class DisabledControlPlane:
     reachable = False
     reachable_since = 0.0
     last_error: str | None = None
-    backpressure_active = False
+    backpressure_active: bool | None = None
 
     async def start(self) -> None:
         return None
