@@ -11,6 +11,7 @@ controller applies too) on the same thresholds when none is.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -24,6 +25,7 @@ from flowctl.snapshot import FlowSnapshot
 from flowctl.window import SlidingWindow, Totals
 
 MIN_THROTTLE_RATE = 0.01
+log = logging.getLogger("flowctl.flow_control")
 
 __all__ = ["FlowController", "FlowSnapshot", "Pacer"]
 
@@ -53,6 +55,7 @@ class FlowController:
         self._latency_count = 0
         self._waiters = 0
         self._local_overloaded = False
+        self._oversize_said = False
         self._controller_connected = False
         self._directed_rate = 1.0
         self._directed_backpressure = False
@@ -87,6 +90,17 @@ class FlowController:
     def _acquire_slow(self, n: int, timeout: float | None) -> bool:
         # A caller that has to wait is the plainest sign of overload, whatever the load says.
         self._local_overloaded = True
+        if n > self._max_inflight and not self._oversize_said:
+            self._oversize_said = True
+            log.warning(
+                "%d items asked at once, more than max_inflight %d: admitted alone, they "
+                "read as a load above 1 until done, so backpressure stays on while such "
+                "requests come however fast they are served; set this component's "
+                "max_inflight in the spec to at least %d",
+                n,
+                self._max_inflight,
+                2 * n,
+            )
         deadline = None if timeout is None else self._clock() + timeout
         self._waiters += 1
         try:

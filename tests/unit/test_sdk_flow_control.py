@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -73,11 +74,20 @@ def test_acquire_waits_at_max_inflight_and_times_out() -> None:
     assert flow.inflight_count == 2
 
 
-def test_oversized_request_is_admitted_alone() -> None:
+def test_oversized_request_is_admitted_alone_and_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     flow = FlowController(4)
-    assert flow.acquire(10, timeout=1)
-    assert flow.load == pytest.approx(2.5)
-    flow.release(10)
+    with caplog.at_level(logging.WARNING, logger="flowctl.flow_control"):
+        for _ in range(3):
+            assert flow.acquire(10, timeout=1)
+            assert flow.load == pytest.approx(2.5)
+            flow.release(10)
+        assert flow.acquire(4, timeout=1)  # a full window is no oversize
+        flow.release(4)
+    [said] = caplog.messages
+    assert "10 items asked at once, more than max_inflight 4" in said
+    assert "max_inflight in the spec to at least 20" in said
 
 
 def test_local_hysteresis_on_thresholds() -> None:
