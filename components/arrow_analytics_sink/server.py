@@ -104,6 +104,7 @@ class ArrowAnalyticsSink(Component):
         self.measured = SinkMetrics(self.monitor.registry)
         self._queue: queue.Queue[Item | None] = queue.Queue(maxsize=4)
         self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
 
     # -- the work loop ---------------------------------------------------------------
 
@@ -112,8 +113,12 @@ class ArrowAnalyticsSink(Component):
         if checkpoint is None:
             return
         start = checkpoint.last_ledger + 1 if checkpoint.last_ledger else 0
-        threading.Thread(target=self._read, args=(start,), name="sink-read", daemon=True).start()
-        threading.Thread(target=self._report_progress, name="sink-progress", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._read, args=(start,), name="sink-read", daemon=True),
+            threading.Thread(target=self._report_progress, name="sink-progress", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
         while not self.stopping.is_set():
             try:
                 first = self._queue.get(timeout=0.25)
@@ -167,10 +172,18 @@ class ArrowAnalyticsSink(Component):
         )
         pacer = self.flow.pacer()
         for events, span in upstream.chunks(StreamTicket(self.input_stream, start), follow=True):
-            if events.num_rows:
-                self.flow.acquire(events.num_rows)  # released once committed
+            if events.num_rows and not self._admit(events.num_rows):
+                return
             self._enqueue((events, span))
             pacer.pace(max(events.num_rows, 1))
+
+    def _admit(self, events: int) -> bool:
+        """Count the events in flight until committed; False when stopping (the commits
+        that would make room have ended)."""
+        while not self.flow.acquire(events, timeout=0.25):
+            if self.stopping.is_set():
+                return False
+        return True
 
     def _enqueue(self, item: Item | None) -> None:
         while not self.stopping.is_set():
@@ -294,6 +307,11 @@ class ArrowAnalyticsSink(Component):
         }
 
     def on_stop(self) -> None:
+        # The reader and the progress reports end before the process does: a thread still
+        # inside an Arrow or gRPC call while the interpreter exits can crash it (SIGSEGV).
+        deadline = time.monotonic() + self.stop_timeout_seconds
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
         self.writer.close()
 
     def health_checks(self) -> Iterable[Check]:

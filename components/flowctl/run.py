@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import sys
 
@@ -12,6 +13,9 @@ from flowctl.settings import ComponentSettings
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    # A crash in native code (Arrow, gRPC) then leaves every thread's Python stack in the
+    # log instead of a bare "killed by SIGSEGV".
+    faulthandler.enable(sys.stderr)
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
