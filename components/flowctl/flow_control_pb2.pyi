@@ -117,7 +117,7 @@ class Directive(_message.Message):
     def __init__(self, service_id: _Optional[str] = ..., throttle_rate: _Optional[float] = ..., backpressure_active: _Optional[bool] = ..., reason: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ServiceMetrics(_message.Message):
-    __slots__ = ("service_id", "component_id", "service_type", "is_healthy", "load", "inflight", "throughput", "latency_seconds", "overloaded", "throttle_rate", "last_heartbeat", "heartbeats", "endpoint", "id_assigned")
+    __slots__ = ("service_id", "component_id", "service_type", "is_healthy", "load", "inflight", "throughput", "latency_seconds", "overloaded", "throttle_rate", "last_heartbeat", "heartbeats", "endpoint", "id_assigned", "reported_status")
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     COMPONENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +132,7 @@ class ServiceMetrics(_message.Message):
     HEARTBEATS_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     ID_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_STATUS_FIELD_NUMBER: _ClassVar[int]
     service_id: str
     component_id: str
     service_type: _control_plane_pb2.ServiceType
@@ -146,7 +147,8 @@ class ServiceMetrics(_message.Message):
     heartbeats: int
     endpoint: str
     id_assigned: bool
-    def __init__(self, service_id: _Optional[str] = ..., component_id: _Optional[str] = ..., service_type: _Optional[_Union[_control_plane_pb2.ServiceType, str]] = ..., is_healthy: _Optional[bool] = ..., load: _Optional[float] = ..., inflight: _Optional[float] = ..., throughput: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., overloaded: _Optional[bool] = ..., throttle_rate: _Optional[float] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeats: _Optional[int] = ..., endpoint: _Optional[str] = ..., id_assigned: _Optional[bool] = ...) -> None: ...
+    reported_status: str
+    def __init__(self, service_id: _Optional[str] = ..., component_id: _Optional[str] = ..., service_type: _Optional[_Union[_control_plane_pb2.ServiceType, str]] = ..., is_healthy: _Optional[bool] = ..., load: _Optional[float] = ..., inflight: _Optional[float] = ..., throughput: _Optional[float] = ..., latency_seconds: _Optional[float] = ..., overloaded: _Optional[bool] = ..., throttle_rate: _Optional[float] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeats: _Optional[int] = ..., endpoint: _Optional[str] = ..., id_assigned: _Optional[bool] = ..., reported_status: _Optional[str] = ...) -> None: ...
 
 class PipelineMetrics(_message.Message):
     __slots__ = ("services", "total_services", "healthy_services", "total_throughput", "max_load", "mean_load", "max_latency_seconds", "mean_latency_seconds", "backpressure_active", "policy_revision")

@@ -110,3 +110,45 @@ def test_an_older_obsrvr_component_left_to_protocol_auto_keeps_its_own_pace(
         assert now["healthy"] and now["registered"], now
         health = pipeline.flowrun("health", str(pipeline.spec))
         assert health.returncode == 0, health.stdout
+
+
+@pytest.mark.parametrize("mode", ["embedded", "external"])
+def test_a_v1_processor_that_reports_itself_unhealthy_is_shown_so(
+    tmp_path: Path, pipelines: list[Pipeline], mode: str
+) -> None:
+    """A flowctl.v1 client's heartbeat says how it is. Its UNHEALTHY was kept by the
+    controller (GetComponentStatus answered it) but status and health showed the component
+    healthy: they now show what it says of itself, while its heartbeats keep it alive (it is
+    not restarted for it, as for a health endpoint's verdict)."""
+    component = {
+        "type": "source",  # (it registers as a processor: the runner does not mind)
+        "command": [sys.executable, FOREIGN, "v1-processor", "UNHEALTHY"],
+        "protocol": "flowctl-v1",
+        "endpoint": "127.0.0.1:0",
+    }
+    with contextlib.ExitStack() as stack:
+        if mode == "embedded":
+            spec = write_spec(tmp_path, {"ledger-processor": component}, heartbeat_interval="500ms")
+            pipeline = Pipeline(spec)
+            pipelines.append(pipeline)
+        else:
+            endpoint = stack.enter_context(controller_elsewhere())
+            pipeline = external_pipeline(
+                tmp_path, pipelines, endpoint, {"ledger-processor": component}
+            )
+        started = pipeline.up()
+        assert started.returncode == 0, started.stdout + started.stderr
+        said = pipeline.wait_component(
+            "ledger-processor", lambda c: c["health"] is not None, 30, "its first heartbeat"
+        )
+        assert said["health"] == "unhealthy", said
+        assert said["health_reasons"] == ["reported UNHEALTHY by the component in its heartbeat"]
+        assert said["state"] == "running" and said["healthy"] and said["restarts"] == 0, said
+        table = pipeline.flowrun("status", str(pipeline.spec))
+        assert "unhealthy: reported UNHEALTHY by the component" in table.stdout, table.stdout
+        health = pipeline.flowrun("health", str(pipeline.spec))
+        assert health.returncode == 1, health.stdout
+        assert (
+            "ledger-processor reports itself unhealthy: reported UNHEALTHY by the component"
+            in health.stdout
+        )

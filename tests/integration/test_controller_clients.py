@@ -11,6 +11,7 @@ measured on the real clock and printed (`-s` shows it).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -179,6 +180,48 @@ async def test_legacy_obsrvr_client(rig: Rig) -> None:
         await rig.legacy.Heartbeat(cp.ServiceHeartbeat(service_id="gone"), timeout=WAIT)
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
     stream.cancel()
+
+
+async def test_legacy_load_values_all_unusable_keep_the_last_load_and_say_so_once(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The legacy wire carries doubles, so a broken client's load is NaN, infinite or
+    negative. Its last good load stands (0 would lift backpressure on a broken client's
+    word), and the operator is told once per registration, not every 10 s."""
+    ack = await rig.legacy.Register(obsrvr_info(), timeout=WAIT)
+    service_id = ack.service_id
+
+    async def beat(**metrics: float) -> float:
+        heartbeat = cp.ServiceHeartbeat(service_id=service_id, metrics=metrics)
+        await rig.legacy.Heartbeat(heartbeat, timeout=WAIT)
+        return next(v.load for v in rig.controller.services() if v.service_id == service_id)
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+    caplog.set_level(logging.WARNING, logger="flowrun.controller")
+    assert await beat(**obsrvr_metrics(500)) == pytest.approx(0.5)
+    assert await beat(events_per_second=1200.0) == pytest.approx(0.5)  # no load sent: no fault
+    assert warnings() == []
+    nan = float("nan")
+    assert await beat(current_inflight=nan, inflight_utilization=nan) == pytest.approx(0.5)
+    assert warnings() == [
+        f"service {service_id} sent no usable load (current_inflight=nan,"
+        " inflight_utilization=nan: each must be a finite number >= 0); keeping its last load 0.5"
+        " until it does (said once per registration)"
+    ]
+    assert await beat(current_inflight=-1.0, inflight_utilization=float("inf")) == pytest.approx(
+        0.5
+    )
+    assert len(warnings()) == 1
+    assert await beat(**obsrvr_metrics(900)) == pytest.approx(0.9)  # a good value counts again
+
+    # Registered again (a restarted client): told again.
+    await rig.legacy.Register(
+        cp.ServiceInfo(service_id=service_id, max_inflight=1000), timeout=WAIT
+    )
+    await beat(inflight_utilization=-0.5)
+    assert len(warnings()) == 2 and "inflight_utilization=-0.5" in warnings()[1]
 
 
 def sdk_processor_info() -> v1c.ComponentInfo:

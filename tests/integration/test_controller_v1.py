@@ -105,6 +105,14 @@ async def test_every_rpc_and_both_apis_see_one_registry(
         v1.ListComponentsRequest(type_filter=3, include_unhealthy=True), timeout=WAIT
     )
     assert [c.component.id for c in sinks.components] == ["sink-1"]
+    # The runner reads it too (embedded: the views; external: the pipeline metrics); the
+    # legacy API has no status to report.
+    reported = {v.service_id: v.reported_status for v in controller.services()}
+    assert reported == {"proc": None, "sink-1": "DEGRADED", legacy.service_id: None}
+    pipeline = await fc_grpc.FlowControlStub(channel).GetPipelineMetrics(Empty(), timeout=WAIT)
+    assert {m.service_id: m.reported_status for m in pipeline.services} == {
+        "proc": "", "sink-1": "DEGRADED", legacy.service_id: "",
+    }  # fmt: skip
 
     # Discovery: by type, by event types (input or output), by metadata (all of them).
     async def discover(**fields: object) -> set[str]:
@@ -144,6 +152,33 @@ async def test_every_rpc_and_both_apis_see_one_registry(
             await call
         assert error.value.code() == grpc.StatusCode.NOT_FOUND
         assert "'proc'" in (error.value.details() or "")
+
+
+async def test_an_id_past_1024_characters_is_refused_not_cut(
+    controller: Controller, plane_v1: v1_grpc.ControlPlaneServiceStub
+) -> None:
+    """The service id is the id the client asked for, and a flowctl-sdk sink heartbeats
+    under it whatever the answer says: cut to 1024 characters it was silently another id,
+    and every heartbeat of the client NOT_FOUND."""
+    longest, too_long = "c" * 1024, "c" * 1025
+    sink = v1.RegisterRequest(component_id=too_long, component=info(too_long, 3, ["b.v1"], []))
+    processor = v1.RegisterRequest(component=info(too_long, 2, ["a.v1"], ["b.v1"]))
+    for request, field in ((sink, "component_id"), (processor, "component.id")):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await plane_v1.RegisterComponent(request, timeout=WAIT)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error.value.details() == (
+            f"{field} is 1025 characters long, past the limit of 1024: register with a shorter id"
+        )
+    assert controller.services() == []
+
+    answer = await plane_v1.RegisterComponent(
+        v1.RegisterRequest(component_id=longest, component=info(longest, 3, ["b.v1"], [])),
+        timeout=WAIT,
+    )
+    assert answer.service_id == longest
+    await plane_v1.Heartbeat(v1.HeartbeatRequest(service_id=longest), timeout=WAIT)
+    assert [v.service_id for v in controller.services()] == [longest]
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["token", "token+tls"])

@@ -11,10 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flowrun.daemon.component_health import (
+    ComponentHealth,
     ComponentHealthPoller,
     HealthTarget,
     fetch_report,
     parse_report,
+    with_reported_status,
 )
 
 
@@ -45,6 +47,28 @@ def test_checks_the_runner_judges_itself_are_left_out() -> None:
     )
     assert parse_report(b"<html>") is None
     assert parse_report(b"[1, 2]") is None
+
+
+def test_a_status_a_v1_heartbeat_reports_counts_beside_the_health_endpoint() -> None:
+    """The worse of the two wins, with the reasons of both; none reported (HEALTHY, the
+    legacy API, flowctl-sdk v0.1.3's UNKNOWN) leaves the endpoint's report alone."""
+    said = "reported UNHEALTHY by the component in its heartbeat"
+    assert with_reported_status(None, None) == (None, ())
+    assert with_reported_status(None, "UNHEALTHY") == ("unhealthy", (said,))
+    assert with_reported_status(None, "STARTING") == (
+        "degraded",
+        ("reported STARTING by the component in its heartbeat",),
+    )
+    fine = ComponentHealth("healthy", (), 7, 0.0)
+    assert with_reported_status(fine, None) == ("healthy", ())
+    assert with_reported_status(fine, "UNHEALTHY") == ("unhealthy", (said,))
+    full = ComponentHealth("degraded", ("disk: full",), 7, 0.0)
+    assert with_reported_status(full, "UNHEALTHY") == ("unhealthy", ("disk: full", said))
+    failing = ComponentHealth("unhealthy", ("db: down",), 7, 0.0)
+    assert with_reported_status(failing, "DEGRADED") == (
+        "unhealthy",
+        ("db: down", "reported DEGRADED by the component in its heartbeat"),
+    )
 
 
 def test_the_poller_keeps_the_last_answer_of_each_process() -> None:

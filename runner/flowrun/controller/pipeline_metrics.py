@@ -13,6 +13,7 @@ from flowctl import flow_control_pb2 as fc
 
 from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.registry import ServiceRecord
+from flowrun.controller.views import reported_status_name
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def pipeline_metrics(
             heartbeats=record.heartbeats,
             endpoint=registration.endpoint,
             id_assigned=registration.id_assigned,
+            reported_status=reported_status_name(record.status) or "",
         )
         if record.last_heartbeat is not None:
             seconds = int(record.last_heartbeat)

@@ -23,7 +23,13 @@ from itertools import islice
 from flowctl import control_plane_pb2 as cp
 from flowctl.v1 import control_plane_pb2 as v1
 
-from flowrun.controller.sanitize import MAX_INPUTS, clean_metadata, clean_text, parse_inputs
+from flowrun.controller.sanitize import (
+    MAX_INPUTS,
+    MAX_TEXT_LENGTH,
+    clean_metadata,
+    clean_text,
+    parse_inputs,
+)
 
 ENDPOINT_KEY = "endpoint"
 ENDPOINTS_KEY = "endpoints"
@@ -36,6 +42,10 @@ _KNOWN_TYPES = frozenset(cp.ServiceType.values())
 _LOOPBACK_HOSTS = frozenset({"", "localhost", "127.0.0.1", "0.0.0.0", "::", "::1", "[::]", "[::1]"})
 _ENDPOINT_MARK = "@"  # endpoint and event type keys cannot collide with component ids
 _EVENT_TYPE_MARK = "#"
+
+
+class RegistrationError(Exception):
+    """A registration the controller refuses as sent (answered INVALID_ARGUMENT)."""
 
 
 class Api(enum.Enum):
@@ -89,14 +99,11 @@ class Registration:
     def from_v1(cls, request: v1.RegisterRequest) -> Registration:
         """Read a flowctl.v1 RegisterRequest. The service id is the id the client asked
         for (`component_id`, else `component.id`): a flowctl-sdk sink ignores the response
-        and heartbeats under the id it asked for."""
+        and heartbeats under the id it asked for, so an id too long is refused rather than
+        cut: the cut id would be another service's, and its heartbeats NOT_FOUND."""
         component = request.component
         metadata = clean_metadata(component.metadata)
-        service_id = (
-            clean_text(request.component_id)
-            or clean_text(component.id)
-            or _assigned_id(component.name)
-        )
+        service_id = _asked_id(request) or _assigned_id(component.name)
         return cls(
             service_id=service_id,
             component_id=service_id,
@@ -183,6 +190,20 @@ def endpoint_key(endpoint: str) -> str:
     if host in _LOOPBACK_HOSTS:
         host = "localhost"
     return f"{_ENDPOINT_MARK}{host}:{int(port)}"
+
+
+def _asked_id(request: v1.RegisterRequest) -> str:
+    field, asked = (
+        ("component_id", request.component_id)
+        if request.component_id
+        else ("component.id", request.component.id)
+    )
+    if len(asked) > MAX_TEXT_LENGTH:
+        raise RegistrationError(
+            f"{field} is {len(asked)} characters long, past the limit of {MAX_TEXT_LENGTH}:"
+            " register with a shorter id"
+        )
+    return asked
 
 
 def _known_type(service_type: int) -> int:

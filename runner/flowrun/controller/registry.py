@@ -51,6 +51,9 @@ class ServiceRecord:
     throughput: float = 0.0
     latency_seconds: float = 0.0
     heartbeats: int = 0
+    load_refused_logged: bool = False
+    """A heartbeat's load values were all refused and the operator was told (once per
+    registration: a broken client would otherwise fill the log every interval)."""
     _intervals: deque[float] = field(default_factory=lambda: deque(maxlen=INTERVALS_KEPT))
 
     @property

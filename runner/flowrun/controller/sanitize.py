@@ -40,6 +40,12 @@ ALIASES: dict[str, tuple[str, float]] = {
     "processing_latency_ms": (LATENCY, 1e-3),
 }
 KNOWN_METRICS = (INFLIGHT, MAX_INFLIGHT, LOAD, THROUGHPUT, LATENCY, *ALIASES)
+LOAD_KEYS = (
+    LOAD,
+    INFLIGHT,
+    *(alias for alias, (name, _) in ALIASES.items() if name in (LOAD, INFLIGHT)),
+)
+"""The metrics a service's load is derived from (`CleanMetrics.derived_load`)."""
 _KNOWN_SET = frozenset(KNOWN_METRICS)
 _ALIAS_SET = frozenset(ALIASES)
 
@@ -104,6 +110,13 @@ def _find_known(raw: Mapping[str, float], known: dict[str, float]) -> None:
 def _keep_known(known: dict[str, float], key: str, value: float) -> None:
     if math.isfinite(value) and value >= 0:
         known[key] = min(value, MAX_LOAD if key == LOAD else MAX_VALUE)
+
+
+def load_refused(raw: Mapping[str, object], metrics: CleanMetrics) -> bool:
+    """The heartbeat sent values to derive a load from and cleaning dropped every one (NaN,
+    infinite, negative, not a number): the service's previous load stands."""
+    kept = metrics.values
+    return not any(key in kept for key in LOAD_KEYS) and any(key in raw for key in LOAD_KEYS)
 
 
 def clean_text(text: str) -> str:

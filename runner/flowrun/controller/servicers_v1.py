@@ -14,7 +14,7 @@ from flowctl.v1 import control_plane_pb2_grpc as v1_grpc
 from google.protobuf.empty_pb2 import Empty
 
 from flowrun.controller import messages_v1
-from flowrun.controller.registration import Registration
+from flowrun.controller.registration import Registration, RegistrationError
 from flowrun.controller.registry import RegistryFullError
 from flowrun.controller.servicers import EMPTY, Context, abort, not_registered
 from flowrun.controller.state import ControllerState
@@ -29,9 +29,11 @@ class ControlPlaneServiceServicer(v1_grpc.ControlPlaneServiceServicer):  # type:
     async def RegisterComponent(
         self, request: v1.RegisterRequest, context: Context
     ) -> v1.RegisterResponse:
-        registration = Registration.from_v1(request)
         try:
+            registration = Registration.from_v1(request)
             self._state.admit(registration)
+        except RegistrationError as e:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(e))
         except RegistryFullError as e:
             await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
         logger.info(

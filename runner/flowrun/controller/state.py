@@ -7,8 +7,9 @@ sent a new directive before the method returns.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from flowctl import control_plane_pb2 as cp
@@ -28,11 +29,13 @@ from flowrun.controller.liveness import (
 from flowrun.controller.pipeline_metrics import pipeline_metrics
 from flowrun.controller.registration import EndpointClaims, Registration
 from flowrun.controller.registry import Registry, ServiceRecord
-from flowrun.controller.sanitize import clean_metrics
+from flowrun.controller.sanitize import LOAD_KEYS, CleanMetrics, clean_metrics, load_refused
 from flowrun.controller.text_metrics import parse_text_metrics
 from flowrun.controller.views import ServiceView, view_of
 
 Clock = Callable[[], float]
+logger = logging.getLogger(__name__)
+MAX_LOGGED_VALUE = 64
 
 
 @dataclass
@@ -143,6 +146,7 @@ class ControllerState:
         metrics = clean_metrics(heartbeat.metrics)
         self.counters.metrics_dropped += metrics.dropped
         record.absorb(metrics, self._wall(), self._monotonic())
+        _tell_refused_load(record, heartbeat.metrics, metrics)
         return self._observed(record)
 
     def heartbeat_v1(self, heartbeat: v1.HeartbeatRequest) -> ServiceRecord | None:
@@ -160,6 +164,7 @@ class ControllerState:
             texts=metrics.texts,
             status=heartbeat.status,
         )
+        _tell_refused_load(record, heartbeat.metrics, metrics.numbers)
         return self._observed(record)
 
     def unregister(self, service_id: str) -> ServiceRecord | None:
@@ -321,6 +326,25 @@ class ControllerState:
         for service_id in service_ids:
             if hub.has_subscribers(service_id):
                 hub.publish(self.directive_for(service_id))
+
+
+def _tell_refused_load(
+    record: ServiceRecord, raw: Mapping[str, object], metrics: CleanMetrics
+) -> None:
+    """Keep the last good load when a heartbeat's load values are all unusable (dropping it
+    to 0 would lift backpressure on the word of a broken client), but say so once per
+    registration, so the operator sees the client is broken and why its load stands still."""
+    if record.load_refused_logged or not load_refused(raw, metrics):
+        return
+    record.load_refused_logged = True
+    sent = ", ".join(f"{key}={str(raw[key])[:MAX_LOGGED_VALUE]}" for key in LOAD_KEYS if key in raw)
+    logger.warning(
+        "service %s sent no usable load (%s: each must be a finite number >= 0); keeping its"
+        " last load %g until it does (said once per registration)",
+        record.service_id,
+        sent,
+        record.load,
+    )
 
 
 def _same_shape(known: Registration, asked: Registration) -> bool:

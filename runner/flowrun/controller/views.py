@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowctl import control_plane_pb2 as cp
+from flowctl.v1 import common_pb2 as v1_common
 
 from flowrun.controller.backpressure import BackpressureDecision
 from flowrun.controller.registry import ServiceRecord
@@ -46,6 +47,18 @@ class ServiceView:
     id_assigned: bool = False
     """It registered without an id (the older obsrvr client), which heartbeats every 10 s
     whatever the policy says."""
+    reported_status: str | None = None
+    """What a flowctl.v1 client last said of itself in its heartbeats, when not HEALTHY
+    (`UNHEALTHY`, `DEGRADED`, `STARTING`, `STOPPING`); None otherwise and for the legacy
+    API, which has no status."""
+
+
+def reported_status_name(status: int) -> str | None:
+    """`UNHEALTHY` for HEALTH_STATUS_UNHEALTHY; None for HEALTHY (what a registration sets
+    and what a client says when all is well)."""
+    if status == v1_common.HEALTH_STATUS_HEALTHY:
+        return None
+    return v1_common.HealthStatus.Name(status).removeprefix("HEALTH_STATUS_")  # type: ignore[arg-type, unused-ignore]
 
 
 def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool) -> ServiceView:
@@ -67,4 +80,5 @@ def view_of(record: ServiceRecord, decision: BackpressureDecision, healthy: bool
         health_endpoint=registration.health_endpoint,
         heartbeats=record.heartbeats,
         id_assigned=registration.id_assigned,
+        reported_status=reported_status_name(record.status),
     )

@@ -12,6 +12,10 @@ pools, the component's own checks. It leaves out `controller` (the runner sees h
 and the controller itself), `load` (backpressure is flow control doing its job: a note,
 not a fault) and `lifecycle` (the runner knows when it stops a component).
 
+A flowctl.v1 client says how it is in each heartbeat's `status` too (flowctl-sdk v0.1.3
+always sends UNKNOWN, which says nothing): what it last said other than HEALTHY counts
+as its own verdict beside its report (`with_reported_status`).
+
 The requests run on worker threads with a short timeout, so the event loop never waits
 on a component. A component that does not answer, or answers something that is not a
 report, is simply not known: the runner does not call it degraded for that alone (its
@@ -32,6 +36,14 @@ POLL_TIMEOUT_SECONDS = 1.0
 MAX_REPORT_BYTES = 256 * 1024
 VERDICTS = ("healthy", "degraded", "unhealthy")
 JUDGED_BY_THE_RUNNER = frozenset({"controller", "load", "lifecycle"})
+REPORTED_VERDICTS = {
+    "STARTING": "degraded",
+    "DEGRADED": "degraded",
+    "UNHEALTHY": "unhealthy",
+    "STOPPING": "degraded",
+}
+"""A flowctl.v1 HealthStatus as a verdict. A running component that says it is starting or
+stopping is not a fault, but not at its best either (as the runner's own `starting`)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,20 @@ def _verdict_of(checks: Iterable[dict[str, object]]) -> tuple[str, tuple[str, ..
         worst = max(worst, VERDICTS.index(str(status)))
         reasons.append(f"{name}: {check.get('reason', '')}")
     return VERDICTS[worst], tuple(reasons)
+
+
+def with_reported_status(
+    report: ComponentHealth | None, reported_status: str | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """(verdict, reasons) of a component: the worse of its health endpoint's report and the
+    status its flowctl.v1 heartbeats report, with the reasons of both."""
+    verdict, reasons = (report.status, report.reasons) if report is not None else (None, ())
+    said = REPORTED_VERDICTS.get(reported_status or "")
+    if said is None:
+        return verdict, reasons
+    if verdict is None or VERDICTS.index(said) > VERDICTS.index(verdict):
+        verdict = said
+    return verdict, (*reasons, f"reported {reported_status} by the component in its heartbeat")
 
 
 class ComponentHealthPoller:

@@ -6,9 +6,10 @@ for its own errors (usage, a spec file that cannot be read).
 Unhealthy means a component gave up (failed): nothing will fix it without a person.
 Degraded means the pipeline runs below par but may recover by itself (a component
 starting, in backoff, stopped, without recent heartbeats or unregistered when its protocol
-registers, or saying itself on its health endpoint that it is degraded or unhealthy; an
-external controller that does not answer; a reload that did not apply). A `protocol: none`
-component is judged by its process and its own health endpoint only (`daemon.status`).
+registers, or saying itself on its health endpoint or in its flowctl.v1 heartbeats that it
+is degraded or unhealthy; an external controller that does not answer; a reload that did
+not apply). A `protocol: none` component is judged by its process and its own health
+endpoint only (`daemon.status`).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
-from flowrun.daemon.component_health import ComponentHealth, HealthTarget
+from flowrun.daemon.component_health import ComponentHealth, HealthTarget, with_reported_status
 from flowrun.daemon.status_types import (
     ComponentStatus,
     ControllerStatus,
@@ -40,6 +40,8 @@ def component_status(
     running = component.state is ComponentState.RUNNING
     uptime = component.uptime_seconds()
     own = health_of(component.name, component.pid) if running else None
+    reported = known.reported_status if running and known is not None else None
+    health, health_reasons = with_reported_status(own, reported)
     return ComponentStatus(
         name=component.name,
         type=component.spec.type,
@@ -56,8 +58,8 @@ def component_status(
         last_error=component.last_error,
         endpoint=component.endpoint,
         inputs=tuple(component.spec.inputs),
-        health=own.status if own is not None else None,
-        health_reasons=own.reasons if own is not None else (),
+        health=health,
+        health_reasons=health_reasons,
     )
 
 

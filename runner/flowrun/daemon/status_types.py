@@ -47,8 +47,9 @@ class ComponentStatus:
     endpoint: str | None
     inputs: tuple[str, ...]
     health: str | None = None
-    """The component's own verdict from its health endpoint (healthy, degraded or
-    unhealthy); None when it serves none or did not answer the last poll."""
+    """The component's own verdict (healthy, degraded or unhealthy): from its health
+    endpoint, and from the status its flowctl.v1 heartbeats report when not HEALTHY
+    (the worse of the two); None when it says neither."""
     health_reasons: tuple[str, ...] = ()
     """The reasons of that verdict, as the component gave them."""
 

@@ -48,6 +48,9 @@ class ServiceSnapshot:
     own_pace: bool = False
     """It registered without an id, as the older obsrvr client does: it heartbeats every
     10 s whatever the policy says, so it is judged by that (ComponentSpec.liveness_ttl)."""
+    reported_status: str | None = None
+    """What a flowctl.v1 client last said of itself in its heartbeats when not HEALTHY
+    (`UNHEALTHY`, `DEGRADED`...): status shows it as the component's own verdict."""
 
     def seen_since(self, epoch: float) -> bool:
         """Registered (or heard from) after the given moment: i.e. by the current process."""
@@ -175,6 +178,7 @@ class EmbeddedControlPlane:
             health_endpoint=view.health_endpoint or None,
             heartbeated=view.heartbeats > 0,
             own_pace=view.id_assigned,
+            reported_status=view.reported_status,
         )
 
     @property
@@ -362,6 +366,7 @@ class ExternalControlPlane:
                 throttle_rate=service.throttle_rate,
                 heartbeated=service.heartbeats > 0,
                 own_pace=service.id_assigned,
+                reported_status=service.reported_status or None,
             )
             # Records of earlier processes on one endpoint (each got an id of its own)
             # linger until they expire: the one heard from last is the component's.
