@@ -59,6 +59,21 @@ def test_sweep_marks_silent_services_once_and_back(
     assert state.counters.went_unhealthy == 2
 
 
+def test_a_sink_whose_process_ended_throttles_no_one_until_it_is_back(
+    state: ControllerState, clock: ManualClock
+) -> None:
+    beat(state, "snk-1", load=0.95)
+    assert state.decision.active and state.decision.throttle_rate("src-1") < 1.0
+    state.component_ended("snk")  # the runner saw it crash: its last load is stale
+    assert not state.decision.active and state.decision.throttle_rate("src-1") == 1.0
+    assert {v.service_id: v.healthy for v in state.views()} == {"src-1": True, "snk-1": False}
+    clock.now += 1.0
+    assert state.sweep() == []  # its last heartbeat is recent, yet it stays silent
+    assert not state.decision.active
+    beat(state, "snk-1", load=0.95)  # a live process speaks again
+    assert state.decision.active
+
+
 def test_longer_ttl_in_a_policy_update_revives_services(
     state: ControllerState, clock: ManualClock
 ) -> None:

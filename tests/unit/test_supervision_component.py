@@ -86,6 +86,7 @@ async def test_an_exit_with_code_1_backs_off_then_restarts_and_counts_it(tmp_pat
         assert src.last_error is not None and src.last_error.startswith("exited with code 1")
         assert "last lines of its log:\n    connecting\n    boom: no such table" in src.last_error
         assert rig.said("src: exited with code 1; restarting in 0.0s")
+        assert rig.control.ended_components == ["src"]  # its last load no longer counts
 
         rig.control.register("src")
         await eventually(lambda: src.state is RUNNING, "src running again")

@@ -51,6 +51,9 @@ class ServiceRecord:
     throughput: float = 0.0
     latency_seconds: float = 0.0
     heartbeats: int = 0
+    process_ended: bool = False
+    """The runner saw the process behind it exit: what it last said (its load) is stale, so
+    it counts as silent until it heartbeats or registers again."""
     load_refused_logged: bool = False
     """A heartbeat's load values were all refused and the operator was told (once per
     registration: a broken client would otherwise fill the log every interval)."""

@@ -175,6 +175,10 @@ class Controller:
         """The runner started `component_id` on `endpoint` (see ControllerState.expect)."""
         self._state.expect(component_id, endpoint)
 
+    def component_ended(self, component_id: str) -> None:
+        """The runner saw `component_id`'s process exit (see ControllerState.component_ended)."""
+        self._state.component_ended(component_id)
+
     def forget_component(self, component_id: str) -> None:
         """The runner removed `component_id` (see ControllerState.forget_component)."""
         for service_id in self._state.forget_component(component_id):

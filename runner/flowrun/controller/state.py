@@ -187,6 +187,19 @@ class ControllerState:
             self.unregister(service_id)
         return gone
 
+    def component_ended(self, component_id: str) -> None:
+        """The runner saw the component's process exit: its services go silent now, so the
+        last load of a crashed sink throttles no one while it waits for its restart (the
+        liveness allowance would have taken seconds to say the same)."""
+        changed: set[str] = set()
+        for record in self.registry:
+            if record.registration.component_id != component_id or record.process_ended:
+                continue
+            record.process_ended = True
+            self._silent.add(record.service_id)
+            changed |= self.decision.set_live(record.service_id, False)
+        self._notify(changed)
+
     def _known(self, service_id: str) -> ServiceRecord | None:
         record = self.registry.get(service_id)
         if record is None:
@@ -197,6 +210,7 @@ class ControllerState:
 
     def _observed(self, record: ServiceRecord) -> ServiceRecord:
         service_id = record.service_id
+        record.process_ended = False  # a heartbeat is the word of a live process
         self._silent.discard(service_id)
         changed = self.decision.observe(service_id, record.load)
         if changed:
@@ -215,7 +229,7 @@ class ControllerState:
         changed: set[str] = set()
         self.expire(now)
         for record in self.registry:
-            service_id, fresh = record.service_id, liveness.is_fresh(record, now)
+            service_id, fresh = record.service_id, _alive(liveness, record, now)
             if fresh == (service_id not in self._silent):
                 continue
             if fresh:
@@ -300,7 +314,7 @@ class ControllerState:
 
     def samples(self) -> list[tuple[ServiceRecord, bool]]:
         now, liveness = self._monotonic(), self.liveness
-        return [(record, liveness.is_fresh(record, now)) for record in self.registry]
+        return [(record, _alive(liveness, record, now)) for record in self.registry]
 
     def views(self) -> list[ServiceView]:
         return [view_of(record, self.decision, healthy) for record, healthy in self.samples()]
@@ -326,6 +340,11 @@ class ControllerState:
         for service_id in service_ids:
             if hub.has_subscribers(service_id):
                 hub.publish(self.directive_for(service_id))
+
+
+def _alive(liveness: Liveness, record: ServiceRecord, monotonic_now: float) -> bool:
+    """Heard from within its allowance, by a process the runner has not seen exit."""
+    return not record.process_ended and liveness.is_fresh(record, monotonic_now)
 
 
 def _tell_refused_load(

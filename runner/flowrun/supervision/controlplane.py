@@ -77,6 +77,12 @@ class ControlPlane(Protocol):
         """The component was removed from the pipeline (an embedded controller drops it)."""
         ...
 
+    def ended(self, component_id: str) -> None:
+        """The component's process exited: what it last told the controller is stale (an
+        embedded controller stops counting its load; another controller judges by the
+        heartbeats it no longer gets)."""
+        ...
+
     @property
     def reachable(self) -> bool: ...
 
@@ -121,6 +127,9 @@ class DisabledControlPlane:
     def forget(self, component_id: str) -> None:
         return None
 
+    def ended(self, component_id: str) -> None:
+        return None
+
     async def update_policy(self, body: PipelineBody) -> None:
         return None
 
@@ -162,6 +171,10 @@ class EmbeddedControlPlane:
 
     def forget(self, component_id: str) -> None:
         self._controller.forget_component(component_id)
+        self._views_at = float("-inf")
+
+    def ended(self, component_id: str) -> None:
+        self._controller.component_ended(component_id)
         self._views_at = float("-inf")
 
     def service(self, component_id: str) -> ServiceSnapshot | None:
@@ -302,6 +315,9 @@ class ExternalControlPlane:
 
     def forget(self, component_id: str) -> None:
         """Nothing: a controller elsewhere expires the record itself."""
+
+    def ended(self, component_id: str) -> None:
+        """Nothing: a controller elsewhere judges it by the heartbeats it no longer gets."""
 
     @property
     def backpressure_active(self) -> bool:

@@ -138,6 +138,7 @@ class Supervisor:
             self._guardian.track(child.pid)
 
     def exited(self, name: str, child: Process) -> None:
+        self.control.ended(name)
         if self._guardian is not None:
             self._guardian.untrack(child.pid)
 
