@@ -84,6 +84,7 @@ from flowctl.health import Check, HealthReport, assess
 from flowctl.health_watch import HealthWatch
 from flowctl.lifecycle import ParentWatch
 from flowctl.monitor import Monitor
+from flowctl.options import ComponentConfig
 from flowctl.pool_manager import PoolManager
 from flowctl.positions import CurrentPosition
 from flowctl.settings import FLOWRUN_ENDPOINT, ComponentSettings
@@ -101,7 +102,9 @@ class Component:
 
     def __init__(self, settings: ComponentSettings | None = None) -> None:
         self.settings = settings or ComponentSettings.from_environ()
-        self.config: dict[str, Any] = dict(self.settings.config)
+        self.config: dict[str, Any] = ComponentConfig(
+            self.settings.config, self.settings.component_id
+        )
         self.log = logging.getLogger(self.settings.component_id)
         self.stopping = threading.Event()
         self.exit_code = 0
@@ -327,6 +330,15 @@ class Component:
                 self.log.exception("work() failed: stopping with exit code 1")
                 self.exit_code = 1
                 self.stop()
+            return
+        if type(self).work is not Component.work and not self.stopping.is_set():
+            # Otherwise a sink whose loop ended (done, or by mistake at once) sits idle and
+            # healthy with nothing in its log to say why.
+            self.log.info(
+                "work() returned: %s keeps serving Flight and /health until it is stopped; "
+                "call self.stop(reason) to exit instead",
+                self.settings.component_id,
+            )
 
 
 def _bounded(call: Callable[[], None], timeout_seconds: float) -> None:

@@ -46,8 +46,20 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         except TicketError as e:
             raise flight.FlightServerError(f"bad ticket: {e}") from e
         component = self._component
-        schema = component.schema()
-        batches = component.stream(request)
+        call = "schema()"
+        try:
+            schema = component.schema()
+            call = "stream()"
+            batches = component.stream(request)
+        except FlowctlError as e:
+            component.log.error("stream refused: %s", e)
+            raise flight.FlightServerError(str(e)) from e
+        except Exception as e:
+            # Raised before the stream began (schema() not overridden, or failing): the
+            # same bug report as once it runs. Left to Flight, this component logged
+            # nothing and its reader quoted only `Python exception: Traceback ...`.
+            component.log.exception("%s failed", call)
+            raise flight.FlightServerError(f"{call} failed: {e!r}") from e
         return flight.GeneratorStream(schema, self._served(schema, batches, context))
 
     def _served(

@@ -9,13 +9,38 @@ expected ...`, which run_component reports before exiting 2.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from flowctl.errors import FlowctlError
 
 
 class ConfigError(FlowctlError, ValueError):
     """A config key of the component has a value it cannot use."""
+
+
+class MissingConfigError(ConfigError, KeyError):
+    """A key read as `self.config[KEY]` that the spec's `config:` does not give."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() is the repr of its argument: quotes around a whole sentence.
+        return str(self.args[0])
+
+
+class ComponentConfig(dict[str, Any]):
+    """`self.config`: a plain dict, but a key it lacks, read as `config[KEY]`, raises a
+    MissingConfigError naming the key and where it goes in the spec. run_component reports
+    that in one line (exit 2), where a bare `KeyError: 'KEY'` traceback named neither the
+    spec nor the fix. `.get()` and `in` are unchanged."""
+
+    def __init__(self, values: Mapping[str, Any], component_id: str) -> None:
+        super().__init__(values)
+        self.component_id = component_id
+
+    def __missing__(self, key: str) -> NoReturn:
+        raise MissingConfigError(
+            f"config.{key} is not set: add it under spec.components.{self.component_id}.config"
+            " in the spec, or read it with a default (flowctl.options)"
+        )
 
 
 def _fail(key: str, value: Any, expected: str) -> ConfigError:

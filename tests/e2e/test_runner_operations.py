@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -113,6 +114,42 @@ def test_logs_since_a_moment_show_only_what_came_after(
     assert "restart requested: src" in runner and "runner pid" not in runner
     bad = pipeline.flowrun("logs", str(pipeline.spec), "--since", "yesterday")
     assert bad.returncode == 2 and "neither a duration" in bad.stderr
+
+
+def test_logs_follow_since_0s_shows_only_new_lines(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """`--since 0s` was refused ("neither a duration"); it means now, as in `docker logs`."""
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    assert pipeline.up().returncode == 0
+    old_pid = _pids(pipeline)["src"]
+    shown = tmp_path / "followed.txt"
+    with shown.open("w") as output:
+        follower = subprocess.Popen(
+            [*pipeline.argv(), "logs", str(pipeline.spec), "-f", "--since", "0s"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def a_new_pid_shown() -> bool:
+            # A restart done before the follower took its moment is rightly not shown: once
+            # it follows, the next restart is.
+            if re.search(rf"component src pid (?!{old_pid} )\d+ starting", shown.read_text()):
+                return True
+            assert pipeline.flowrun("restart", str(pipeline.spec), "src").returncode == 0
+            return False
+
+        wait_for(a_new_pid_shown, 60, "a restarted src in the followed logs", interval=1.0)
+        followed = shown.read_text()
+        assert f"component src pid {old_pid} " not in followed
+        assert "restart requested: src" in followed  # the runner's log, followed too
+        assert "runner pid" not in followed  # written at `up`, before the moment
+        assert pipeline.down().returncode == 0
+        assert follower.wait(timeout=30) == 0
+    finally:
+        follower.kill()
 
 
 def test_up_in_the_foreground_can_log_json(tmp_path: Path, pipelines: list[Pipeline]) -> None:

@@ -178,3 +178,52 @@ def test_a_deleted_spec_is_waited_for(tmp_path: Path) -> None:
         await wait_for_async(lambda: seen == ["version: 2\n"], what="the recreated spec seen")
 
     asyncio.run(_watching(spec, scenario))
+
+
+def _renamed_away(folder: Path) -> None:
+    folder.rename(folder.with_name(f"{folder.name}.old"))
+
+
+def _removed(folder: Path) -> None:
+    for item in folder.iterdir():
+        item.unlink()
+    folder.rmdir()
+
+
+@pytest.mark.parametrize("away", [_renamed_away, _removed], ids=["renamed", "removed"])
+def test_a_replaced_folder_is_watched_anew(tmp_path: Path, away: Callable[[Path], None]) -> None:
+    """`mv conf conf.old && cp -r new conf`, or `rm -rf conf` and a fresh checkout: the
+    folder the watch was on is not the one the spec is in any more."""
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        away(folder)
+        await wait_for_async(lambda: watcher.missing, what="the spec's folder gone")
+        folder.mkdir()
+        spec.write_text("version: 2\n")
+        await wait_for_async(lambda: seen == ["version: 2\n"], what="the new folder's spec seen")
+        in_place(spec, "version: 3\n")
+        await wait_for_async(lambda: seen[-1:] == ["version: 3\n"], what="an edit in it seen")
+        await _then_sentinel(spec, seen, 2)
+
+    asyncio.run(_watching(spec, scenario))
+
+
+def test_an_emptied_spec_is_waited_for(tmp_path: Path) -> None:
+    """An editor that truncates, then writes a moment later: the empty file is a save in
+    progress (no spec is empty), not an edit to reload and reject."""
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        in_place(spec, "")
+        await wait_for_async(lambda: watcher.missing, what="the empty spec noticed")
+        in_place(spec, "version: 2\n")
+        await wait_for_async(lambda: bool(seen), what="the written spec seen")
+        assert seen == ["version: 2\n"]
+        await _then_sentinel(spec, seen, 1)
+
+    asyncio.run(_watching(spec, scenario))

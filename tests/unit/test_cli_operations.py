@@ -130,3 +130,16 @@ def test_since_takes_a_duration_a_date_and_time_or_a_time_of_today() -> None:
     assert _moment("yesterday", now=now) is None
     with pytest.raises(Exception, match="neither a duration"):
         Since().convert("yesterday", None, None)
+
+
+@pytest.mark.parametrize("text", ["0s", "0ms", "0m", "0.0s", "0 s"])
+def test_since_a_zero_duration_is_now(text: str) -> None:
+    """`logs -f --since 0s`: only what is written from now on (`docker logs --since 0s`)."""
+    now = datetime.datetime(2024, 5, 1, 15, 30).timestamp()
+    assert _moment(text, now=now) == now
+
+
+def test_since_a_bare_zero_is_refused_with_the_form_to_write() -> None:
+    # A bare number is a Unix time to docker and an hour to ISO 8601: neither is guessed.
+    with pytest.raises(Exception, match="0s for now"):
+        Since().convert("0", None, None)

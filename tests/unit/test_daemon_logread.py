@@ -40,7 +40,20 @@ def test_the_log_file_writes_its_index_as_it_goes(tmp_path: Path) -> None:
 def test_a_log_without_an_index_is_shown_whole(tmp_path: Path) -> None:
     log = tmp_path / "old.log"
     log.write_text("a\nb\n")
-    assert lines_since(log, time.time(), stamped=False) == ["a", "b"]
+    assert lines_since(log, time.time() - 60, stamped=False) == ["a", "b"]
+
+
+def test_nothing_is_shown_of_a_log_last_written_before_the_moment(tmp_path: Path) -> None:
+    """`logs --since 0s` (now): the index names the second's first line, and the lines
+    after it in that second were written before the moment too."""
+    log = tmp_path / "src.log"
+    log.write_text("earlier this second\n")
+    written = log.stat().st_mtime
+    index_path(log).write_text(f"{written:.3f} 0\n")
+
+    assert lines_since(log, written, stamped=False) == ["earlier this second"]
+    assert lines_since(log, written + 0.001, stamped=False) == []
+    assert lines_since(tmp_path / "gone.log", 0, stamped=False) == []
 
 
 def test_the_runner_log_is_read_from_the_first_line_stamped_since(tmp_path: Path) -> None:

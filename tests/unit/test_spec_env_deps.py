@@ -49,6 +49,15 @@ def test_a_missing_env_file_is_an_error_at_its_key(tmp_path: Path) -> None:
     ]
 
 
+def test_an_env_file_that_is_a_directory_says_to_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    text = spec("    src: {type: source, command: [python], env_file: config}\n")
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:7:54: spec.components.src.env_file: config is a directory; "
+        "name the dotenv file in it (relative to the spec's folder)"
+    ]
+
+
 def test_a_bad_line_of_an_env_file_is_reported_in_that_file(tmp_path: Path) -> None:
     (tmp_path / "app.env").write_text("OK=1\nnot a pair\n")
     text = spec("    src: {type: source, command: [python], env_file: app.env}\n")

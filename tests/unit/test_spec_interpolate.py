@@ -89,6 +89,19 @@ def test_plain_values_are_reread_after_interpolation(tmp_path: Path) -> None:
     assert loaded.body.components["sink"].config == {"seed": 42, "label": "42"}
 
 
+def test_a_quoted_interpolation_is_text_which_a_number_refuses(tmp_path: Path) -> None:
+    """Quoted, `${}` gives text, as `label` above; in a number field that is an error whose
+    fix, in a flow mapping, is the key on a line of its own (a plain `${}` ends the mapping)."""
+    quoted = VALID.replace("spec:\n", "spec:\n  monitoring: {metrics_port: '${METRICS:-9500}'}\n")
+    assert issues_of(tmp_path, quoted) == [
+        "pipeline.yaml:6:30: spec.monitoring.metrics_port: expected an integer, got '9500' "
+        "(write 9500 without quotes)"
+    ]
+    flow = quoted.replace("'${METRICS:-9500}'", "${METRICS:-9500}")
+    [syntax] = issues_of(tmp_path, flow)
+    assert syntax.endswith("or, for a number, write its key on a line of its own")
+
+
 def test_dotenv_beside_the_spec_and_the_environment_wins(tmp_path: Path) -> None:
     write(tmp_path, "# comment\nexport NAME='from dotenv'\nPORT=9100 # trailing\n\n", ".env")
     text = VALID.replace("name: demo", "name: ${NAME}").replace("9001", "${PORT}")

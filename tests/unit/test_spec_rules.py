@@ -54,6 +54,28 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
         ),
         ("      max_inflight: 0", "11:21: spec.components.src.max_inflight: must be >= 1, got 0"),
         (
+            '      health_port: "9464"',
+            "11:20: spec.components.src.health_port: expected an integer, got '9464' (write 9464 "
+            "without quotes)",
+        ),
+        (
+            "      max_inflight: '1.5'",  # no hint that would only lead to the next error
+            "11:21: spec.components.src.max_inflight: expected an integer, got '1.5'",
+        ),
+        (
+            "      replicas: true",
+            "11:17: spec.components.src.replicas: expected an integer, got true",
+        ),
+        (
+            "      replicas: 1e400",
+            "11:17: spec.components.src.replicas: expected a finite number, got 1e400",
+        ),
+        (
+            "      resources: {limits: {cpu: lots}}",
+            "11:33: spec.components.src.resources.limits.cpu: expected an amount as Kubernetes "
+            "writes it (like 500m, 2, 256Mi), got 'lots'",
+        ),
+        (
             "      health_port: 70000",
             "11:20: spec.components.src.health_port: must be <= 65535, got 70000",
         ),

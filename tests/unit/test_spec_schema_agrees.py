@@ -118,6 +118,47 @@ def test_every_bound_the_schema_shows_is_enforced_by_the_validator(
     assert any(key in issue.path for issue in caught.value.issues)
 
 
+def _types(schema: dict[str, Any]) -> set[str]:
+    types: set[str] = set()
+    for branch in schema.get("anyOf", [schema]):
+        written = branch.get("type", [])
+        types.update([written] if isinstance(written, str) else written)
+    return types
+
+
+def _numeric() -> list[tuple[str, str, str]]:
+    """(model, key, a valid value of it written as text) for every integer and number (a
+    string field that takes a number's text, `cpu: 2`, is not one)."""
+    return [
+        (model, key, str(2 if schema.get("default") is None else schema["default"]))
+        for model, key, schema in _properties()
+        if _types(schema) & {"integer", "number"} and "string" not in _types(schema)
+    ]
+
+
+def test_every_number_of_the_spec_is_checked_for_quotes() -> None:
+    keys = {key for _model, key, _text in _numeric()}
+    assert keys >= {"metrics_port", "health_port", "max_inflight", "replicas", "activate_at"}
+
+
+@pytest.mark.parametrize(("model", "key", "text"), _numeric(), ids=lambda v: str(v))
+def test_a_quoted_number_is_refused_by_both_with_the_fix(
+    tmp_path: Path, model: str, key: str, text: str
+) -> None:
+    """`metrics_port: "9464"` passed `flowrun validate` (pydantic's lax mode read the text
+    as a number) while editors, by the schema, flagged it. YAML reads it as text."""
+    document = _with(model, key, text)
+    schema_errors = list(Draft202012Validator(build_schema()).iter_errors(document))
+    assert schema_errors, f"the schema takes {model}.{key} = {text!r}"
+    with pytest.raises(SpecError) as caught:
+        load_spec(write(tmp_path, _yaml(document)), environ={})
+    [issue] = caught.value.issues
+    assert issue.path.endswith(f".{key}") and issue.line == 1 and issue.column > 1
+    assert issue.message.endswith(f"got {text!r} (write {text} without quotes)")
+    unquoted = load_spec(write(tmp_path, _yaml(_with(model, key, json.loads(text)))), environ={})
+    assert unquoted.revision
+
+
 def test_the_thresholds_carry_the_contracts_bounds() -> None:
     flow = build_schema()["$defs"]["FlowControlConfig"]["properties"]
     assert (flow["activate_at"]["exclusiveMinimum"], flow["activate_at"]["maximum"]) == (0, 1)
@@ -148,6 +189,14 @@ def test_shipped_specs_are_valid_by_the_schema(path: Path) -> None:
         ("ComponentSpec", "endpoint", "localhost:99999", False),
         ("ComponentSpec", "endpoint", "localhost:65535", True),
         ("ComponentSpec", "endpoint", 8080, False),  # the host is part of it
+        ("MonitoringConfig", "metrics_port", "9464", False),  # YAML reads text
+        ("MonitoringConfig", "metrics_port", True, False),  # pydantic's lax mode read 1
+        ("MonitoringConfig", "metrics_port", None, True),
+        ("ComponentSpec", "max_inflight", "1e3", False),
+        ("PoolConfig", "max_connections", 5.0, True),  # a whole number, in JSON Schema too
+        ("PoolConfig", "max_connections", 5.5, False),
+        ("FlowControlConfig", "activate_at", "0.9", False),
+        ("FlowControlConfig", "activate_at", 1, True),
     ],
     ids=lambda v: str(v),
 )

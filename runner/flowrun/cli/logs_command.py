@@ -58,7 +58,7 @@ def _chosen_files(state: StateDir, spec: Path, name: str | None) -> dict[str, Pa
     default=None,
     metavar="DURATION|TIME",
     help="Only lines written since then: 10m, 1h, 2024-05-01T12:00:00, 12:00 (to the second "
-    "for component logs).",
+    "for component logs); 0s: from now on, so with -f only new lines.",
 )
 @click.option(
     "--no-color",

@@ -9,6 +9,7 @@ reads the spec with plain YAML, never the full model: it must be fast and must n
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -75,9 +76,10 @@ def complete_log_names(
 
 
 class Since(click.ParamType):  # type: ignore[type-arg, unused-ignore]
-    """A moment, as epoch seconds: a duration back from now (`10m`, `90s`, `1h`), a date
-    and time (`2024-05-01T12:00:00`, `2024-05-01 12:00`, with or without an offset;
-    local time without), or a time of today (`12:00`, `12:00:30`)."""
+    """A moment, as epoch seconds: a duration back from now (`10m`, `90s`, `1h`; `0s` is
+    now itself, as in `docker logs --since`), a date and time (`2024-05-01T12:00:00`,
+    `2024-05-01 12:00`, with or without an offset; local time without), or a time of today
+    (`12:00`, `12:00:30`)."""
 
     name = "since"
 
@@ -90,7 +92,7 @@ class Since(click.ParamType):  # type: ignore[type-arg, unused-ignore]
         moment = _moment(text, now=time.time())
         if moment is None:
             self.fail(
-                f"{text!r} is neither a duration (10m, 90s, 1h) nor a time "
+                f"{text!r} is neither a duration (10m, 90s, 1h; 0s for now) nor a time "
                 "(2024-05-01T12:00:00, 12:00)",
                 param,
                 ctx,
@@ -99,13 +101,17 @@ class Since(click.ParamType):  # type: ignore[type-arg, unused-ignore]
 
 
 def _moment(text: str, *, now: float) -> float | None:
-    from flowctl.durations import parse_duration
+    from flowctl.durations import UNIT_SECONDS, parse_duration
     from flowctl.errors import SettingsError
 
     try:
         return now - parse_duration(text)
     except SettingsError:
         pass
+    # The spec's durations are intervals, never zero; back from now, zero is now itself:
+    # `logs -f --since 0s` follows only what is written from here on.
+    if re.fullmatch(rf"0+(\.0*)?\s*({'|'.join(UNIT_SECONDS)})", text):
+        return now
     try:
         return datetime.datetime.fromisoformat(text).timestamp()  # naive: local time
     except ValueError:

@@ -109,7 +109,13 @@ def log_files(logs_dir: Path) -> dict[str, Path]:
 
 def lines_since(path: Path, since_epoch: float, *, stamped: bool) -> list[str]:
     """The lines of a log written at or after `since_epoch`: to the second for a component
-    log (by its index), to the millisecond for a `stamped` one (the runner's)."""
+    log (by its index), to the millisecond for a `stamped` one (the runner's); none of a
+    log last written before the moment (`--since 0s`: nothing already there)."""
+    try:
+        if path.stat().st_mtime < since_epoch:
+            return []  # its index would give the whole second, written before the moment too
+    except FileNotFoundError:
+        return []
     if stamped:
         return _stamped_lines_since(path, since_epoch)
     offset = _offset_of_second(path, int(since_epoch))

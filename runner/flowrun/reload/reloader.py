@@ -16,6 +16,7 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from flowrun.errors import FlowrunError, SpecError, SpecFileError
 from flowrun.reload.apply import Applied, apply_plan, pair_of
@@ -48,8 +49,7 @@ class Reloader:
         self._pipeline = pipeline
         self._watch_files = watch_files
         self._environ = dict(os.environ if environ is None else environ)
-        loaded = pipeline.loaded
-        self._files = [loaded.path, loaded.spec_dir / DOTENV]
+        self._files = watched_files(pipeline.loaded)
         self.watcher = SpecWatcher(
             self._files, self._file_changed, settle_milliseconds=settle_milliseconds
         )
@@ -72,9 +72,11 @@ class Reloader:
         watching = asyncio.ensure_future(self.watcher.run())
         try:
             await self._pipeline.started.wait()
-            self._pipeline.event(f"watching {path} and its .env: an edit reloads")
-            if await self._revision_on_disk() != self._pipeline.loaded.revision:
-                await self.reload(f"{TRIGGER_FILE} while starting")
+            self._pipeline.event(f"watching {path}, its .env and env_files: an edit reloads")
+            async with self._one_at_a_time:
+                # Under the lock: the watcher's own reload of that edit may have run first.
+                if await self._revision_on_disk() != self._pipeline.loaded.revision:
+                    await self._reload_locked(f"{TRIGGER_FILE} while starting")
             await watching
         finally:
             watching.cancel()
@@ -83,20 +85,19 @@ class Reloader:
     async def reload(self, trigger: str) -> ReloadOutcome:
         """Reload now and return the outcome. Never raises: a failure is an outcome."""
         async with self._one_at_a_time:
-            began = time.monotonic()
-            old = self._pipeline.loaded
-            try:
-                await self._pipeline.started.wait()
-                return await self._reload(trigger, old, began)
-            except FlowrunError as e:  # the pipeline is stopping, or a restart failed twice
-                return self._finish(
-                    trigger, old, began, Applied(ReloadStatus.FAILED, errors=[str(e)])
-                )
-            except Exception as e:  # a reload bug must not take the pipeline down
-                error = f"internal error: {type(e).__name__}: {e}"
-                return self._finish(
-                    trigger, old, began, Applied(ReloadStatus.FAILED, errors=[error])
-                )
+            return await self._reload_locked(trigger)
+
+    async def _reload_locked(self, trigger: str) -> ReloadOutcome:
+        began = time.monotonic()
+        old = self._pipeline.loaded
+        try:
+            await self._pipeline.started.wait()
+            return await self._reload(trigger, old, began)
+        except FlowrunError as e:  # the pipeline is stopping, or a restart failed twice
+            return self._finish(trigger, old, began, Applied(ReloadStatus.FAILED, errors=[str(e)]))
+        except Exception as e:  # a reload bug must not take the pipeline down
+            error = f"internal error: {type(e).__name__}: {e}"
+            return self._finish(trigger, old, began, Applied(ReloadStatus.FAILED, errors=[error]))
 
     async def plan(self, profile: str | None = None) -> PlanAnswer:
         """What reloading the file as it is now would do, without doing it."""
@@ -119,11 +120,21 @@ class Reloader:
             return self._finish(
                 trigger, old, began, Applied(ReloadStatus.REJECTED, errors=_issues(e))
             )
+        self._watch(watched_files(new))
         plan = await self._plan(old, new)
         if plan.empty:
             return self._finish(trigger, old, began, Applied(ReloadStatus.UNCHANGED), plan)
         applied = await apply_plan(self._pipeline, old, new, plan)
         return self._finish(trigger, old, began, applied, plan)
+
+    def _watch(self, files: list[Path]) -> None:
+        """Watch the files the spec just loaded reads (an env_file added, or dropped)."""
+        if files == self._files:
+            return
+        self._files = files
+        self.watcher.files = files
+        # The new set's content as just loaded, give or take a write in the last instant.
+        self.watcher.accept(fingerprint(files))
 
     async def _load(self, profile: str | None) -> LoadedSpec:
         # Off the event loop: a large spec takes a while to validate.
@@ -135,7 +146,11 @@ class Reloader:
         return await asyncio.to_thread(build_plan, pair_of(old, new))
 
     async def _file_changed(self) -> None:
-        await self.reload(TRIGGER_FILE)
+        async with self._one_at_a_time:
+            # A reload that ran while this one waited (the start-up catch-up, SIGHUP) may
+            # have loaded this very content: once is enough.
+            if fingerprint(self._files) != self.watcher.baseline:
+                await self._reload_locked(TRIGGER_FILE)
 
     async def _revision_on_disk(self) -> str | None:
         try:
@@ -177,6 +192,11 @@ class Reloader:
         for line in rest:
             self._pipeline.event(f"reload: {line.strip()}")
         return outcome
+
+
+def watched_files(loaded: LoadedSpec) -> list[Path]:
+    """The spec, the .env beside it (watched even before it exists) and every env_file."""
+    return list(dict.fromkeys([loaded.path, loaded.spec_dir / DOTENV, *loaded.sources]))
 
 
 def _issues(error: SpecError | SpecFileError) -> list[str]:

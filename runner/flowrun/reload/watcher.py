@@ -6,7 +6,10 @@ new timestamped folder. So the watcher watches the *folders*: the one naming eac
 and every folder a symlink on the way points into, and reacts to events on the files'
 names and on the symlinks leading to them. A burst of saves is settled into one check,
 and the check compares the files' content: a touch, or a save of the same bytes, does
-nothing. A deleted spec is waited for (deploys recreate it); it is not an error.
+nothing. A deleted spec is waited for (deploys recreate it); it is not an error, and
+neither is an empty one (an editor that truncates, then writes). A watched folder that is
+renamed away or removed, and one made in its place, is noticed within a second even when no
+event says so (the watch is on the old folder): the watch moves to the one at that path.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ MAX_SYMLINK_HOPS = 40
 SETTLE_MILLISECONDS = 100  # quiet time that ends a burst of saves
 MAX_SETTLE_MILLISECONDS = 1_600  # a burst that never pauses is still checked this often
 RETRY_SECONDS = 1.0  # while no watched folder exists, or the watch broke
+RETARGET_MILLISECONDS = 1_000  # how often a quiet watch checks its folders are still the ones
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class WatchTargets:
 
     directories: frozenset[Path]
     relevant: frozenset[str]
+    identities: frozenset[tuple[str, int, int]] = frozenset()
+    """(folder, st_dev, st_ino) of each existing folder: a folder renamed away or removed,
+    and one made at its path, changes them while the paths stay the same."""
 
     def matters(self, path: str) -> bool:
         """An event on one of the paths, or on a folder (a `..data` symlink) leading to one."""
@@ -58,7 +65,18 @@ def watch_targets(files: Iterable[Path]) -> WatchTargets:
             relevant.add(str(real))
             directories.add(real.parent)
     resolved = {Path(os.path.realpath(folder)) for folder in directories}
-    return WatchTargets(frozenset(resolved), frozenset(relevant))
+    return WatchTargets(frozenset(resolved), frozenset(relevant), _identities(resolved))
+
+
+def _identities(folders: Iterable[Path]) -> frozenset[tuple[str, int, int]]:
+    found: set[tuple[str, int, int]] = set()
+    for folder in folders:
+        try:
+            info = folder.stat()
+        except OSError:  # gone: its absence is the change
+            continue
+        found.add((str(folder), info.st_dev, info.st_ino))
+    return frozenset(found)
 
 
 def symlink_chain(path: Path) -> list[Path]:
@@ -91,9 +109,10 @@ def fingerprint(files: Sequence[Path]) -> str:
 class SpecWatcher:
     """Calls `on_change()` once per settled burst of edits that changed the files' content.
 
-    `files[0]` is the spec; while it is missing the watcher waits. `accept(fingerprint)`
-    tells it which content is current (the reloader loaded it), so a SIGHUP or
-    `flowrun reload` of the same content does not reload again when a touch follows.
+    `files[0]` is the spec; while it is missing or empty the watcher waits.
+    `accept(fingerprint)` tells it which content is current (the reloader loaded it), so a
+    SIGHUP or `flowrun reload` of the same content does not reload again when a touch
+    follows. `files` may be replaced (an env_file added): the watch follows within a second.
     """
 
     def __init__(
@@ -125,9 +144,10 @@ class SpecWatcher:
 
     async def check(self) -> None:
         """Compare the content with the baseline; call on_change when it differs."""
-        if not self.files[0].exists():
+        waiting_for = _waiting_for(self.files[0])
+        if waiting_for:
             if not self.missing:
-                log.warning("%s is gone; waiting for it to come back", self.files[0])
+                log.warning("%s %s", self.files[0], waiting_for)
             self.missing = True
             return
         self.missing = False
@@ -137,12 +157,18 @@ class SpecWatcher:
     async def _watch_forever(self) -> None:
         from watchfiles import awatch
 
+        first = True
         while not self._stop.is_set():
             targets = watch_targets(self.files)
             folders = sorted(str(folder) for folder in targets.directories if folder.is_dir())
             if not folders:
                 await self._pause()
                 continue
+            if not first:
+                # What changed while no watch was on these folders (being replaced, or
+                # not there yet): no event will ever tell of it.
+                await self.check()
+            first = False
             watch = awatch(
                 *folders,
                 watch_filter=targets.event_filter,
@@ -151,19 +177,35 @@ class SpecWatcher:
                 recursive=False,
                 stop_event=self._stop,
                 ignore_permission_denied=True,
+                # A quiet watch wakes up too: a folder replaced under it sends no event
+                # on the new one, and the reloader may have changed `files`.
+                rust_timeout=RETARGET_MILLISECONDS,
+                yield_on_timeout=True,
             )
             try:
                 async with contextlib.aclosing(watch) as batches:
                     self.ready.set()
-                    async for _batch in batches:
-                        await self.check()
+                    async for batch in batches:
+                        if batch:
+                            await self.check()
                         if watch_targets(self.files) != targets:
-                            break  # a symlink now points elsewhere: watch the new folders
+                            break  # a symlink or a folder moved, or the files changed
             except (OSError, RuntimeError) as e:  # a watched folder vanished under us
                 log.warning("watching %s failed (%s); watching again", ", ".join(folders), e)
                 await self._pause()
-            await self.check()  # what changed while the watch was being replaced
 
     async def _pause(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), RETRY_SECONDS)
+
+
+def _waiting_for(spec: Path) -> str:
+    """Why the spec is not worth loading yet ("" when it is): gone, or empty, as in the
+    middle of a save that deletes, or truncates, before it writes."""
+    try:
+        size = spec.stat().st_size
+    except OSError:
+        return "is gone; waiting for it to come back"
+    if size == 0 and spec.is_file():
+        return "is empty; waiting for it to be written"
+    return ""

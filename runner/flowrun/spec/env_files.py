@@ -69,8 +69,9 @@ def _read(
     shown = os.path.join(os.path.dirname(shown_spec), env_file)
     where = (*COMPONENTS, name, "env_file")
     if not path.is_file():
+        fix = "name the dotenv file in it" if path.is_dir() else "create it or fix the path"
         what = "is a directory" if path.is_dir() else "does not exist"
-        message = f"{shown} {what}; create it or fix the path (relative to the spec's folder)"
+        message = f"{shown} {what}; {fix} (relative to the spec's folder)"
         result.findings.append(Finding(where, message))
         return None
     try:

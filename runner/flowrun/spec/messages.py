@@ -7,9 +7,10 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from flowrun.spec.model import ENDPOINT_PATTERN
+from flowrun.spec.model import ENDPOINT_PATTERN, QUANTITY_PATTERN
 from flowrun.spec.modelwalk import did_you_mean, model_at, unknown_key_message
 from flowrun.spec.nodes import Loc
+from flowrun.spec.scalars import resolve_plain
 
 
 class Finding(NamedTuple):
@@ -33,7 +34,9 @@ _EXPECTED = {
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
     "list_type": "a list",
+    "finite_number": "a finite number",
 }
+_NUMBER_TYPES = frozenset({"int_type", "int_parsing", "float_type", "float_parsing"})
 _BOUNDS = {
     "greater_than_equal": ("ge", ">="),
     "greater_than": ("gt", ">"),
@@ -57,6 +60,16 @@ def describe(value: Any) -> str:
     return repr(value)
 
 
+def _quoted_number(kind: str, value: Any) -> bool:
+    """Whether `value` is text that, written without quotes, is a number of this `kind`."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    number = resolve_plain(value.strip())
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        return False
+    return kind.startswith("float") or float(number).is_integer()
+
+
 def finding_from_error(error: ErrorDetails, root_model: type[BaseModel]) -> Finding:
     kind, loc, value = error["type"], tuple(error["loc"]), error.get("input")
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
@@ -75,6 +88,9 @@ def _value_message(kind: str, ctx: dict[str, Any], value: Any, default: str) -> 
         hint = ""
         if kind == "string_type" and isinstance(value, bool):
             hint = " (quote it to mean the text)"
+        elif kind in _NUMBER_TYPES and _quoted_number(kind, value):
+            # `metrics_port: "9464"`: YAML reads text, and a number field takes no text.
+            hint = f" (write {value.strip()} without quotes)"
         elif kind == "list_type" and isinstance(value, str) and " " in value.strip():
             # `command: python sink.py`: no shell splits it.
             hint = f" (write it as a list: [{', '.join(value.split())}])"
@@ -94,6 +110,8 @@ def _value_message(kind: str, ctx: dict[str, Any], value: Any, default: str) -> 
     if kind == "string_pattern_mismatch":
         if ctx.get("pattern") == ENDPOINT_PATTERN:
             return f"expected host:port (like 127.0.0.1:8815), {got}"
+        if ctx.get("pattern") == QUANTITY_PATTERN:
+            return f"expected an amount as Kubernetes writes it (like 500m, 2, 256Mi), {got}"
         return f"must match {ctx.get('pattern')}, {got}"
     if kind == "value_error":
         return str(ctx.get("error", default))

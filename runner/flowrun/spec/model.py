@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 
 from flowrun.spec.contract_check import check_by_contract
 from flowrun.spec.durations import Duration
+from flowrun.spec.numbers import Integer, IntegerOrNull, Number
 from flowrun.spec.readiness import READY_DESCRIPTION, Ready
 
 LIVE = "live"
@@ -70,7 +71,8 @@ _BELOW_ACTIVATE: Mapping[str, float] = {"exclusiveMinimum": 0, "exclusiveMaximum
 
 class _Strict(BaseModel):
     # Numbers become strings where a string is expected (`command: [sleep, 5]`, `env: {PORT: 8080}`)
-    # as in docker compose; booleans do not, so `env: {DEBUG: yes}` is still caught.
+    # as in docker compose; booleans do not, so `env: {DEBUG: yes}` is still caught. Text never
+    # becomes a number: numeric fields are `Integer` and `Number` (flowrun.spec.numbers).
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
@@ -163,20 +165,20 @@ class ControllerConfig(_Strict):
 
 
 class FlowControlConfig(_Strict):
-    activate_at: float = reloads(
+    activate_at: Number = reloads(
         LIVE,
         "Load (inflight/max_inflight) at which backpressure turns on; in (0, 1].",
         default=_FLOW.activate_at,
         bounds=_LOAD_THRESHOLD,
     )
-    deactivate_at: float = reloads(
+    deactivate_at: Number = reloads(
         LIVE,
         "Load below which backpressure turns off again (hysteresis); greater than 0 and "
         "below activate_at.",
         default=_FLOW.deactivate_at,
         bounds=_BELOW_ACTIVATE,
     )
-    throttle_rate: float = reloads(
+    throttle_rate: Number = reloads(
         LIVE,
         "Fraction of full speed upstream services run at under backpressure; in (0, 1].",
         default=_FLOW.throttle_rate,
@@ -193,13 +195,13 @@ class FlowControlConfig(_Strict):
 
 
 class PoolConfig(_Strict):
-    min_connections: int = reloads(
+    min_connections: Integer = reloads(
         LIVE,
         "Connections kept open per input.",
         default=_POOL.min_connections,
         ge=minimum(PoolSettings, "min_connections"),
     )
-    max_connections: int = reloads(
+    max_connections: Integer = reloads(
         LIVE,
         "Upper bound of connections per input.",
         default=_POOL.max_connections,
@@ -218,7 +220,7 @@ class PoolConfig(_Strict):
     connect_timeout: Duration = reloads(
         LIVE, "Time allowed to open one connection.", default=_POOL.connect_timeout_seconds
     )
-    max_retries: int = reloads(
+    max_retries: Integer = reloads(
         LIVE,
         "Retries of a failed call before it is reported.",
         default=_POOL.max_retries,
@@ -242,7 +244,7 @@ class PoolConfig(_Strict):
 
 
 class MonitoringConfig(_Strict):
-    metrics_port: int | None = reloads(
+    metrics_port: IntegerOrNull = reloads(
         PIPELINE,
         "Port of the runner's Prometheus endpoint (0: any free port, shown by status; null: none).",
         default=9464,
@@ -260,7 +262,7 @@ class RestartConfig(_Strict):
     policy: RestartPolicy = reloads(
         LIVE, "When a stopped process is started again.", default=RestartPolicy.ON_FAILURE
     )
-    max_restarts: int = reloads(
+    max_restarts: Integer = reloads(
         LIVE, "Restarts allowed within window before the component fails.", default=5, ge=0
     )
     window: Duration = reloads(LIVE, "The window max_restarts counts over.", default=60.0)
@@ -328,8 +330,8 @@ class ComponentSpec(_Strict):
         COMPONENT,
         "A dotenv file (KEY=VALUE lines, # comments), relative to the spec's folder, whose "
         "variables the component gets under those of env. Read with the spec: a missing file "
-        "is a spec error, and an edit of it restarts the component at the next reload "
-        "(`flowrun reload`). Values of secret-looking names are masked like env's.",
+        "is a spec error, and `flowrun up` watches it beside the spec: an edit restarts the "
+        "component. Values of secret-looking names are masked like env's.",
         default=None,
         min_length=1,
     )
@@ -344,10 +346,10 @@ class ComponentSpec(_Strict):
         "Component-specific settings, passed as JSON in FLOWRUN_CONFIG.",
         default_factory=dict,
     )
-    max_inflight: int = reloads(
+    max_inflight: Integer = reloads(
         COMPONENT, "Inflight items at which load is 1.0.", default=1000, ge=1
     )
-    health_port: int | None = reloads(
+    health_port: IntegerOrNull = reloads(
         COMPONENT,
         "Port of the component's metrics and health endpoint (0: a free port picked by the "
         "runner, kept across restarts, shown by status).",
@@ -368,7 +370,7 @@ class ComponentSpec(_Strict):
         "(`flowrun export`); the local runner does not limit processes.",
         default=None,
     )
-    replicas: int | None = reloads(
+    replicas: IntegerOrNull = reloads(
         COMPONENT,
         "Pods of the component on Kubernetes (`flowrun export`; default 1); the local runner "
         "runs one process.",

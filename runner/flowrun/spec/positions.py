@@ -15,6 +15,7 @@ import yaml
 
 from flowrun.spec.nodes import Entry, Loc, Map, Mark, Node, Problem, Scalar, Seq
 from flowrun.spec.scalars import resolve_plain, resolve_tagged
+from flowrun.spec.syntax_hints import syntax_hint
 
 MAX_DEPTH = 64
 MAX_NODES = 250_000
@@ -211,10 +212,8 @@ def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
         detail = f"{detail} ({error.context})"
     lines = text.splitlines()
     line = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
-    if "flow" in detail and "${" in line:
-        # `{port: ${PORT}}`: the braces of ${} end a flow mapping early.
-        detail += "; quote a value using ${...} inside [ ] or { }"
-    return Problem((), where, f"invalid YAML: {detail}")
+    hint = syntax_hint(error, line, where.column)
+    return Problem((), where, f"invalid YAML: {detail}" + (f"; {hint}" if hint else ""))
 
 
 def _reader_problem(error: yaml.YAMLError, text: str) -> Problem:

@@ -24,9 +24,14 @@ from flowrun.supervision.controlplane import ControlPlane
 from flowrun.supervision.port_book import HEALTH_HOST, ComponentPorts
 from flowrun.supervision.ports import accepts_connections, http_answers
 
+# Both usual causes: an SDK component is also silent to the controller while its own
+# `__init__` waits on something (run_component serves only after it), and `ready: tcp`
+# would not help that one.
 NOT_REGISTERING_HINT = (
-    "; a program that does not use the flowctl SDK never registers: give it "
-    "`ready: tcp`, `ready: {http: /health}` or `ready: started` in the spec"
+    "; an SDK component registers only once its `__init__` returned (one stuck in it, "
+    "waiting on something, never does); a program that does not use the "
+    "flowctl SDK never registers: give it `ready: tcp`, `ready: {http: /health}` or "
+    "`ready: started` in the spec"
 )
 
 
