@@ -12,6 +12,7 @@ import ctypes.util
 import os
 import platform
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,15 +135,27 @@ def processor_env(controller: str, **overrides: object) -> dict[str, str]:
     return {**os.environ, **settings.to_environ()}
 
 
-def test_no_false_alarm_while_registering_with_a_controller(
+def registered_scaler(
     controller: ControllerThread, tmp_path: Path
-) -> None:
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """The example processor, spawned and registered with `controller` (or exited)."""
     assert controller.controller is not None and controller.controller.address
     env = processor_env(controller.controller.address)
     log = tmp_path / "scaler.log"
     proc = spawn(EXAMPLE, env, log)
     try:
         wait_for(lambda: "scaler" in controller.services() or proc.poll() is not None)
+    except BaseException:
+        ended(proc)
+        raise
+    return proc, log
+
+
+def test_no_false_alarm_while_registering_with_a_controller(
+    controller: ControllerThread, tmp_path: Path
+) -> None:
+    proc, log = registered_scaler(controller, tmp_path)
+    try:
         assert proc.poll() is None, log.read_text()
         # The first verdict is logged once it has lasted: by then the start is behind us.
         wait_for(lambda: health_lines(log), what="the first health verdict in the log")
@@ -189,12 +202,8 @@ def send_to_thread(pid: int, thread_id: int, signum: int) -> None:
 def test_sigterm_taken_by_another_thread_still_stops_the_component(
     controller: ControllerThread, tmp_path: Path
 ) -> None:
-    assert controller.controller is not None and controller.controller.address
-    env = processor_env(controller.controller.address)
-    log = tmp_path / "scaler.log"
-    proc = spawn(EXAMPLE, env, log)
+    proc, log = registered_scaler(controller, tmp_path)
     try:
-        wait_for(lambda: "scaler" in controller.services() or proc.poll() is not None)
         others = [int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid]
         assert others, "a component serving Flight and gRPC runs threads besides its main one"
         # The handler runs on the main thread, which must notice the signal by itself:
