@@ -203,7 +203,8 @@ def test_a_full_restart_onto_a_taken_port_is_rejected_before_anything_stops(
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        written = value.format(port=port)
+        text = value.format(port=port)
+        written = int(text) if text.isdigit() else text  # a port is a number, not "52529"
         edit(pipeline.spec, lambda body: body.setdefault(section, {}).update({key: written}))
         result = pipeline.flowrun("reload", str(pipeline.spec))
     assert result.returncode == 1, result.stdout + result.stderr

@@ -42,7 +42,8 @@ def test_without_ready_a_plain_program_times_out_with_the_fix_in_the_message(
 
     assert pipeline.up().returncode == 1
     error = pipeline.component("plain")["last_error"]
-    assert "no registration with the controller; a program that does not use the flowctl" in error
+    assert "no registration with the controller; an SDK component registers only once" in error
+    assert "a program that does not use the flowctl SDK never registers" in error
     assert "`ready: tcp`" in error
 
 
