@@ -87,15 +87,20 @@ class RpcReader:
             params["startLedger"] = sequence
         else:
             params["pagination"]["cursor"] = cursor
-        try:
-            return self.call("getLedgers", params, f"ledger {sequence}")
-        except RpcAnswerError as refused:
-            latest = int(self.call("getLatestLedger", {}, f"ledger {sequence}")["sequence"])
-            if sequence > latest:
-                return None
-            raise LedgerSourceError(
-                f"ledger {sequence}: {self.url} getLedgers refused it: {refused.message}"
-            ) from None
+        for asked in range(2):
+            try:
+                return self.call("getLedgers", params, f"ledger {sequence}")
+            except RpcAnswerError as refused:
+                latest = int(self.call("getLatestLedger", {}, f"ledger {sequence}")["sequence"])
+                if sequence > latest:
+                    return None
+                if asked:
+                    raise LedgerSourceError(
+                        f"ledger {sequence}: {self.url} getLedgers refused it: {refused.message}"
+                    ) from None
+                # The ledger may have closed between the refusal and the question (one
+                # closes every ~5 s): ask once more before calling the refusal an error.
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _job(self, sequence: int, ledgers: list[dict[str, Any]]) -> DecodeJob:
         where = f"{self.url} getLedgers"

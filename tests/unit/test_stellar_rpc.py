@@ -36,6 +36,7 @@ class FakeRpc:
         self.metas = TESTNET_METAS
         self.latest = latest
         self.failures = failures
+        self.close_after_refusal = False
         self.requests: list[dict[str, Any]] = []
         rpc = self
 
@@ -48,6 +49,9 @@ class FakeRpc:
                     self.send_error(503)
                     return
                 answer = {"jsonrpc": "2.0", "id": body["id"], **rpc.answer(body)}
+                if rpc.close_after_refusal and "error" in answer:
+                    rpc.latest += 1  # the next ledger closes just after the refusal
+                    rpc.close_after_refusal = False
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -167,6 +171,13 @@ def test_following_the_tip_waits_for_new_ledgers(rpc: FakeRpc) -> None:
         stopping.set()
         follower.join(10)
     assert not follower.is_alive()
+
+
+def test_a_ledger_closing_between_a_refusal_and_the_tip_question_is_read(rpc: FakeRpc) -> None:
+    """A refused getLedgers then a getLatestLedger that already counts the ledger was an
+    error that ended the stream; it is the next ledger closing in between."""
+    rpc.latest, rpc.close_after_refusal = 998, True
+    assert list(sequences(reader(rpc.url), 999, 999)) == [999]
 
 
 def test_server_errors_are_retried(rpc: FakeRpc) -> None:
