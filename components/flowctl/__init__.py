@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from flowctl.flow_control import FlowController, FlowSnapshot, Pacer
     from flowctl.health import Check, HealthReport
     from flowctl.monitor import Monitor
+    from flowctl.options import ConfigError
     from flowctl.pool import ConnectionPool, PoolStats
     from flowctl.pool_manager import PoolManager
     from flowctl.run import run_component
@@ -53,6 +54,7 @@ _EXPORTS = {
     "Check": "flowctl.health",
     "HealthReport": "flowctl.health",
     "Monitor": "flowctl.monitor",
+    "ConfigError": "flowctl.options",
     "ConnectionPool": "flowctl.pool",
     "PoolManager": "flowctl.pool_manager",
     "PoolStats": "flowctl.pool",
@@ -68,6 +70,7 @@ __all__ = [
     "CommittedFiles",
     "Component",
     "ComponentSettings",
+    "ConfigError",
     "ConnectionPool",
     "ControllerClient",
     "FlowControlError",

@@ -67,8 +67,10 @@ of its own kind, given a PositionCodec). docs/sdk.md is the reference.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -91,6 +93,9 @@ from flowctl.settings import FLOWRUN_ENDPOINT, ComponentSettings
 from flowctl.tickets import DEFAULT_STREAM, StreamTicket
 
 SIGNAL_CHECK_SECONDS = 0.2
+# How long work() may take to return after a stop before the log says where it is: well
+# inside the runner's default stop_grace (10 s), after which the process is killed.
+STUCK_WORK_SECONDS = 2.0
 Action = Callable[[dict[str, Any]], Any]
 
 
@@ -270,7 +275,10 @@ class Component:
     def shutdown(self) -> None:
         self.stopping.set()
         if self._worker is not None:
-            self._worker.join(self.stop_timeout_seconds)
+            self._worker.join(min(STUCK_WORK_SECONDS, self.stop_timeout_seconds))
+            if self._worker.is_alive():
+                self.log.warning("%s", _stuck_work(self._worker, STUCK_WORK_SECONDS))
+                self._worker.join(max(0.0, self.stop_timeout_seconds - STUCK_WORK_SECONDS))
         self.on_stop()
         self.health_watch.stop()
         if self._parent_watch is not None:
@@ -339,6 +347,22 @@ class Component:
                 "call self.stop(reason) to exit instead",
                 self.settings.component_id,
             )
+
+
+def _stuck_work(worker: threading.Thread, waited_seconds: float) -> str:
+    """Where a work() that does not return after a stop is, and the fix: without it the
+    runner only says the process was killed after stop_grace."""
+    frame = sys._current_frames().get(worker.ident or 0)
+    stack = traceback.extract_stack(frame) if frame is not None else traceback.StackSummary()
+    # From work() on: the thread's bootstrap and _run_work are the SDK's, not the author's.
+    names = [entry.name for entry in stack]
+    first = names.index("_run_work") + 1 if "_run_work" in names else 0
+    where = "".join(traceback.format_list(stack[first:])).rstrip() or "  (unknown)"
+    return (
+        f"work() has not returned {waited_seconds:g}s after the stop; it is at:\n{where}\n"
+        "work() should return soon once self.stopping is set: wait with self.stopping.wait(s), "
+        "not time.sleep, and test it in every loop (docs/sdk.md, Lifecycle)"
+    )
 
 
 def _bounded(call: Callable[[], None], timeout_seconds: float) -> None:

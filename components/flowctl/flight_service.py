@@ -81,6 +81,10 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
                     self._one_batch_per_input(delivered, delivered.batches == yielded_after)
                     yielded_after = delivered.batches
                 batch, metadata = _with_metadata(item, delivered.position)
+                if not batch.schema.equals(schema):
+                    # Arrow would refuse it too, but only after this generator, so only the
+                    # reader would say so, in Arrow's words: say it here, naming the fix.
+                    raise FlowctlError(_foreign_batch(component, batch.schema, schema))
                 component.on_batch_served(batch)
                 yield batch, metadata
                 pacer.pace(batch.num_rows)
@@ -180,6 +184,18 @@ def _second_batch_of_one_input(component: Component, delivered: Delivered) -> st
         "restart resumes short or twice. Yield one batch per input batch (join what you "
         "split with pa.concat_batches; docs/sdk.md, 'Inputs and positions') and restart it"
     )
+
+
+def _foreign_batch(component: Component, served: pa.Schema, declared: pa.Schema) -> str:
+    return (
+        f"{type(component).__name__}.stream() yielded a batch with the schema "
+        f"({_fields(served)}), not the one its schema() declares ({_fields(declared)}): "
+        "build every batch with that schema (pa.record_batch(columns, schema=self.schema()))"
+    )
+
+
+def _fields(schema: pa.Schema) -> str:
+    return ", ".join(f"{field.name}: {field.type}" for field in schema)
 
 
 def _with_metadata(item: Any, input_position: str | None) -> tuple[pa.RecordBatch, bytes]:

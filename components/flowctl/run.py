@@ -39,8 +39,13 @@ def run_component(cls: type[Component], settings: ComponentSettings | None = Non
     set_parent_death_signal(settings.runner_pid)
     try:
         component = cls(settings)
-    except (FlowctlError, ValueError) as e:
+    except FlowctlError as e:
         log.error("cannot start %s: %s", settings.component_id, e)
+        return 2
+    except ValueError as e:
+        # A value the component checked itself, or a bug (`int("ten")`): the one line alone
+        # would not say which, nor where; the traceback names the file and line.
+        log.exception("cannot start %s: %s", settings.component_id, e)
         return 2
     install_signal_handlers(component.stop)
     try:

@@ -32,3 +32,12 @@ def test_the_examples_it_points_to_exist() -> None:
     root = Path(__file__).resolve().parents[2]
     for path in re.findall(r"`((?:examples|tests)/[\w/.]+)`", SDK_DOC):
         assert (root / path).exists(), path
+
+
+def test_every_error_it_lists_is_importable_from_flowctl() -> None:
+    """Its Errors section is what a component author raises and catches, imported the way
+    its top says every name is (`from flowctl import ConfigError`)."""
+    errors = SDK_DOC.split("## Errors", 1)[1].split("\n## ", 1)[0]
+    listed = sorted(set(re.findall(r"`(\w+Error)`", errors)))
+    assert "ConfigError" in listed
+    assert [name for name in listed if name not in flowctl.__all__] == []

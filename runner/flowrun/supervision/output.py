@@ -238,7 +238,10 @@ class OutputStream:
         self.redact = Redactor()  # given the secrets of each process at its launch
 
     def attach(self, transport: asyncio.ReadTransport | None) -> None:
+        """The pipe of a new process: what it prints is the tail that explains its end, not
+        the lines of the run before (a crash at start would be quoted twice)."""
         self._transport = transport
+        self._recent.clear()
 
     def feed(self, data: bytes) -> None:
         size = len(data)

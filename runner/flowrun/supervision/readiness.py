@@ -61,9 +61,21 @@ def readiness_criterion(check: ReadyCheck, ports: ComponentPorts) -> str:
     return "nothing (ready once started)"
 
 
+# A port written 0 is picked by the runner: a program that serves a port of its own never
+# sees a connection there, and the author does not know where the runner's port is given.
+NOT_LISTENING_HINT = (
+    "; the component is given that address in FLOWRUN_ENDPOINT (its `:port` in PORT): "
+    "serve there, or write the port it serves on as its endpoint in the spec"
+)
+
+
 def not_ready_hint(check: ReadyCheck, spec: ComponentSpec) -> str:
     """Said after a start timeout: how to fix the usual cause."""
-    return NOT_REGISTERING_HINT if check.kind is ReadyKind.REGISTERED and spec.ready is None else ""
+    if check.kind is ReadyKind.REGISTERED and spec.ready is None:
+        return NOT_REGISTERING_HINT
+    if check.kind is ReadyKind.TCP:
+        return NOT_LISTENING_HINT
+    return ""
 
 
 async def is_ready(

@@ -1,0 +1,252 @@
+"""Mistakes real user components make, and what the SDK and the runner tell their author:
+the method, the file and line, and the fix.
+
+- `stream()` yields a batch of another schema than `schema()` declares: Arrow refuses it
+  after the SDK has handed it over, so it was said only in the readers' logs, in Arrow's
+  words ("GeneratorStream"), while the component at fault logged nothing.
+- A bug in `__init__` that raises a ValueError (`int("ten")`): reported like a bad config
+  value, one line without a traceback, so nothing said where it was raised.
+- `work()` that never looks at `self.stopping`: SIGTERM waited for it until the runner
+  killed the process, with nothing in its log to say what it waited for.
+- An SDK component stuck in `__init__` misses its start_timeout: the runner's hint spoke
+  only of programs that do not use the SDK.
+- A plain program serving a port of its own: the timeout did not say where the runner's
+  port is given. A crash at start: its quote held the run before it too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+from _sdk_harness import component_settings, ended, spawn, wait_serving
+from fixtures.runner_harness import PORT_0, Pipeline, component, write_spec
+from flowctl import Component, StreamTicket
+from polling import wait_for
+from ports import free_port
+
+SCHEMA = pa.schema([("ledger", pa.int64()), ("txs", pa.int64())])
+
+
+class Renamer(Component):
+    """Declares `SCHEMA`, then yields a batch whose one column is named otherwise."""
+
+    def schema(self) -> pa.Schema:
+        return SCHEMA
+
+    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch([pa.array(["x", "y"])], names=["oops"])
+
+
+@pytest.fixture
+def renamer() -> Iterator[Renamer]:
+    component = Renamer(component_settings(None, component_id="renamer")).start()
+    yield component
+    component.stop()
+    component.shutdown()
+
+
+def test_a_batch_of_another_schema_is_said_by_the_component_that_yields_it(
+    renamer: Renamer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = flight.FlightClient(f"grpc://{renamer.endpoint}")
+    reader = client.do_get(StreamTicket("default").to_flight())
+    with (
+        caplog.at_level(logging.ERROR, logger="renamer"),
+        pytest.raises(flight.FlightServerError) as failed,
+    ):
+        reader.read_chunk()
+    reason = str(failed.value)
+    assert "Renamer.stream() yielded a batch with the schema (oops: string)" in reason, reason
+    assert "its schema() declares (ledger: int64, txs: int64)" in reason, reason
+    assert "GeneratorStream" not in reason
+    messages = [r.getMessage() for r in caplog.records if r.name == "renamer"]
+    assert any("Renamer.stream() yielded a batch with the schema" in m for m in messages)
+    client.close()
+
+
+def program(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def component_env(component_id: str) -> dict[str, str]:
+    settings = component_settings(
+        None,
+        component_id=component_id,
+        service_id=component_id,
+        component_type="sink",
+        endpoint=f"127.0.0.1:{free_port()}",
+        inputs={"upstream": f"127.0.0.1:{free_port()}"},
+    )
+    return {**os.environ, **settings.to_environ()}
+
+
+def test_a_value_error_in_init_keeps_its_traceback(tmp_path: Path) -> None:
+    sink = program(
+        tmp_path,
+        "sink_with_bad_int.py",
+        """\
+        import os
+        from flowctl import Component, run_component
+
+
+        class Sink(Component):
+            def __init__(self, settings=None):
+                super().__init__(settings)
+                self.every = int(os.environ.get("LOG_EVERY", "ten"))
+
+
+        raise SystemExit(run_component(Sink))
+        """,
+    )
+    log = tmp_path / "sink.log"
+    proc = spawn(sink, component_env("bad-int"), log)
+    try:
+        code = proc.wait(30)
+    finally:
+        ended(proc)
+    text = log.read_text()
+    assert code == 2, text
+    assert "cannot start bad-int: invalid literal for int() with base 10: 'ten'" in text
+    assert 'sink_with_bad_int.py", line 8, in __init__' in text, text
+
+
+def test_a_work_that_ignores_the_stop_is_named_where_it_is_stuck(tmp_path: Path) -> None:
+    sink = program(
+        tmp_path,
+        "sink_that_sleeps.py",
+        """\
+        import time
+        from flowctl import Component, run_component
+
+
+        class Sink(Component):
+            def work(self):
+                while True:
+                    time.sleep(0.1)
+
+
+        raise SystemExit(run_component(Sink))
+        """,
+    )
+    log = tmp_path / "sink.log"
+    env = component_env("sleeper")
+    proc = spawn(sink, env, log)
+    try:
+        wait_serving(env["FLOWRUN_ENDPOINT"])
+        proc.send_signal(signal.SIGTERM)
+        # Said well before the runner's stop_grace (10 s by default) kills it.
+        wait_for(
+            lambda: "work() has not returned" in log.read_text(),
+            what="the stuck work() in the log",
+            timeout=5,
+        )
+        text = log.read_text()
+        assert 'sink_that_sleeps.py", line 8, in work' in text, text
+        assert "self.stopping" in text, text
+    finally:
+        ended(proc)
+
+
+def test_a_component_stuck_before_it_serves_is_not_told_it_lacks_the_sdk(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The start timeout's hint said only that a program without the SDK never registers,
+    to the author of an SDK component whose __init__ waits for something forever."""
+    stuck = program(
+        tmp_path,
+        "stuck_in_init.py",
+        """\
+        import threading
+        from flowctl import Component, run_component
+
+
+        class Source(Component):
+            def __init__(self, settings=None):
+                super().__init__(settings)
+                threading.Event().wait()  # a database that never answers
+
+
+        raise SystemExit(run_component(Source))
+        """,
+    )
+    entry = component(command=["python", str(stuck)], endpoint=False, start_timeout="2s")
+    pipeline = Pipeline(write_spec(tmp_path, {"src": {**entry, "endpoint": PORT_0}}))
+    pipelines.append(pipeline)
+    pipeline.up()
+    seen = pipeline.wait_component(
+        "src", lambda c: "start_timeout" in json.dumps(c), what="src past its start_timeout"
+    )
+    said = json.dumps(seen)
+    assert "an SDK component registers only once its `__init__` returned" in said, said
+
+
+def test_a_program_serving_another_port_is_told_where_its_port_is(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """A plain program with its port written in its code, under a spec whose endpoint the
+    runner picks: the timeout named a port the author never chose, and not where it is."""
+    own_port = free_port()
+    server = program(
+        tmp_path,
+        "fixed_port_server.py",
+        f"""\
+        import socket
+        import time
+
+        listener = socket.create_server(("127.0.0.1", {own_port}))
+        print("serving on {own_port}", flush=True)
+        time.sleep(3600)
+        """,
+    )
+    entry = component(
+        command=["python", str(server)],
+        endpoint=False,
+        protocol="none",
+        ready="tcp",
+        start_timeout="2s",
+    )
+    pipeline = Pipeline(write_spec(tmp_path, {"server": {**entry, "endpoint": PORT_0}}))
+    pipelines.append(pipeline)
+    pipeline.up()
+    seen = pipeline.wait_component(
+        "server", lambda c: "start_timeout" in json.dumps(c), what="server past start_timeout"
+    )
+    said = json.dumps(seen)
+    assert "FLOWRUN_ENDPOINT" in said and "serving on" in said, said
+
+
+def test_the_log_lines_quoted_for_a_crash_are_those_of_that_run(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """A typo in an import crashes every run in the same few lines: the quote of the last
+    one held the run before it too, the same traceback twice, as if it had failed twice."""
+    typo = program(
+        tmp_path,
+        "typo.py",
+        """\
+        import os
+
+        print(f"run {os.getpid()}", flush=True)
+        import pyarow  # noqa: F401
+        """,
+    )
+    entry = component(command=["python", str(typo)], endpoint=False)
+    pipeline = Pipeline(write_spec(tmp_path, {"typo": entry}))
+    pipelines.append(pipeline)
+    pipeline.up()
+    seen = pipeline.wait_component(
+        "typo", lambda c: c["restarts"] >= 1 and c["state"] == "backoff", what="a second crash"
+    )
+    quoted = seen["last_error"]
+    assert quoted.count("run ") == 1 and quoted.count("No module named 'pyarow'") == 1, quoted
