@@ -162,6 +162,23 @@ async def test_registration_without_service_id_gets_one(plane: cp_grpc.ControlPl
     await heartbeat(plane, ack.service_id, load=0.1)
 
 
+async def test_a_service_id_past_1024_characters_is_refused_not_cut(
+    controller: Controller, plane: cp_grpc.ControlPlaneStub
+) -> None:
+    """A client that heartbeats under the id it sent would find a cut id NOT_FOUND, and two
+    long ids alike in their first 1024 characters would be one service: refused, as v1 is."""
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await register(plane, "s" * 1025)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.value.details() == (
+        "service_id is 1025 characters long, past the limit of 1024: register with a shorter id"
+    )
+    assert controller.services() == []
+    ack = await register(plane, "s" * 1024)
+    assert ack.service_id == "s" * 1024
+    await heartbeat(plane, ack.service_id, load=0.1)
+
+
 async def test_garbage_metrics_never_poison_the_controller(
     controller: Controller, plane: cp_grpc.ControlPlaneStub, metrics: CollectorRegistry
 ) -> None:

@@ -78,9 +78,10 @@ class Registration:
     @classmethod
     def from_proto(cls, info: cp.ServiceInfo) -> Registration:
         """Read a legacy ServiceInfo; an empty service id gets one assigned (the ack
-        returns it)."""
+        returns it). A service id too long is refused, as in `from_v1`: cut, it could be
+        another service's."""
         metadata = clean_metadata(info.metadata)
-        service_id = clean_text(info.service_id) or _assigned_id(info.component_id)
+        service_id = _checked_id("service_id", info.service_id) or _assigned_id(info.component_id)
         return cls(
             service_id=service_id,
             component_id=clean_text(info.component_id) or service_id,
@@ -193,11 +194,12 @@ def endpoint_key(endpoint: str) -> str:
 
 
 def _asked_id(request: v1.RegisterRequest) -> str:
-    field, asked = (
-        ("component_id", request.component_id)
-        if request.component_id
-        else ("component.id", request.component.id)
-    )
+    if request.component_id:
+        return _checked_id("component_id", request.component_id)
+    return _checked_id("component.id", request.component.id)
+
+
+def _checked_id(field: str, asked: str) -> str:
     if len(asked) > MAX_TEXT_LENGTH:
         raise RegistrationError(
             f"{field} is {len(asked)} characters long, past the limit of {MAX_TEXT_LENGTH}:"

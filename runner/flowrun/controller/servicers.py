@@ -21,6 +21,7 @@ from flowctl.policy_codec import policy_from_proto
 from google.protobuf.empty_pb2 import Empty
 
 from flowrun.controller import messages
+from flowrun.controller.registration import RegistrationError
 from flowrun.controller.registry import RegistryFullError
 from flowrun.controller.state import ControllerState
 
@@ -51,6 +52,8 @@ class ControlPlaneServicer(cp_grpc.ControlPlaneServicer):  # type: ignore[misc, 
     async def Register(self, request: cp.ServiceInfo, context: Context) -> cp.RegistrationAck:
         try:
             record = self._state.register(request)
+        except RegistrationError as e:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(e))
         except RegistryFullError as e:
             await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(e))
         registration = record.registration
