@@ -43,6 +43,15 @@ class ComponentConfig(dict[str, Any]):
         )
 
 
+def where_to_fix(error: Exception, component_id: str) -> str:
+    """Where the spec sets the value a ConfigError names (`config.KEY=...` alone does not
+    say which component's config, nor that it is in the spec). A missing key's message
+    names it already."""
+    if isinstance(error, ConfigError) and not isinstance(error, MissingConfigError):
+        return f" (set under spec.components.{component_id}.config in the spec)"
+    return ""
+
+
 def _fail(key: str, value: Any, expected: str) -> ConfigError:
     return ConfigError(f"config.{key}={value!r}: expected {expected}")
 

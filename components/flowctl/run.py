@@ -9,6 +9,7 @@ import sys
 from flowctl.component import Component
 from flowctl.errors import FlowctlError, SettingsError
 from flowctl.lifecycle import install_signal_handlers, set_parent_death_signal
+from flowctl.options import where_to_fix
 from flowctl.settings import ComponentSettings
 
 
@@ -40,7 +41,8 @@ def run_component(cls: type[Component], settings: ComponentSettings | None = Non
     try:
         component = cls(settings)
     except FlowctlError as e:
-        log.error("cannot start %s: %s", settings.component_id, e)
+        where = where_to_fix(e, settings.component_id)
+        log.error("cannot start %s: %s%s", settings.component_id, e, where)
         return 2
     except ValueError as e:
         # A value the component checked itself, or a bug (`int("ten")`): the one line alone

@@ -91,6 +91,39 @@ def component_env(component_id: str) -> dict[str, str]:
     return {**os.environ, **settings.to_environ()}
 
 
+def test_a_bad_config_value_is_one_line_naming_where_the_spec_sets_it(tmp_path: Path) -> None:
+    sink = program(
+        tmp_path,
+        "sink_with_bad_config.py",
+        """\
+        from flowctl import Component, options, run_component
+
+
+        class Sink(Component):
+            def __init__(self, settings=None):
+                super().__init__(settings)
+                self.every = options.integer(self.config, "every", 10, minimum=1)
+
+
+        raise SystemExit(run_component(Sink))
+        """,
+    )
+    log = tmp_path / "sink.log"
+    env = {**component_env("bad-config"), "FLOWRUN_CONFIG": json.dumps({"every": "ten"})}
+    proc = spawn(sink, env, log)
+    try:
+        code = proc.wait(30)
+    finally:
+        ended(proc)
+    text = log.read_text()
+    assert code == 2, text
+    assert (
+        "cannot start bad-config: config.every='ten': expected an integer >= 1 "
+        "(set under spec.components.bad-config.config in the spec)"
+    ) in text, text
+    assert "Traceback" not in text, text
+
+
 def test_a_value_error_in_init_keeps_its_traceback(tmp_path: Path) -> None:
     sink = program(
         tmp_path,
