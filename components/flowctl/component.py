@@ -131,6 +131,7 @@ class Component:
             client_stats=lambda: self.client.stats if self.client else None,
             health=self.health,
             inbound_streams=lambda: self._server.open_streams if self._server else 0,
+            stream_failures=lambda: self._server.failures.total if self._server else 0,
         )
 
     # -- what subclasses override ---------------------------------------------------
@@ -211,7 +212,10 @@ class Component:
 
     def _all_health_checks(self) -> list[Check]:
         interval_seconds = self.health_watch.interval_seconds
-        return [*self._inputs.health_checks(interval_seconds), *self.health_checks()]
+        server = self._server
+        # Its readers resume a failed stream: only this check says stream() keeps failing.
+        streams = server.health_checks(interval_seconds) if server is not None else []
+        return [*self._inputs.health_checks(interval_seconds), *streams, *self.health_checks()]
 
     def all_actions(self) -> dict[str, Action]:
         builtin: dict[str, Action] = {

@@ -5,6 +5,9 @@ component's `stream()` produces the batches, and every batch served is paced and
 counted by the component's flow controller. Every message carries its position
 (flowctl.positions), and a stream that `stream()` finished ends with the end message;
 one cut short by a stop does not, so its reader resumes it elsewhere.
+
+A stream that fails is remembered for the component's health (`health_checks`): its
+reader resumes it, so nothing else would say that the component keeps failing.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from flowctl.errors import FlowctlError, TicketError
+from flowctl.health import Check
 from flowctl.positions import END_METADATA, CurrentPosition, Delivered, position_metadata
+from flowctl.stream_failures import StreamFailures
 from flowctl.tickets import StreamTicket
 
 if TYPE_CHECKING:
@@ -30,6 +35,10 @@ log = logging.getLogger("flowctl.flight")
 Action = Callable[[dict[str, Any]], Any]
 
 
+class _Refused(FlowctlError):
+    """The standing refusal after the one-batch rule: a check of its own, not a failure."""
+
+
 class FlightService(flight.FlightServerBase):  # type: ignore[misc]
     def __init__(self, component: Component, location: str) -> None:
         super().__init__(location)
@@ -37,6 +46,7 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         self._streams_lock = threading.Lock()
         self.open_streams = 0
         self.refusal: str | None = None  # why every stream is refused, once stream() broke a rule
+        self.failures = StreamFailures()
 
     def do_get(
         self, context: flight.ServerCallContext, ticket: flight.Ticket
@@ -53,12 +63,14 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             batches = component.stream(request)
         except FlowctlError as e:
             component.log.error("stream refused: %s", e)
+            self._failed(context, e)
             raise flight.FlightServerError(str(e)) from e
         except Exception as e:
             # Raised before the stream began (schema() not overridden, or failing): the
             # same bug report as once it runs. Left to Flight, this component logged
             # nothing and its reader quoted only `Python exception: Traceback ...`.
             component.log.exception("%s failed", call)
+            self._failed(context, e, f"{call} failed: {e!r}")
             raise flight.FlightServerError(f"{call} failed: {e!r}") from e
         return flight.GeneratorStream(schema, self._served(schema, batches, context))
 
@@ -72,7 +84,7 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             self.open_streams += 1
         try:
             if self.refusal is not None:
-                raise FlowctlError(self.refusal)
+                raise _Refused(self.refusal)
             yielded_after = 0  # input batches delivered when stream() last yielded
             for item in _stepped(batches, component.input_positions, delivered):
                 if context.is_cancelled() or component.stopping.is_set():
@@ -94,11 +106,13 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         except FlowctlError as e:
             # A refusal the component explains: the client gets the reason, not a traceback.
             component.log.error("stream refused: %s", e)
+            self._failed(context, e)
             raise flight.FlightServerError(str(e)) from e
         except Exception as e:
             # A bug of stream(): its traceback goes to this component's log, the reason to
-            # the reader (which resumes the stream after it).
+            # the reader (which resumes the stream after it), and a count to its health.
             component.log.exception("stream() failed")
+            self._failed(context, e, f"stream() failed: {e!r}")
             raise flight.FlightServerError(f"stream() failed: {e!r}") from e
         finally:
             with self._streams_lock:
@@ -117,7 +131,31 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             self.refusal = _second_batch_of_one_input(self._component, delivered)
             self._component.log.error("%s", self.refusal)
         elif not same_input and self.refusal is not None:
-            raise FlowctlError(self.refusal)
+            raise _Refused(self.refusal)
+
+    def _failed(
+        self, context: flight.ServerCallContext, error: Exception, reason: str = ""
+    ) -> None:
+        """Remember a failed stream for `health_checks`. Not a bad ticket (the reader's
+        mistake, its own to fix), the standing refusal (a check of its own), nor a stream
+        whose reader left or whose component is stopping (what broke it then was most
+        likely the cancel or the stop itself)."""
+        if isinstance(error, TicketError | _Refused):
+            return
+        if context.is_cancelled() or self._component.stopping.is_set():
+            return
+        self.failures.record(reason or str(error))
+
+    def health_checks(self, interval_seconds: float) -> list[Check]:
+        """`stream`: unhealthy while every stream is refused, else as StreamFailures says."""
+        if self.refusal is not None:
+            # Unhealthy, not degraded: it serves nothing at all, and no wait clears it (a
+            # failure ages out, this lasts until a restart). /health answers 503, so
+            # Kubernetes' readiness takes it out of its Service, with nothing to serve;
+            # nothing restarts it for that (liveness probes the Flight port), which would
+            # only break the rule again: the fix, then the restart, are the author's.
+            return [Check("stream", "unhealthy", f"every stream refused: {self.refusal}")]
+        return self.failures.check(interval_seconds)
 
     def get_schema(
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor

@@ -16,7 +16,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, make_wsgi_app
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -45,6 +45,7 @@ class Monitor:
         client_stats: Callable[[], ClientStats | None] | None = None,
         health: Callable[[], HealthReport] | None = None,
         inbound_streams: Callable[[], int] | None = None,
+        stream_failures: Callable[[], int] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.latency = Histogram(
@@ -60,7 +61,14 @@ class Monitor:
             registry=self.registry,
         )
         self._collector = _SdkCollector(
-            service_id, service_type, flow, pools, client_stats, health, inbound_streams
+            service_id,
+            service_type,
+            flow,
+            pools,
+            client_stats,
+            health,
+            inbound_streams,
+            stream_failures,
         )
         self.registry.register(self._collector)
         self._health = health
@@ -138,6 +146,7 @@ class _SdkCollector(Collector):
         client_stats: Callable[[], ClientStats | None] | None,
         health: Callable[[], HealthReport] | None,
         inbound_streams: Callable[[], int] | None,
+        stream_failures: Callable[[], int] | None,
     ) -> None:
         self._labels = (service_id, service_type)
         self._flow = flow
@@ -145,6 +154,7 @@ class _SdkCollector(Collector):
         self._client_stats = client_stats
         self._health = health
         self._inbound = inbound_streams
+        self._stream_failures = stream_failures
 
     def collect(self) -> Iterator[Metric]:
         pool_stats = self._pools.stats() if self._pools is not None else []
@@ -160,3 +170,10 @@ class _SdkCollector(Collector):
             )
             status.add_metric([], float(self._health().exit_code))
             yield status
+        if self._stream_failures is not None:
+            yield CounterMetricFamily(
+                "flowctl_stream_failures",
+                "Streams this component's stream() failed (not a bad ticket, a stop or a "
+                "reader that left)",
+                value=float(self._stream_failures()),
+            )
