@@ -5,7 +5,8 @@ Signal handlers only queue a request (SIGINT/SIGTERM: shut down, a second SIGINT
 now, SIGHUP: reload); the main loop acts on them in order. The runner builds its own
 `Reloader` and is the `RunningPipeline` it reloads (`apply()`, `restart_pipeline()`,
 `started`...); it routes SIGHUP, `flowrun reload` and `flowrun plan` to it, and runs its
-spec watcher beside the pipeline.
+spec watcher beside the pipeline. Every second it also checks that its state directory is
+still the one it holds, and records itself there again if not (state_dir.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from flowrun.daemon.progress import report_waits
 from flowrun.daemon.registry import RunnerRegistry
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.daemon.routes import AdminRoutes
-from flowrun.daemon.state_dir import RunnerInfo, StateDir
+from flowrun.daemon.state_dir import RunnerInfo, RunnerLock, StateDir
 from flowrun.daemon.status import (
     component_statuses,
     health_targets,
@@ -55,6 +56,8 @@ from flowrun.supervision.ports import port_holder, port_in_use, split_endpoint
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
 from flowrun.supervision.supervisor import ApplyResult, Supervisor
+
+STATE_CHECK_SECONDS = 1.0
 
 
 class Runner:
@@ -83,6 +86,9 @@ class Runner:
         self.control: ControlPlane = control_plane_for(self.body, self.registry)
         self.supervisor: Supervisor | None = None
         self._events: EventLog | None = None
+        self._lock: RunnerLock | None = None
+        self._info: RunnerInfo | None = None
+        self._state_warning: str | None = None  # the last one said, not to repeat it every check
         self._guardian: Guardian | None = None
         self._requests: asyncio.Queue[str] = asyncio.Queue()
         self._stopped: asyncio.Future[StopReport] = asyncio.get_running_loop().create_future()
@@ -107,7 +113,7 @@ class Runner:
 
     # -- the whole life ------------------------------------------------------------------------
     async def run(self) -> None:
-        lock = self.state.acquire(self.loaded.path)
+        self._lock = self.state.acquire(self.loaded.path)
         try:
             self._events = EventLog(self.state.runner_log, self.console)
             forwarding = forward_library_logs(self._events)
@@ -119,16 +125,18 @@ class Runner:
                 watch = asyncio.ensure_future(self.reloader.watch())
                 watch.add_done_callback(self._report_watch_end)
                 polls = asyncio.ensure_future(self.component_health.run())
+                recording = asyncio.ensure_future(self._keep_recorded())
                 await self._serve_requests()
-                for task in (startup, watch, polls):
+                for task in (startup, watch, polls, recording):
                     task.cancel()
                 await self._shutdown()
             finally:
                 await self._close_services()
         finally:
             self.registry_entry.remove(os.getpid())
-            self.state.remove_info()
-            lock.release()
+            if self._lock.still_at_path():  # else the record there is not ours to remove
+                self.state.remove_info()
+            self._lock.release()
             if self._events is not None:
                 logging.getLogger("flowrun").removeHandler(forwarding)
                 self._events.close()
@@ -156,8 +164,56 @@ class Runner:
             profile=self.loaded.profile,
         )
         self.state.write_info(info)
+        self._info = info
         self.registry_entry.add(info, pipeline=self.loaded.name, state_dir=self.state.root)
         self.supervisor = self._new_supervisor()
+
+    async def _keep_recorded(self, interval_seconds: float = STATE_CHECK_SECONDS) -> None:
+        """Record this runner again when its state directory goes away under it (a deploy
+        swapping the spec folder, `git clean -fdx`): else `status` and `down` find no runner
+        and a second `up` starts a twin on the same pipeline."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            if self._lock is not None and not self._lock.still_at_path():
+                self._record_again(interval_seconds)
+
+    def _record_again(self, interval_seconds: float) -> None:
+        assert self._lock is not None and self._info is not None
+        root = self.state.root
+        how = "replaced" if os.path.exists(self.state.lock_file) else "removed"
+        try:
+            lock = self.state.republish(self._info)
+        except OSError as e:
+            self._warn_about_state(
+                f"warning: state directory {root} was {how} and cannot be made again "
+                f"({e.strerror or e}): retrying every {interval_seconds:g}s"
+            )
+            return
+        if lock is None:
+            holder = self.state.read_info()
+            if holder is not None and holder.pid != os.getpid():  # None: a probe, or starting
+                self._warn_about_state(
+                    f"warning: state directory {root} was {how} and runner pid {holder.pid} "
+                    f"serves {self.loaded.path} from it now; this runner (pid {os.getpid()}) "
+                    f"goes on without a record: stop it with `kill {os.getpid()}`"
+                )
+            return
+        self._lock.release()  # the old file, removed or moved away: it guards nothing
+        self._lock = lock
+        self._state_warning = None
+        # The component logs follow their path by themselves at their next write
+        # (RotatingLogFile); runner.log is reopened here, for the line that says why.
+        if self._events is not None:
+            try:
+                self._events.reopen()
+            except OSError as e:
+                self.event(f"warning: cannot reopen {self.state.runner_log}: {e}")
+        self.event(f"state directory {root} was {how}: recorded again there")
+
+    def _warn_about_state(self, text: str) -> None:
+        if text != self._state_warning:
+            self._state_warning = text
+            self.event(text)
 
     async def _start_control_plane(self) -> None:
         try:

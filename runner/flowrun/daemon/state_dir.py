@@ -9,6 +9,11 @@
 - `runner.log`: the runner's own lines (starts, exits, restarts), and the output of a
   detached runner;
 - `logs/`: one file per component, `<name>.log`, rotated by size.
+
+The directory can go away under a live runner: a deploy that swaps the spec folder
+(`mv new pipeline`) leaves it in the old folder, `git clean -fdx` deletes it. The runner
+then records itself again at the path (`republish`), which it notices because its lock is
+no longer the file there (`RunnerLock.still_at_path`).
 """
 
 from __future__ import annotations
@@ -58,8 +63,21 @@ class RunnerInfo:
 class RunnerLock:
     """The exclusive lock a live runner holds on its state directory."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, path: Path) -> None:
         self._fd: int | None = fd
+        self.path = path
+
+    def still_at_path(self) -> bool:
+        """True while the lock file at `path` is the file this lock holds. A lock on a file
+        that was removed, or moved away with its folder, still holds, but guards nothing:
+        the next `flowrun up` creates a new file at the path and locks that."""
+        if self._fd is None:
+            return False
+        try:
+            at_path = os.stat(self.path)
+        except OSError:  # gone, or its folder is now a file or out of reach
+            return False
+        return os.path.samestat(os.fstat(self._fd), at_path)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -136,13 +154,40 @@ class StateDir:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return RunnerLock(fd)
+                return RunnerLock(fd, self.lock_file)
             except BlockingIOError:
                 # A status probe holds the lock for microseconds; a runner holds it for good.
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise self.already_running(spec_path) from None
                 time.sleep(0.05)
+
+    def republish(self, info: RunnerInfo) -> RunnerLock | None:
+        """Create this directory again and record `info` there, for a runner whose directory
+        was removed or replaced under it; the new lock, or None when another runner took the
+        lock first (it serves the spec now: a runner does not fight for it). OSError when the
+        directory cannot be made, e.g. its folder is gone too: try again later."""
+        # One level at a time, never `parents=True`: a deploy swapping the spec folder may be
+        # between its two renames, and a folder recreated here would make the second `mv`
+        # move the new folder into it.
+        for folder in (self.root.parent, self.root, self.logs_dir):
+            folder.mkdir(exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # No retry here: a status probe holding it for a moment is retried at the next check.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if isinstance(e, BlockingIOError):
+                return None
+            raise
+        lock = RunnerLock(fd, self.lock_file)
+        try:
+            self.write_info(info)
+        except OSError:
+            lock.release()
+            raise
+        return lock
 
     def is_locked(self) -> bool:
         """True while some live runner holds the lock."""

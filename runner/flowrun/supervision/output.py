@@ -13,6 +13,7 @@ so a flood costs the flooder time, not the runner or the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -56,6 +57,8 @@ class RotatingLogFile:
     def write(self, data: bytes) -> None:
         if self._size + len(data) > self._max_bytes and self._size > 0:
             self._rotate()
+        if int(time.time()) != self._indexed_second:  # once a second, for a stat or two
+            self._follow_path()
         self._note_time()
         self._handle.write(data)
         self._size += len(data)
@@ -63,6 +66,39 @@ class RotatingLogFile:
     def close(self) -> None:
         self._handle.close()
         self._index.close()
+
+    def reopen(self) -> None:
+        """Open the file and its index again at `path`: after the folder was removed or
+        replaced (the runner's state directory was), the open ones are files nobody reads.
+        Never creates a folder: one that is missing may be a deploy's, half swapped."""
+        if self._handle.closed:
+            return  # closed for good: its component is gone
+        handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 - replaces self._handle
+        try:
+            index = open(index_path(self.path), "a", buffering=1)  # noqa: SIM115 - same
+        except OSError:
+            handle.close()
+            raise
+        self.close()
+        self._handle, self._index = handle, index
+        self._size = handle.tell()
+        self._indexed_second = None  # the new index starts with the next write
+
+    def _follow_path(self) -> None:
+        """Reopen at `path` when the file there is no longer this one (removed, or its folder
+        replaced), as logging's WatchedFileHandler does; while its folder is missing, go on
+        in the old file until the runner has made the folder again."""
+        try:
+            at_path = os.stat(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return
+        else:
+            if os.path.samestat(os.fstat(self._handle.fileno()), at_path):
+                return
+        with contextlib.suppress(OSError):
+            self.reopen()
 
     def _note_time(self) -> None:
         """One `epoch offset` line per second that has output: where that second starts."""
@@ -301,6 +337,7 @@ class EventLog:
 
     def __init__(self, path: Path, console: Console | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._handle = open(path, "a", buffering=1)  # noqa: SIM115 - the runner's whole life
         self._console = console
 
@@ -313,6 +350,19 @@ class EventLog:
 
     def close(self) -> None:
         self._handle.close()
+
+    def reopen(self) -> None:
+        """Open `path` again, after its folder was removed or replaced. A detached runner's
+        stdout and stderr are the old file too (detach.py): they follow, so a traceback
+        lands where `flowrun logs` reads; a terminal's are left alone."""
+        old = os.fstat(self._handle.fileno())
+        handle = open(self.path, "a", buffering=1)  # noqa: SIM115 - replaces self._handle
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):  # closed: nothing to follow
+                if os.path.samestat(os.fstat(fd), old):
+                    os.dup2(handle.fileno(), fd)
+        self._handle.close()
+        self._handle = handle
 
 
 class _ForwardToEvents(logging.Handler):
