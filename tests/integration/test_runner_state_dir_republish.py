@@ -46,7 +46,7 @@ def _status_again(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def _logs_go_on(pipeline: Pipeline, removed_or_replaced: str) -> None:
-    state = pipeline.spec.parent.resolve() / ".flowrun" / pipeline.spec.stem
+    state = pipeline.spec.parent / ".flowrun" / pipeline.spec.stem
     wait_for(
         lambda: "tick" in (state / "logs" / "ticker.log").read_text(),
         RECORDED_AGAIN_SECONDS,
@@ -99,4 +99,28 @@ def test_a_replaced_spec_folder_finds_the_runner_at_its_path(
     _logs_go_on(pipeline, "removed")  # the new folder came without a .flowrun
     # The runner let go of the old folder's lock: it serves the spec at the path only.
     assert pipeline.flowrun("status", str(tmp_path / "old" / pipeline.spec.name)).returncode != 0
+    _down_leaves_nothing(pipeline, pid)
+
+
+def test_a_swapped_release_symlink_finds_the_runner_through_it(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """A Capistrano-style deploy: the spec is reached through `current -> releases/v1`, and
+    the deploy points `current` at v2 (a new symlink renamed over it, as `ln -sfn` does)."""
+    releases = tmp_path / "releases"
+    (releases / "v1").mkdir(parents=True)
+    current = tmp_path / "current"
+    current.symlink_to(releases / "v1", target_is_directory=True)
+    pipeline, pid = _start(current, pipelines)  # the spec written through the link, into v1
+    (releases / "v2").mkdir()
+    shutil.copy2(pipeline.spec, releases / "v2" / pipeline.spec.name)
+
+    (tmp_path / "current.new").symlink_to(releases / "v2", target_is_directory=True)
+    os.rename(tmp_path / "current.new", current)
+
+    assert _status_again(pipeline)["runner"]["pid"] == pid
+    assert (releases / "v2" / ".flowrun" / pipeline.spec.stem / "runner.json").exists()
+    second = pipeline.up(timeout=60)
+    assert second.returncode != 0 and f"runner pid {pid}" in second.stderr
+    _logs_go_on(pipeline, "removed")
     _down_leaves_nothing(pipeline, pid)

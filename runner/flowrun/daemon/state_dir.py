@@ -95,10 +95,13 @@ class StateDir:
         override = env.get(STATE_DIR_ENV)
         if override:
             return cls(Path(override).expanduser().resolve())
-        # The folder is resolved, the file is not: a spec that is a symlink a deployment
-        # swaps (Kubernetes' ..data) keeps one state directory across swaps.
+        # Neither the file nor its folder is resolved: the state directory is where the spec
+        # is reached. A spec that is a symlink a deployment swaps (Kubernetes' ..data) keeps
+        # one state directory; a folder that is one (`current -> releases/v2`) has it at
+        # `current/.flowrun`, which the runner records itself in again after a swap. Two
+        # spellings of one folder still meet at one lock file: the same file by either path.
         spec = Path(os.path.abspath(spec_path))
-        return cls(spec.parent.resolve() / ".flowrun" / spec.stem)
+        return cls(spec.parent / ".flowrun" / spec.stem)
 
     @property
     def runner_file(self) -> Path:
