@@ -3,8 +3,9 @@
 A trigger (a settled file change, SIGHUP, `flowrun reload`) loads and validates the spec
 with the profile and environment the runner started with. Invalid: the pipeline keeps
 running, every `FILE:LINE:COL` issue is logged and kept in the reload history (`status`
-shows it). Valid: plan, apply, roll back what did not come up, and log the outcome with
-the new revision. A reload never raises into the runner: it reports.
+shows it), and the env files the rejected text names are watched too (creating a missing
+one retries the reload). Valid: plan, apply, roll back what did not come up, and log the
+outcome with the new revision. A reload never raises into the runner: it reports.
 
 The runner builds its Reloader, gives it itself (a `RunningPipeline`), runs `watch()`
 beside the pipeline and routes SIGHUP, `flowrun reload` and `flowrun plan` to it.
@@ -27,7 +28,7 @@ from flowrun.reload.plan_report import PlanAnswer
 from flowrun.reload.render import render_outcome
 from flowrun.reload.running_pipeline import RunningPipeline
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
-from flowrun.spec.loader import LoadedSpec, load_spec
+from flowrun.spec.loader import LoadedSpec, env_files_named, load_spec
 
 TRIGGER_FILE = "file change"
 TRIGGER_ADMIN = "flowrun reload"
@@ -113,9 +114,8 @@ class Reloader:
         return PlanAnswer(str(old.path), chosen, old.profile, old.revision, plan_report(plan))
 
     async def _reload(self, trigger: str, old: LoadedSpec, began: float) -> ReloadOutcome:
-        self.watcher.accept(fingerprint(self._files))
         try:
-            new = await self._load(old.profile)
+            new = await self._load_watching(old.profile)
         except (SpecError, SpecFileError) as e:
             return self._finish(
                 trigger, old, began, Applied(ReloadStatus.REJECTED, errors=_issues(e))
@@ -127,8 +127,38 @@ class Reloader:
         applied = await apply_plan(self._pipeline, old, new, plan)
         return self._finish(trigger, old, began, applied, plan)
 
+    async def _load_watching(self, profile: str | None) -> LoadedSpec:
+        """Load the spec; if it is rejected, watch the env files it names as well.
+
+        An edit naming an env_file still to be created is rejected; creating the file must
+        retry it, as an edit of the spec would, so the file is watched until a load
+        succeeds. A file the watch did not cover may have been written while this load ran
+        (a deploy writing the spec, then the file): when the set changes, the spec is loaded
+        once more, from content accepted before that load read any of it.
+        """
+        self.watcher.accept(fingerprint(self._files))
+        try:
+            return await self._load(profile)
+        except (SpecError, SpecFileError):
+            files = await self._watched_when_rejected(profile)
+            if files == self._files:
+                raise
+            self._watch(files)
+        try:
+            return await self._load(profile)
+        except (SpecError, SpecFileError):
+            self._watch(await self._watched_when_rejected(profile))
+            raise
+
+    async def _watched_when_rejected(self, profile: str | None) -> list[Path]:
+        """The loaded spec's files and every env_file the rejected text names."""
+        loaded = self._pipeline.loaded
+        named = await asyncio.to_thread(env_files_named, loaded.path, profile, self._environ)
+        return list(dict.fromkeys([*watched_files(loaded), *named]))
+
     def _watch(self, files: list[Path]) -> None:
-        """Watch the files the spec just loaded reads (an env_file added, or dropped)."""
+        """Watch `files` from now on (an env_file added or dropped, or named by an edit
+        that was rejected); their content now counts as seen."""
         if files == self._files:
             return
         self._files = files

@@ -43,10 +43,7 @@ def merge_env_files(
     file is reported with the spec's other problems); merge them into `spec` if valid."""
     result = EnvFiles(spec)
     read: dict[str, dict[str, str]] = {}
-    for name, component in components_of(data).items():
-        env_file = component.get("env_file")
-        if not isinstance(env_file, str) or not env_file:
-            continue  # absent, or of a wrong type that pydantic reports
+    for name, env_file in _named(data).items():
         variables = _read(result, name, env_file, spec_dir, shown_spec)
         if variables is not None:
             read[name] = variables
@@ -62,10 +59,31 @@ def merge_env_files(
     return result
 
 
+def env_file_paths(data: Any, spec_dir: Path) -> list[Path]:
+    """Where the components of the document `data` read their env_file from, whether the
+    file exists or not (the reloader watches those a rejected spec names, to retry)."""
+    return [_path(spec_dir, env_file) for env_file in _named(data).values()]
+
+
+def _named(data: Any) -> dict[str, str]:
+    """Each component's env_file as written, by component name."""
+    named: dict[str, str] = {}
+    for name, component in components_of(data).items():
+        env_file = component.get("env_file")
+        if isinstance(env_file, str) and env_file:  # else absent, or a type pydantic reports
+            named[name] = env_file
+    return named
+
+
+def _path(spec_dir: Path, env_file: str) -> Path:
+    """Relative to the spec's folder, as `env_file` is documented to be."""
+    return spec_dir / env_file
+
+
 def _read(
     result: EnvFiles, name: str, env_file: str, spec_dir: Path, shown_spec: str
 ) -> dict[str, str] | None:
-    path = spec_dir / env_file
+    path = _path(spec_dir, env_file)
     shown = os.path.join(os.path.dirname(shown_spec), env_file)
     where = (*COMPONENTS, name, "env_file")
     if not path.is_file():

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from flowrun.errors import SpecError, SpecFileError, SpecIssue
 from flowrun.secrets import mask_text
 from flowrun.spec.commands import missing_programs
-from flowrun.spec.env_files import merge_env_files
+from flowrun.spec.env_files import env_file_paths, merge_env_files
 from flowrun.spec.files import read_dotenv, read_text
 from flowrun.spec.interpolate import interpolate_tree
 from flowrun.spec.messages import Finding, finding_from_error
@@ -116,6 +116,34 @@ def written_profiles(path: str | os.PathLike[str]) -> list[str]:
     except SpecFileError:
         return []
     return [] if root is None else profile_names(root)
+
+
+def env_files_named(
+    path: str | os.PathLike[str],
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """The env_file paths of the spec file's components, found as `load_spec` finds them
+    (profile applied, `${}` replaced), read even from an invalid spec: the reloader watches
+    those of a rejected edit, so that creating a missing one retries the reload. Empty when
+    the spec, or the .env beside it, cannot be read, or its YAML cannot be parsed."""
+    shown = os.fspath(path)
+    spec_path = Path(os.path.abspath(shown))
+    try:
+        text = read_text(spec_path, shown)
+        variables, _sources, _issues = _variables(spec_path, shown, environ)
+    except SpecFileError:
+        return []
+    root, problems = compose(text)
+    if root is None:
+        return []
+    chosen, chosen_by = _choose_profile(profile, variables)
+    with _collector_paused():
+        # The load's own steps (validation too) rather than a copy of some to keep in step.
+        _spec, _root, data, _problems, _secrets = _evaluate(
+            root, chosen, chosen_by, variables, problems
+        )
+    return env_file_paths(data, spec_path.parent)
 
 
 @contextmanager
