@@ -284,3 +284,26 @@ def test_the_log_file_rotates_by_size_and_keeps_the_given_backups(tmp_path: Path
     index = kept.pop("src.log.idx")
     assert kept == {"src.log": "ddddddd\n", "src.log.1": "ccccccc\n", "src.log.2": "bbbbbbb\n"}
     assert index.split()[1::2] == ["0"]  # the index restarted with the current file
+
+
+def test_a_rotation_that_cannot_happen_goes_on_in_the_open_file(tmp_path: Path) -> None:
+    """The state directory gone for a moment (a deploy swapping the spec folder): the
+    rotation fails, and the output must go on, not raise into the pipe reader (which would
+    stop reading and block the component). Once the folder is back, it rotates."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = RotatingLogFile(folder / "src.log", max_bytes=10, backups=2)
+    log.write(b"aaaaaaa\n")
+    moved = tmp_path / "moved"
+    folder.rename(moved)
+
+    log.write(b"bbbbbbb\n")  # past max_bytes, and nowhere to rotate to: no error
+
+    folder.mkdir()
+    log.write(b"ccccccc\n")
+    log.write(b"ddddddd\n")
+    log.close()
+    assert (moved / "src.log").read_text() == "aaaaaaa\nbbbbbbb\n"
+    kept = {path.name: path.read_text() for path in folder.glob("src.log*")}
+    assert kept.pop("src.log.idx")
+    assert kept == {"src.log": "ddddddd\n", "src.log.1": "ccccccc\n"}

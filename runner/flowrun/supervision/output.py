@@ -88,17 +88,16 @@ class RotatingLogFile:
         """Reopen at `path` when the file there is no longer this one (removed, or its folder
         replaced), as logging's WatchedFileHandler does; while its folder is missing, go on
         in the old file until the runner has made the folder again."""
-        try:
-            at_path = os.stat(self.path)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return
-        else:
-            if os.path.samestat(os.fstat(self._handle.fileno()), at_path):
-                return
         with contextlib.suppress(OSError):
-            self.reopen()
+            if not self._at_path():
+                self.reopen()
+
+    def _at_path(self) -> bool:
+        """The open file is the one at `path`: not removed, nor moved away with its folder."""
+        try:
+            return os.path.samestat(os.fstat(self._handle.fileno()), os.stat(self.path))
+        except FileNotFoundError:
+            return False
 
     def _note_time(self) -> None:
         """One `epoch offset` line per second that has output: where that second starts."""
@@ -108,17 +107,24 @@ class RotatingLogFile:
             self._index.write(f"{now:.3f} {self._size}\n")
 
     def _rotate(self) -> None:
-        self._handle.close()
-        for index in range(self._backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._handle = open(self.path, "ab", buffering=0)  # noqa: SIM115
-        self._size = 0
-        self._index.close()  # the index describes the current file only
-        self._index = open(index_path(self.path), "w", buffering=1)  # noqa: SIM115
-        self._indexed_second = None
+        """Shift the backups and start a new file. If that fails (the state directory is
+        gone for a moment, the disk refuses) the output goes on in the open file, a little
+        past max_bytes, and the next write tries again. (It closed the file first and
+        raised: every later line of the component was lost, from its log and the console.)"""
+        try:
+            if not self._at_path():  # moved away with its folder: start anew at the path
+                self.reopen()
+                return
+            for index in range(self._backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{index}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            with contextlib.suppress(FileNotFoundError):  # it described the file just moved
+                os.unlink(index_path(self.path))
+            self.reopen()
+        except OSError:
+            return
 
 
 def index_path(log_path: Path) -> Path:
