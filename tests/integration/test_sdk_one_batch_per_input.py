@@ -86,3 +86,10 @@ def test_both_halves_carry_the_position_then_every_stream_is_refused_with_the_fi
     with pytest.raises(flight.FlightServerError, match="yielded a second batch"):
         list(messages(client.do_get(StreamTicket("default", after="0").to_flight())))
     client.close()
+    # It serves nothing until restarted: unhealthy, saying why (its readers only retry).
+    report = splitter.health()
+    assert report.status == "unhealthy", report
+    (check,) = [c for c in report.checks if c.name == "stream"]
+    assert check.status == "unhealthy", check
+    assert check.reason.startswith("every stream refused: Splitter.stream() yielded a second")
+    assert "restart it" in check.reason, check

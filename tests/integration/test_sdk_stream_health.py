@@ -4,8 +4,9 @@ Its reader resumes after the failure, so the data goes on, only stuttering: the 
 was logged with its traceback, and nothing else. `flowrun health` and `/health` said the
 component was healthy while a bug in its processor hit some input. Now the `stream` check
 is degraded for a few monitoring intervals after each failure, quoting the last one and
-how many, then healthy again by itself; a processor refused for good by the one-batch rule
-is unhealthy; a reader's bad ticket is no failure of the component's.
+how many, then healthy again by itself; a reader's bad ticket is no failure of the
+component's. (A processor refused for good by the one-batch rule is unhealthy: tested in
+test_sdk_one_batch_per_input.py, beside the rule.)
 """
 
 from __future__ import annotations
@@ -88,18 +89,6 @@ class Collector(Component):
         for batch in self.read_input():
             self.rows.extend(batch.column("seq").to_pylist())
         self.finished.set()
-
-
-class Splitter(Component):
-    """Breaks the one-batch rule: two halves for every input batch."""
-
-    def schema(self) -> pa.Schema:
-        return SCHEMA
-
-    def stream(self, ticket: StreamTicket) -> Iterator[pa.RecordBatch]:
-        for batch in self.read_input(after=ticket.after):
-            yield batch.slice(0, ROWS_PER_BATCH // 2)
-            yield batch.slice(ROWS_PER_BATCH // 2)
 
 
 @dataclass(frozen=True)
@@ -221,35 +210,6 @@ def test_a_stream_that_failed_is_degraded_while_its_reader_goes_on_then_healthy_
     }
     text = flaky.log.read_text()
     assert "stream() failed" in text and "Traceback" in text, text
-
-
-@pytest.fixture
-def splitter(source: PositionedSource) -> Iterator[Splitter]:
-    settings = component_settings(
-        None,
-        component_id="halves",
-        component_type="processor",
-        inputs={"numbers": source.endpoint},
-    )
-    processor = Splitter(settings).start()
-    yield processor
-    processor.stop()
-    processor.shutdown()
-
-
-def test_a_processor_refused_for_good_is_unhealthy(splitter: Splitter) -> None:
-    client = flight.FlightClient(f"grpc://{splitter.endpoint}")
-    for _ in range(2):  # the first stream breaks the rule, the second is refused at once
-        with pytest.raises(flight.FlightServerError, match="yielded a second batch"):
-            client.do_get(StreamTicket("default").to_flight()).read_all()
-    client.close()
-    report = health(splitter.endpoint)
-    check = stream_check(report)
-    assert report["status"] == "unhealthy", report
-    assert check is not None and check["status"] == "unhealthy", report
-    reason = check["reason"]
-    assert reason.startswith("every stream refused: Splitter.stream() yielded a second batch")
-    assert "restart it" in reason, reason
 
 
 def test_a_bad_ticket_is_the_readers_mistake_not_a_failure(source: PositionedSource) -> None:

@@ -91,6 +91,16 @@ def component_env(component_id: str) -> dict[str, str]:
     return {**os.environ, **settings.to_environ()}
 
 
+def run_to_exit(program_path: Path, env: dict[str, str], log: Path) -> tuple[int, str]:
+    """Run a component program that should exit at once: its exit code and its log."""
+    proc = spawn(program_path, env, log)
+    try:
+        code = proc.wait(30)
+    finally:
+        ended(proc)
+    return code, log.read_text()
+
+
 def test_a_bad_config_value_is_one_line_naming_where_the_spec_sets_it(tmp_path: Path) -> None:
     sink = program(
         tmp_path,
@@ -108,14 +118,8 @@ def test_a_bad_config_value_is_one_line_naming_where_the_spec_sets_it(tmp_path: 
         raise SystemExit(run_component(Sink))
         """,
     )
-    log = tmp_path / "sink.log"
     env = {**component_env("bad-config"), "FLOWRUN_CONFIG": json.dumps({"every": "ten"})}
-    proc = spawn(sink, env, log)
-    try:
-        code = proc.wait(30)
-    finally:
-        ended(proc)
-    text = log.read_text()
+    code, text = run_to_exit(sink, env, tmp_path / "sink.log")
     assert code == 2, text
     assert (
         "cannot start bad-config: config.every='ten': expected an integer >= 1 "
@@ -142,13 +146,7 @@ def test_a_value_error_in_init_keeps_its_traceback(tmp_path: Path) -> None:
         raise SystemExit(run_component(Sink))
         """,
     )
-    log = tmp_path / "sink.log"
-    proc = spawn(sink, component_env("bad-int"), log)
-    try:
-        code = proc.wait(30)
-    finally:
-        ended(proc)
-    text = log.read_text()
+    code, text = run_to_exit(sink, component_env("bad-int"), tmp_path / "sink.log")
     assert code == 2, text
     assert "cannot start bad-int: invalid literal for int() with base 10: 'ten'" in text
     assert 'sink_with_bad_int.py", line 8, in __init__' in text, text
