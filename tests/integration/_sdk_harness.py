@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from flowrun.controller.views import ServiceView
 from polling import wait_for
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Component)
 
 
 class ControllerThread:
@@ -93,6 +95,17 @@ def component_settings(controller: str | None, **overrides: Any) -> ComponentSet
     }
     values.update(overrides)
     return ComponentSettings(**values)
+
+
+@contextmanager
+def serving(component: C) -> Iterator[C]:
+    """`component` started (in this process), stopped and shut down at the end."""
+    component.start()
+    try:
+        yield component
+    finally:
+        component.stop()
+        component.shutdown()
 
 
 class CountingSource(Component):

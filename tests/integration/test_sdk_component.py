@@ -22,6 +22,7 @@ from _sdk_harness import (
     CountingSource,
     component_settings,
     ended,
+    serving,
     spawn,
     started_controller,
     wait_serving,
@@ -61,10 +62,8 @@ def gone(pid: int) -> bool:
 
 @pytest.fixture
 def source() -> Iterator[CountingSource]:
-    src = CountingSource(component_settings(None, component_id="counting")).start()
-    yield src
-    src.stop()
-    src.shutdown()
+    with serving(CountingSource(component_settings(None, component_id="counting"))) as src:
+        yield src
 
 
 controller = pytest.fixture(started_controller, name="controller")

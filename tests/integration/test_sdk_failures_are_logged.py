@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import component_settings
+from _sdk_harness import component_settings, serving
 from flowctl import Component, StreamTicket
 from flowctl.flight_service import Action
 
@@ -33,10 +33,8 @@ class Sensor(Component):
 
 @pytest.fixture
 def sensor() -> Iterator[Sensor]:
-    component = Sensor(component_settings(None, component_id="sensor")).start()
-    yield component
-    component.stop()
-    component.shutdown()
+    with serving(Sensor(component_settings(None, component_id="sensor"))) as component:
+        yield component
 
 
 def test_a_failing_stream_logs_its_traceback_and_tells_the_reader_why(

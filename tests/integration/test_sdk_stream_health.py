@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import component_settings, ended, spawn, wait_serving
+from _sdk_harness import component_settings, ended, serving, spawn, wait_serving
 from flowctl import Component, ComponentSettings, StreamTicket
 from flowctl.actions import call_action_at
 from flowctl.stream_failures import STREAM_FAILURE_INTERVALS
@@ -101,10 +101,8 @@ class Running:
 
 @pytest.fixture
 def source() -> Iterator[PositionedSource]:
-    component = PositionedSource(component_settings(None, component_id="numbers")).start()
-    yield component
-    component.stop()
-    component.shutdown()
+    with serving(PositionedSource(component_settings(None, component_id="numbers"))) as component:
+        yield component
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from _sdk_harness import component_settings, ended, spawn, wait_serving
+from _sdk_harness import component_settings, ended, serving, spawn, wait_serving
 from fixtures.runner_harness import PORT_0, Pipeline, component, write_spec
 from flowctl import Component, StreamTicket
 from polling import wait_for
@@ -48,10 +48,8 @@ class Renamer(Component):
 
 @pytest.fixture
 def renamer() -> Iterator[Renamer]:
-    component = Renamer(component_settings(None, component_id="renamer")).start()
-    yield component
-    component.stop()
-    component.shutdown()
+    with serving(Renamer(component_settings(None, component_id="renamer"))) as component:
+        yield component
 
 
 def test_a_batch_of_another_schema_is_said_by_the_component_that_yields_it(
