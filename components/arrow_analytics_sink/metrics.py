@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -49,7 +50,8 @@ class SinkMetrics:
         self.files_written.inc(after.files_written - before.files_written)
         self.last_ledger.set(after.last_ledger)
         now = time.time()
-        latencies = [now - span.generated_at for span in spans if span.generated_at]
+        measured = (commit_latency(now, span.generated_at) for span in spans if span.generated_at)
+        latencies = [latency for latency in measured if latency is not None]
         for latency in latencies:  # one per batch the source produced
             self.commit_latency.observe(latency)
         with self._lock:
@@ -63,3 +65,17 @@ class SinkMetrics:
         if not samples:
             return [None for _ in quantiles]
         return [samples[min(len(samples) - 1, int(q * len(samples)))] for q in quantiles]
+
+
+def commit_latency(now: float, generated_at: float) -> float | None:
+    """Seconds from `generated_at` (the source's wall clock) to `now` (this one's); None
+    when the span's time is no number.
+
+    Two clocks: the source may run on another host whose clock is ahead, or this one may
+    step back, and a span's app_metadata is whatever an upstream wrote. A negative or NaN
+    observation would make the histogram's _sum fall or turn NaN for good: Prometheus reads
+    the fall as a reset, and OpenMetrics parsers refuse the whole scrape ("Counter-like
+    samples cannot be negative"). A batch from the future is committed at once: 0 s."""
+    if not math.isfinite(generated_at):
+        return None
+    return max(0.0, now - generated_at)

@@ -10,7 +10,7 @@ value as `***`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 MASK = "***"
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
@@ -35,13 +35,30 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
 
 def mask_text(text: str, secrets: Iterable[str]) -> str:
     """`text` with every occurrence of each secret written `***`."""
-    ordered = _longest_first(secrets)
-    return _masked(text.encode(), ordered).decode() if ordered else text
+    ordered = _longest_first(secrets, _text_bytes)
+    return _masked(_text_bytes(text), ordered).decode("utf-8", "surrogatepass") if ordered else text
 
 
-def _longest_first(secrets: Iterable[str]) -> list[bytes]:
+def _text_bytes(text: str) -> bytes:
+    """Any str as bytes and back, exactly: a value read from the environment holds a
+    surrogate for each byte that is not UTF-8, which a strict encode refuses."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _output_bytes(secret: str) -> bytes:
+    """The bytes a process writes for `secret`. An environment value that is not UTF-8
+    (`API_KEY=$'\\xff...'` in the user's shell) reaches Python with each such byte as a
+    surrogate escape, which is that byte again. (A strict encode raised here, at the
+    launch of every component, for one such variable a component merely inherited.)"""
+    try:
+        return secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that escapes no byte
+        return _text_bytes(secret)
+
+
+def _longest_first(secrets: Iterable[str], encode: Callable[[str], bytes]) -> list[bytes]:
     # A secret that contains another is masked whole.
-    return sorted({secret.encode() for secret in secrets if secret}, key=len, reverse=True)
+    return sorted({encode(secret) for secret in secrets if secret}, key=len, reverse=True)
 
 
 def _masked(data: bytes, ordered: list[bytes]) -> bytes:
@@ -65,7 +82,7 @@ class Redactor:
 
     def use(self, secrets: Iterable[str]) -> None:
         """Mask these values from now on (a restarted process may have other ones)."""
-        self._secrets = _longest_first(secrets)
+        self._secrets = _longest_first(secrets, _output_bytes)
 
     def __call__(self, data: bytes) -> bytes:
         if not self._secrets and not self._held:

@@ -28,6 +28,7 @@ STATE_COLOURS = {  # fill, stroke: the same in Mermaid and DOT
 _MERMAID_SHAPES = {"source": ('(["', '"])'), "processor": ('["', '"]'), "sink": ('[("', '")]')}
 _DOT_SHAPES = {"source": "box", "processor": "box", "sink": "cylinder"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+_MERMAID_KEYWORDS = frozenset({"end", "subgraph", "graph", "flowchart"})
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,13 @@ def graph_of(
 
 
 def _identifiers(graph: PipelineGraph) -> dict[str, str]:
-    """A safe identifier per component: its name with `_` for other characters, made
-    unique (`a-b` and `a_b` may both be names)."""
+    """A safe identifier per component: its name with `_` for other characters and after
+    a Mermaid keyword, made unique (`a-b` and `a_b` may both be names)."""
     ids: dict[str, str] = {}
     for node in graph.nodes:
         base = candidate = _UNSAFE.sub("_", node.name)
+        if base.lower() in _MERMAID_KEYWORDS:  # `end` as a node id ends the chart there
+            base = candidate = f"{base}_"
         count = 1
         while candidate in ids.values():
             count += 1

@@ -7,9 +7,13 @@ component's, prefixed.
 
 from __future__ import annotations
 
+import errno
+import os
+import select
+import stat
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 def _chosen_files(state: StateDir, spec: Path, name: str | None) -> dict[str, Path]:
     """{name: log file} to show, the runner's first; RunnerError naming what exists."""
     from flowrun.daemon.logread import RUNNER_LOG_NAME, log_files
+    from flowrun.daemon.state_dir import shell_path
 
     files: dict[str, Path] = {}
     if state.runner_log.exists():
@@ -39,8 +44,23 @@ def _chosen_files(state: StateDir, spec: Path, name: str | None) -> dict[str, Pa
             )
         return {name: files[name]}
     if not files:
-        raise RunnerError(f"no logs yet in {state.root}: has `flowrun up {spec}` run?")
+        raise RunnerError(f"no logs yet in {state.root}: has `flowrun up {shell_path(spec)}` run?")
     return files
+
+
+def reader_gone(stream: TextIO) -> bool:
+    """True when `stream` is a pipe or socket whose reading end was closed: poll() says
+    POLLERR for it before any write fails (what `tail -f` checks)."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)  # errors and hang-ups are reported whatever the mask
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
 
 
 @click.command("logs")
@@ -105,9 +125,18 @@ def logs(
 
     def emit(name: str, line: str) -> None:
         if console is not None:
+            if console.reader_gone:
+                raise BrokenPipeError(errno.EPIPE, "the reader of the output is gone")
             console.lines(name, line)
         else:
             click.echo(line)
+
+    def keep_following() -> bool:
+        # `flowrun logs SPEC -f | head` ends with head, as `tail -f | head` does, not at the
+        # next line the pipeline writes (with a quiet one: never, while it runs).
+        if reader_gone(sys.stdout) or (console is not None and console.reader_gone):
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output is gone")
+        return bool(state.is_locked())
 
     def first_lines(name: str, path: Path) -> list[str]:
         if since is None:
@@ -121,7 +150,7 @@ def logs(
             for line in first_lines(name, path):
                 emit(name, line)
         if follow:
-            for name, line in follow_files(files, keep_going=state.is_locked):
+            for name, line in follow_files(files, keep_going=keep_following):
                 emit(name, line)
     except KeyboardInterrupt:
         pass

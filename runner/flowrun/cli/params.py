@@ -25,10 +25,14 @@ class SpecPath(click.ParamType):  # type: ignore[type-arg, unused-ignore]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         path = Path(value)
-        if path.is_dir():
+        try:
+            unusable = path.is_dir()
+        except OSError:  # a name too long, a loop of links: was a traceback in every command
+            unusable = True
+        if unusable:
             from flowrun.spec.files import read_text
 
-            read_text(path, str(value))  # raises the directory's SpecFileError
+            read_text(path, str(value))  # raises the SpecFileError that says why
         return path
 
     def shell_complete(

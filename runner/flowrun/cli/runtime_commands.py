@@ -99,15 +99,17 @@ def up(
         run_runner(loaded, state, foreground=True, no_color=no_color, log_format=log_format)
         return
     from flowrun.daemon.detach import start_detached
+    from flowrun.daemon.state_dir import shell_path
     from flowrun.daemon.status_table import render_table
     from flowrun.supervision.states import ComponentState
 
+    shown = shell_path(spec)
     try:
         status = start_detached(loaded, state, lambda line: click.echo(line, err=True))
     except KeyboardInterrupt:
         click.echo(
             f"stopped waiting; the pipeline goes on starting in the background "
-            f"(`flowrun status {spec}`, `flowrun down {spec}`)",
+            f"(`flowrun status {shown}`, `flowrun down {shown}`)",
             err=True,
         )
         sys.exit(130)
@@ -116,7 +118,7 @@ def up(
     if failing:
         click.echo(
             f"\nnot running: {', '.join(failing)}; the runner keeps going "
-            f"(see `flowrun logs {spec} NAME`, stop it with `flowrun down {spec}`)",
+            f"(see `flowrun logs {shown} NAME`, stop it with `flowrun down {shown}`)",
             err=True,
         )
         sys.exit(1)

@@ -6,7 +6,9 @@ and `flowrun --help`, start without paying for them.
 
 from __future__ import annotations
 
+import codecs
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,7 +101,12 @@ def render(spec: str, profile: str | None, show_secrets: bool) -> None:
     _check_file(spec)
     from flowrun.spec.loader import load_spec, render_yaml
 
-    click.echo(render_yaml(load_spec(spec, profile), show_secrets=show_secrets), nl=False)
+    # An output that cannot hold every character (a Latin-1 locale) gets YAML escapes:
+    # the same spec read back, where a character written as `\uXXXX` text would not be.
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    unicode = codecs.lookup(encoding).name == "utf-8"
+    rendered = render_yaml(load_spec(spec, profile), show_secrets=show_secrets, unicode=unicode)
+    click.echo(rendered, nl=False)
 
 
 @click.command()

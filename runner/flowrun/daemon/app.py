@@ -163,9 +163,16 @@ class Runner:
             spec_path=str(self.loaded.path),
             profile=self.loaded.profile,
         )
-        self.state.write_info(info)
+        try:
+            self.state.write_info(info)
+        except OSError as e:  # a full disk: the message, not the runner's traceback
+            raise self.state.error(e) from e
         self._info = info
-        self.registry_entry.add(info, pipeline=self.loaded.name, state_dir=self.state.root)
+        unrecorded = self.registry_entry.add(
+            info, pipeline=self.loaded.name, state_dir=self.state.root
+        )
+        if unrecorded is not None:
+            self.event(unrecorded)
         self.supervisor = self._new_supervisor()
 
     async def _keep_recorded(self, interval_seconds: float = STATE_CHECK_SECONDS) -> None:
@@ -377,6 +384,7 @@ class Runner:
         by calling this again with the previous spec."""
         async with self.changes:
             supervisor = self._accepting_changes()
+            restarts = {name: c.restarts for name, c in supervisor.components.items()}
             await supervisor.stop_all()
             supervisor.close()
             await self.control.stop()
@@ -385,7 +393,7 @@ class Runner:
             await self._start_control_plane()
             self.metrics.serve(self.body.monitoring.metrics_port)
             self.supervisor = self._new_supervisor()
-            await self.supervisor.start()
+            await self.supervisor.start(restarts)
 
     async def restart_components(self, names: Collection[str]) -> RestartReport:
         """Restart these components (all when none is named), each alone and upstream

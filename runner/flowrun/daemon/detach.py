@@ -14,11 +14,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from flowrun.daemon import admin
 from flowrun.daemon.logread import tail_lines
 from flowrun.daemon.progress import change_lines
-from flowrun.daemon.state_dir import StateDir
+from flowrun.daemon.state_dir import StateDir, shell_path
 from flowrun.daemon.status_types import PipelineStatus, RunnerPhase
 from flowrun.errors import FlowrunError, RunnerError
 from flowrun.spec.loader import LoadedSpec
@@ -62,7 +63,7 @@ def start_detached(
     if pid == 0:  # pragma: no cover - the child never returns here
         os._exit(_become_runner(loaded, state))
     say(f"runner pid {pid} started; log: {state.runner_log}")
-    return _wait_until_settled(pid, state, settle_timeout(loaded.body), say)
+    return _wait_until_settled(pid, state, settle_timeout(loaded.body), say, loaded.path)
 
 
 def _become_runner(loaded: LoadedSpec, state: StateDir) -> int:
@@ -102,7 +103,11 @@ def _exit_code(pid: int) -> int | None:
 
 
 def _wait_until_settled(
-    pid: int, state: StateDir, timeout_seconds: float, say: Callable[[str], None]
+    pid: int,
+    state: StateDir,
+    timeout_seconds: float,
+    say: Callable[[str], None],
+    spec_path: Path,
 ) -> PipelineStatus:
     deadline = time.monotonic() + timeout_seconds
     seen: dict[str, tuple[ComponentState, str]] = {}
@@ -117,10 +122,11 @@ def _wait_until_settled(
             if status.runner.phase is not RunnerPhase.STARTING:
                 return status
         if time.monotonic() > deadline:
+            shown = shell_path(spec_path)  # `flowrun status` alone reads ./pipeline.yaml
             raise RunnerError(
                 f"the pipeline did not settle within {timeout_seconds:g}s; the runner "
-                f"(pid {pid}) keeps running: see `flowrun status` and `flowrun logs`, "
-                "stop it with `flowrun down`"
+                f"(pid {pid}) keeps running: see `flowrun status {shown}` and `flowrun logs "
+                f"{shown}`, stop it with `flowrun down {shown}`"
             )
         time.sleep(POLL_SECONDS)
 

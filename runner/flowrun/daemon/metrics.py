@@ -7,6 +7,12 @@ publishes an immutable `RunnerSnapshot`, replacing the previous one whole, and a
 reads whichever snapshot is current. A single reference assignment is atomic, so a scrape
 sees one consistent moment, never half of a change; it never sees less than the last
 change before it.
+
+Prometheus reads a counter (and a histogram's buckets, count and sum) as a total that only
+falls when the process restarts: it takes any fall for a reset and counts the new value as
+all new. So starts are added to running totals (not recomputed from a bounded window of
+samples, which stops growing and shrinks), and a component's restarts are counted by the
+supervisor across reloads and pipeline-wide restarts alike (Supervisor.start, apply).
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ if TYPE_CHECKING:
     from flowrun.supervision.supervised import SupervisedComponent
 
 START_BUCKETS_SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-MAX_START_SAMPLES = 1000  # per component: the histogram covers its latest starts
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,16 @@ class StartTimes:
     sum_seconds: float
 
     @classmethod
-    def of(cls, name: str, samples_seconds: Iterable[float]) -> StartTimes:
-        samples = list(samples_seconds)
-        counts = tuple(sum(s <= bound for s in samples) for bound in START_BUCKETS_SECONDS)
-        return cls(name, counts, len(samples), sum(samples))
+    def none(cls, name: str) -> StartTimes:
+        return cls(name, tuple(0 for _ in START_BUCKETS_SECONDS), 0, 0.0)
+
+    def plus(self, seconds: float) -> StartTimes:
+        """These times and one more start, `seconds` long: every total grows or stays."""
+        counts = tuple(
+            count + (seconds <= bound)
+            for count, bound in zip(self.cumulative_counts, START_BUCKETS_SECONDS, strict=True)
+        )
+        return StartTimes(self.name, counts, self.count + 1, self.sum_seconds + seconds)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,6 @@ class RunnerMetrics(Collector):
     def __init__(self, components: Callable[[], Iterable[SupervisedComponent]]) -> None:
         self._components = components
         # Owned by the event loop: only `observe` and `publish` touch them.
-        self._start_seconds: dict[str, list[float]] = {}
         self._start_times: dict[str, StartTimes] = {}
         self._snapshot = RunnerSnapshot()
         self.publish()
@@ -89,10 +99,9 @@ class RunnerMetrics(Collector):
         publish."""
         child = component.child
         if component.state is ComponentState.RUNNING and child is not None and component.ready_at:
-            samples = self._start_seconds.setdefault(component.name, [])
-            samples.append(component.ready_at - child.started_monotonic)
-            del samples[:-MAX_START_SAMPLES]
-            self._start_times[component.name] = StartTimes.of(component.name, samples)
+            name = component.name
+            times = self._start_times.get(name) or StartTimes.none(name)
+            self._start_times[name] = times.plus(component.ready_at - child.started_monotonic)
         self.publish()
 
     def publish(self) -> None:

@@ -19,9 +19,11 @@ no longer the file there (`RunnerLock.still_at_path`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -31,6 +33,13 @@ from flowrun.errors import AlreadyRunningError, NotRunningError, RunnerError
 
 STATE_DIR_ENV = "FLOWRUN_STATE_DIR"
 LOCK_RETRY_SECONDS = 1.0
+MAX_COMPONENT_NAME = 63
+"""The spec's limit (flowrun.spec.graph.COMPONENT_NAME_PATTERN), not imported from there:
+that module brings pydantic into `flowrun status`. A unit test keeps the two equal."""
+LONGEST_FILE = f"logs/{'n' * MAX_COMPONENT_NAME}.log.idx"
+"""The longest path the directory holds, below it: the time index of a component log."""
+DEFAULT_PATH_MAX = 4096
+"""Bytes of a path with its NUL, on Linux; `os.pathconf` says so where it can."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,10 @@ class StateDir:
         # `current/.flowrun`, which the runner records itself in again after a swap. Two
         # spellings of one folder still meet at one lock file: the same file by either path.
         spec = Path(os.path.abspath(spec_path))
-        return cls(spec.parent / ".flowrun" / spec.stem)
+        # A spec named `..yaml` or `...yaml` has the stem `.` or `..`: its state directory
+        # was `.flowrun` itself, or the spec's own folder.
+        stem = spec.stem if spec.stem not in (".", "..") else spec.name
+        return cls(spec.parent / ".flowrun" / stem)
 
     @property
     def runner_file(self) -> Path:
@@ -123,6 +135,9 @@ class StateDir:
         return self.logs_dir / f"{component}.log"
 
     def ensure(self) -> None:
+        """Create the directory, or RunnerError saying why it cannot hold a runner's state:
+        before a runner starts, not as a traceback once it runs."""
+        self._check_length()
         try:
             self.logs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -130,6 +145,56 @@ class StateDir:
                 f"cannot create the state directory {self.root}: {e.strerror}; "
                 f"set {STATE_DIR_ENV} to a writable folder"
             ) from e
+        # Another user's directory (a `sudo flowrun up` before) failed later: `up -d` printed
+        # the traceback of its forked runner, unable to open runner.log.
+        wanted = [(self.root, os.W_OK | os.X_OK), (self.logs_dir, os.W_OK | os.X_OK)]
+        wanted += [(file, os.W_OK) for file in (self.lock_file, self.runner_log) if file.exists()]
+        for path, mode in wanted:
+            if not os.access(path, mode):
+                raise self.error(_refusal(path))
+
+    def _check_length(self) -> None:
+        """A spec in a folder nested near PATH_MAX got its state directory made, and then
+        its runner died of ENAMETOOLONG on runner.json.tmp, with a traceback."""
+        longest = len(os.fsencode(self.root / LONGEST_FILE))
+        limit = _path_max(self.root)
+        if longest >= limit:
+            raise RunnerError(
+                f"the state directory {self.root} is too deep: the paths of its files reach "
+                f"{longest} bytes, and a path here holds at most {limit - 1}; set "
+                f"{STATE_DIR_ENV} to a shorter folder, or keep the spec in one"
+            )
+
+    def error(self, error: OSError) -> RunnerError:
+        """The RunnerError of an OSError met in this directory: what to do about it."""
+        if error.errno == errno.ENAMETOOLONG:
+            return RunnerError(
+                f"the path of the state directory {self.root} is too long; set "
+                f"{STATE_DIR_ENV} to a shorter folder, or keep the spec in one"
+            )
+        denied = error.errno in (errno.EACCES, errno.EPERM)
+        reason = "permission denied" if denied else str(error.strerror or error)
+        where = self._inside(error.filename)
+        detail = f"{where}: {reason}" if where else reason
+        if denied:
+            return RunnerError(
+                f"cannot use the state directory {self.root} ({detail}): another user (or "
+                f"sudo) ran this spec; run flowrun as that user, or set {STATE_DIR_ENV} to a "
+                "folder of yours"
+            )
+        return RunnerError(
+            f"cannot use the state directory {self.root} ({detail}); set {STATE_DIR_ENV} to "
+            "a writable folder"
+        )
+
+    def _inside(self, filename: object) -> str:
+        """A file named by an OSError, as a path below this directory when it is one; ""
+        for the directory itself."""
+        path = os.fspath(filename) if isinstance(filename, str | os.PathLike) else ""
+        if not path:
+            return ""
+        relative = os.path.relpath(path, self.root)
+        return "" if relative == "." else path if relative.startswith("..") else relative
 
     def read_info(self) -> RunnerInfo | None:
         """The recorded runner, or None when there is none or the record is unreadable."""
@@ -146,13 +211,17 @@ class StateDir:
         os.replace(temporary, self.runner_file)
 
     def remove_info(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        # A record that cannot be removed (a folder not ours) is read as stale again later.
+        with contextlib.suppress(OSError):
             self.runner_file.unlink()
 
     def acquire(self, spec_path: Path) -> RunnerLock:
         """Take the runner lock, or explain who holds it."""
         self.ensure()
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise self.error(e) from e
         deadline = time.monotonic() + LOCK_RETRY_SECONDS
         while True:
             try:
@@ -193,11 +262,16 @@ class StateDir:
         return lock
 
     def is_locked(self) -> bool:
-        """True while some live runner holds the lock."""
+        """True while some live runner holds the lock; RunnerError when the lock cannot be
+        read (another user's, a path too long): no answer is a guess then."""
         try:
-            fd = os.open(self.lock_file, os.O_RDWR)
-        except FileNotFoundError:
+            # Read-only is enough for flock: a lock file this user may read but not write
+            # still says whether a runner holds it.
+            fd = os.open(self.lock_file, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
             return False
+        except OSError as e:
+            raise self.error(e) from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -219,22 +293,56 @@ class StateDir:
         if info is None:
             raise NotRunningError(
                 f"no runner is serving {spec_path} (state: {self.root}); "
-                f"start it with: flowrun up {spec_path}"
+                f"start it with: flowrun up {shell_path(spec_path)}"
             )
         self.remove_info()
         raise NotRunningError(
             f"stale state in {self.root}: runner pid {info.pid} (started "
             f"{_clock(info.started_at)}) is gone without cleaning up; its record was removed, "
-            f"its logs kept in {self.logs_dir}. Start again with: flowrun up {spec_path}"
+            f"its logs kept in {self.logs_dir}. Start again with: "
+            f"flowrun up {shell_path(spec_path)}"
         )
 
     def already_running(self, spec_path: Path) -> AlreadyRunningError:
         info = self.read_info()
         who = f"runner pid {info.pid}, started {_clock(info.started_at)}" if info else "a runner"
+        shown = shell_path(spec_path)
         return AlreadyRunningError(
-            f"{spec_path} is already running ({who}); see it with `flowrun status {spec_path}` "
-            f"or stop it with `flowrun down {spec_path}`"
+            f"{spec_path} is already running ({who}); see it with `flowrun status {shown}` "
+            f"or stop it with `flowrun down {shown}`"
         )
+
+
+def _refusal(path: Path) -> OSError:
+    """The error writing `path` would raise, as `os.access` found it cannot be written."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+    return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+
+def shell_path(path: str | os.PathLike[str]) -> str:
+    """`path` as it must be typed in a command a message suggests: quoted for the shell
+    when it holds spaces, quotes or `$` (`flowrun up 'my specs/p.yaml'`), and `./` before
+    one that starts with `-`, which flowrun would read as an option."""
+    text = os.fspath(path)
+    if text.startswith("-"):
+        text = os.path.join(".", text)
+    return shlex.quote(text)
+
+
+def _path_max(path: Path) -> int:
+    """PATH_MAX of the file system `path` is (or will be) on: asked of its nearest
+    existing folder."""
+    for folder in (path, *path.parents):
+        try:
+            return os.pathconf(folder, "PC_PATH_MAX")
+        except (OSError, ValueError):
+            continue
+    return DEFAULT_PATH_MAX
 
 
 def _clock(epoch: float) -> str:

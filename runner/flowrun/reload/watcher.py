@@ -97,7 +97,7 @@ def fingerprint(files: Sequence[Path]) -> str:
     """sha256 of the files' contents (a missing file counts as missing)."""
     digest = hashlib.sha256()
     for file in files:
-        digest.update(str(file).encode() + b"\0")
+        digest.update(os.fsencode(file) + b"\0")  # a path need not be UTF-8
         try:
             digest.update(file.read_bytes())
         except OSError:

@@ -39,7 +39,11 @@ def find_program(program: str, cwd: Path, path_env: str | None) -> str:
         # Absolute, but links kept: a virtualenv's python is a link whose target would
         # run without the virtualenv's packages.
         candidate = Path(os.path.normpath(cwd / program))
-        if not candidate.is_file():
+        try:
+            is_file = candidate.is_file()
+        except OSError as e:  # a name too long, a loop of links: is_file raises those
+            raise ProgramNotFound(f"cannot be found ({e.strerror or e})") from e
+        if not is_file:
             raise ProgramNotFound(f"not found ({candidate} does not exist)")
         if not os.access(candidate, os.X_OK):
             raise ProgramNotFound(f"is not executable (chmod +x {candidate})")

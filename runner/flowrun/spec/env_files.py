@@ -70,7 +70,8 @@ def _named(data: Any) -> dict[str, str]:
     named: dict[str, str] = {}
     for name, component in components_of(data).items():
         env_file = component.get("env_file")
-        if isinstance(env_file, str) and env_file:  # else absent, or a type pydantic reports
+        # Else absent, a type pydantic reports, or a NUL the rules report (no file has one).
+        if isinstance(env_file, str) and env_file and "\0" not in env_file:
             named[name] = env_file
     return named
 

@@ -23,6 +23,7 @@ _TRAILING_COMMENT = re.compile(r"\s+#.*$")
 def read_text(path: Path, shown: str, *, what: str = "spec") -> str:
     """The file's text, or SpecFileError saying in one line why it cannot be a spec."""
     data = _read_bytes(path, shown, what)
+    _refuse_utf16(data, shown, what)
     control = _CONTROL.search(data)
     if control:
         byte = data[control.start()]
@@ -33,10 +34,28 @@ def read_text(path: Path, shown: str, *, what: str = "spec") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        # FILE:LINE:COL of the first such byte, the form editors jump to: a Latin-1 file
+        # (`café` saved by an old editor) has it where the user must look.
+        line = data.count(b"\n", 0, error.start) + 1
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = len(data[line_start : error.start].decode("utf-8-sig")) + 1  # in characters
         raise SpecFileError(
-            f"{shown}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
-            f"{error.start}); save the {what} file as UTF-8"
+            f"{shown}:{line}:{column}: not UTF-8 text (byte 0x{data[error.start]:02x}); "
+            f"save the {what} file as UTF-8, e.g. iconv -f latin1 -t utf-8"
         ) from error
+
+
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _refuse_utf16(data: bytes, shown: str, what: str) -> None:
+    """A file saved as UTF-16 (Windows' "Unicode") was refused for its NUL bytes, as
+    "not a text file": it is text, in the wrong encoding."""
+    if data.startswith(_UTF16_MARKS):
+        raise SpecFileError(
+            f"{shown}: UTF-16 text (it starts with a UTF-16 byte order mark); save the "
+            f"{what} file as UTF-8, e.g. iconv -f utf-16 -t utf-8"
+        )
 
 
 def _read_bytes(path: Path, shown: str, what: str) -> bytes:

@@ -22,7 +22,8 @@ from flowrun.spec.modelwalk import did_you_mean
 from flowrun.spec.nodes import Loc
 
 COMPONENTS: Loc = ("spec", "components")
-COMPONENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+MAX_COMPONENT_NAME = 63
+COMPONENT_NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_COMPONENT_NAME - 1}}}$"
 _NAME = re.compile(COMPONENT_NAME_PATTERN)
 _NEEDS_INPUTS = ("processor", "sink")
 
@@ -71,11 +72,19 @@ def check_component_map(data: Any) -> Iterator[Finding]:
         yield Finding(COMPONENTS, "no components: a pipeline needs at least one")
     for name in components if isinstance(components, dict) else ():
         if not _NAME.fullmatch(name):
-            message = (
-                f"invalid component name {name!r}: use letters, digits, '-' and '_' "
-                "(at most 63, starting with a letter or digit)"
-            )
-            yield Finding((*COMPONENTS, name), message, at_key=True)
+            yield Finding((*COMPONENTS, name), _name_problem(name), at_key=True)
+
+
+def _name_problem(name: str) -> str:
+    """Why `name` cannot name a component (it names files, processes and Kubernetes
+    objects), and what would."""
+    rule = (
+        f"use letters, digits, '-' and '_' (at most {MAX_COMPONENT_NAME}, starting with a "
+        "letter or digit)"
+    )
+    if len(name) > MAX_COMPONENT_NAME:
+        return f"component name {name[:20]!r}... is {len(name)} characters long: {rule}"
+    return f"invalid component name {name!r}: {rule}"
 
 
 def check_inputs(data: Any) -> Iterator[Finding]:

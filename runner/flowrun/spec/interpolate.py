@@ -93,9 +93,26 @@ def _replacement(expression: str, environ: Mapping[str, str], secrets: set[str] 
     value = environ.get(name)
     if value is None or (value == "" and operator is not None and operator.startswith(":")):
         value = _when_unset(name, operator, argument or "", environ, secrets)
+    _check_text(name, value)
     if secrets is not None and is_secret(name, value):
         secrets.add(value)
     return value
+
+
+def _check_text(name: str, value: str) -> None:
+    """A spec is UTF-8 text, and so is what goes into it. A variable whose bytes are not
+    UTF-8 reaches Python with a surrogate for each such byte, which nothing downstream can
+    write (the revision, render, FLOWRUN_CONFIG): it was a traceback. The value itself is
+    not quoted: it may be a secret."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = ord(value[error.start])
+        byte = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise InterpolationError(
+            f"variable {name} is not UTF-8 text ({byte} at offset {error.start}); "
+            f"set it to UTF-8 text, e.g. convert it with iconv"
+        ) from error
 
 
 def _when_unset(

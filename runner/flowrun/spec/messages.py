@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from flowrun.spec.model import ENDPOINT_PATTERN, QUANTITY_PATTERN
+from flowrun.spec.model import ENDPOINT_PATTERN, PIPELINE_NAME_PATTERN, QUANTITY_PATTERN
 from flowrun.spec.modelwalk import did_you_mean, model_at, unknown_key_message
 from flowrun.spec.nodes import Loc
 from flowrun.spec.scalars import resolve_plain
@@ -112,6 +112,11 @@ def _value_message(kind: str, ctx: dict[str, Any], value: Any, default: str) -> 
             return f"expected host:port (like 127.0.0.1:8815), {got}"
         if ctx.get("pattern") == QUANTITY_PATTERN:
             return f"expected an amount as Kubernetes writes it (like 500m, 2, 256Mi), {got}"
+        if ctx.get("pattern") == PIPELINE_NAME_PATTERN:
+            return (
+                "a pipeline name is one line of text, not blank: no line break, tab or other "
+                f"control character, {got}"
+            )
         return f"must match {ctx.get('pattern')}, {got}"
     if kind == "value_error":
         return str(ctx.get("error", default))

@@ -112,8 +112,19 @@ class RestartPolicy(StrEnum):
     NEVER = "never"
 
 
+# One line, not blank: the name heads `status`, `top` and `ps`, one pipeline per line, and
+# a line break in it broke those tables. Any other character, unicode too, is welcome.
+_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+PIPELINE_NAME_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
+
 class Metadata(_Strict):
-    name: str = reloads(LIVE, "Pipeline name, shown by status and in metrics.", min_length=1)
+    name: str = reloads(
+        LIVE,
+        "Pipeline name, shown by status and in metrics: one line of text, not blank.",
+        min_length=1,
+        pattern=PIPELINE_NAME_PATTERN,
+    )
     labels: dict[str, str] = reloads(LIVE, "Free-form labels.", default_factory=dict)
 
 

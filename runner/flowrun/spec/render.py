@@ -11,6 +11,7 @@ value interpolated from a secret-looking variable, wherever it was put (a URL, a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -86,8 +87,18 @@ def _escape_dollars(value: Any) -> Any:
     return value
 
 
-def render_yaml(loaded: LoadedSpec, show_secrets: bool = False) -> str:
-    """The effective spec (profile merged, `${}` replaced, defaults filled in) as YAML."""
+def _one_line(name: str) -> str:
+    """A file name fit for the header comment: one with a line break in it (a file name
+    may hold any byte but `/`) would end the comment, and the rest of the name would be
+    read as YAML."""
+    breaks = any(char in name for char in "\n\r\x85\u2028\u2029")
+    return json.dumps(name, ensure_ascii=False) if breaks else name
+
+
+def render_yaml(loaded: LoadedSpec, show_secrets: bool = False, *, unicode: bool = True) -> str:
+    """The effective spec (profile merged, `${}` replaced, defaults filled in) as YAML.
+    `unicode=False` writes every character beyond ASCII as a YAML escape (`"caf\\xE9"`), for
+    an output whose encoding cannot hold them: still the same spec, read back."""
     data = loaded.spec.model_dump(mode="json", by_alias=True, exclude={"spec": {"profiles"}})
     spec = data["spec"]
     if not show_secrets:
@@ -99,14 +110,14 @@ def render_yaml(loaded: LoadedSpec, show_secrets: bool = False) -> str:
         if loaded.secret_values:
             data = mask_values(data, loaded.secret_values)
     header = (
-        f"# Effective spec of {loaded.path.name}: profile {loaded.profile or '(none)'}, "
-        f"revision {loaded.revision}\n"
+        f"# Effective spec of {_one_line(loaded.path.name)}: profile "
+        f"{loaded.profile or '(none)'}, revision {loaded.revision}\n"
     )
     body = yaml.dump(
         _escape_dollars(data),
         Dumper=_SpecDumper,
         sort_keys=False,
-        allow_unicode=True,
+        allow_unicode=unicode,
         default_flow_style=False,
         width=100,
     )

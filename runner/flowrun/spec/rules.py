@@ -96,6 +96,27 @@ def check_env(data: Any) -> Iterator[Finding]:
                 yield Finding(where, "a variable's value cannot hold a NUL character")
 
 
+_PATH_KEYS = ("working_dir", "env_file")
+
+
+def check_nul(data: Any) -> Iterator[Finding]:
+    """A command argument or a path holds no NUL: the kernel takes either as a C string.
+    Written in YAML as `"\\0"`, it passed validation and then failed every launch with
+    `ValueError: embedded null byte`, with no place in the spec."""
+    for name, component in graph.components_of(data).items():
+        where: Loc = (*graph.COMPONENTS, name)
+        for index, argument in enumerate(graph.inputs_of(component, "command")):
+            if isinstance(argument, str) and "\0" in argument:
+                yield Finding((*where, "command", index), _NUL.format(what="a command argument"))
+        for key in _PATH_KEYS:
+            value = component.get(key)
+            if isinstance(value, str) and "\0" in value:
+                yield Finding((*where, key), _NUL.format(what="a path"))
+
+
+_NUL = "{what} cannot hold a NUL character (\\0): remove it"
+
+
 def check_config(data: Any) -> Iterator[Finding]:
     """config reaches a component as JSON, which has no infinity or NaN (Python writes
     `Infinity`, which Go, JavaScript and jq refuse)."""
@@ -125,6 +146,7 @@ RULES: tuple[Rule, ...] = (
     check_ready,
     check_ports,
     check_env,
+    check_nul,
     check_config,
 )
 

@@ -17,13 +17,19 @@ from typing import Any
 from flowctl.durations import DURATION_PATTERN, format_duration
 
 from flowrun.spec.graph import COMPONENT_NAME_PATTERN
-from flowrun.spec.model import ENDPOINT_PATTERN, QUANTITY_PATTERN, PipelineSpec
+from flowrun.spec.model import (
+    ENDPOINT_PATTERN,
+    PIPELINE_NAME_PATTERN,
+    QUANTITY_PATTERN,
+    PipelineSpec,
+)
 from flowrun.spec.nodes import EXTENSION_PREFIX
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DEFS = "#/$defs/"
 _PARTIAL = "Partial"
-_TAKE_NUMBERS = (None, QUANTITY_PATTERN)  # string patterns the text of a number can match
+# String patterns the text of a number can match.
+_TAKE_NUMBERS = (None, QUANTITY_PATTERN, PIPELINE_NAME_PATTERN)
 _ENDPOINT_IN_RANGE = ENDPOINT_PATTERN.replace(
     r"\d{1,5}$", r"([0-5]?\d{1,4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$"
 )

@@ -177,6 +177,8 @@ class Console:
         self._width = 0
         self._queue: queue.Queue[str | None] = queue.Queue(CONSOLE_QUEUE_ITEMS)
         self._dropped: dict[str, int] = {}
+        self.reader_gone = False
+        """Set once a write found the pipe's reader gone (`flowrun logs -f | head`)."""
         self._thread = threading.Thread(target=self._write_forever, name="console", daemon=True)
         self.set_names(names)
         self._thread.start()
@@ -236,6 +238,8 @@ class Console:
                     self._stream.flush()
                 else:
                     _write_all(fd, block.encode(errors="replace"))
+            except BrokenPipeError:
+                self.reader_gone = True  # the runner goes on; `flowrun logs` stops
             except (OSError, ValueError):
                 continue  # a closed terminal must not kill the runner
 
@@ -344,7 +348,7 @@ class EventLog:
     def __init__(self, path: Path, console: Console | None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._handle = open(path, "a", buffering=1)  # noqa: SIM115 - the runner's whole life
+        self._handle = _open_event_log(path)
         self._console = console
 
     def __call__(self, text: str) -> None:
@@ -362,13 +366,21 @@ class EventLog:
         stdout and stderr are the old file too (detach.py): they follow, so a traceback
         lands where `flowrun logs` reads; a terminal's are left alone."""
         old = os.fstat(self._handle.fileno())
-        handle = open(self.path, "a", buffering=1)  # noqa: SIM115 - replaces self._handle
+        handle = _open_event_log(self.path)
         for fd in (1, 2):
             with contextlib.suppress(OSError):  # closed: nothing to follow
                 if os.path.samestat(os.fstat(fd), old):
                     os.dup2(handle.fileno(), fd)
         self._handle.close()
         self._handle = handle
+
+
+def _open_event_log(path: Path) -> TextIO:
+    """The runner's log for appending lines. A path or a variable whose bytes are not UTF-8
+    is held by Python with a surrogate for each such byte; `surrogateescape` writes that
+    byte back, where the default strict UTF-8 raised on the runner's very first line (its
+    spec's path) and the runner died before it started anything."""
+    return open(path, "a", buffering=1, encoding="utf-8", errors="surrogateescape")
 
 
 class _ForwardToEvents(logging.Handler):

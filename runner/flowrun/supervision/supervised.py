@@ -172,7 +172,13 @@ class SupervisedComponent:
     async def _launch(self) -> Process:
         environ = self._host.environ_for(self.name)
         cwd = self._host.spec_dir / (self.spec.working_dir or ".")
-        if not cwd.is_dir():
+        try:
+            is_dir = cwd.is_dir()
+        except OSError as e:  # a path too long, a loop of links: was "supervisor error: OSError"
+            raise ComponentLaunchError(
+                f"component '{self.name}': working_dir {cwd} cannot be used ({e.strerror or e})"
+            ) from e
+        if not is_dir:
             raise ComponentLaunchError(
                 f"component '{self.name}': working_dir {cwd} does not exist "
                 "(a relative working_dir is taken from the spec's folder)"

@@ -148,12 +148,14 @@ class Supervisor:
             listener(component)
 
     # -- whole pipeline ----------------------------------------------------------------------
-    async def start(self) -> list[StartResult]:
-        """Start every component; return once each is ready, failed, retrying or blocked."""
+    async def start(self, restarts: Mapping[str, int] | None = None) -> list[StartResult]:
+        """Start every component; return once each is ready, failed, retrying or blocked.
+        `restarts`: each component's count so far, from the supervisor this one replaces
+        (status and flowrun_component_restarts_total go on, never back to 0)."""
         names = topological_order(self._body.components)
         started = self._clock.monotonic()
         for name in names:
-            self._launch(name)
+            self._launch(name).restarts = (restarts or {}).get(name, 0)
         outcomes = await self.first_results(names)
         ready = sum(outcome.ready for outcome in outcomes)
         elapsed = self._clock.monotonic() - started
