@@ -24,8 +24,6 @@ from typing import Any
 
 import psutil
 import pytest
-from arrow_analytics_sink.checkpoint import Checkpoint
-from arrow_analytics_sink.metrics import SinkMetrics
 from fixtures.reload_harness import all_running, edit, up_without_watching
 from fixtures.runner_harness import (
     Pipeline,
@@ -36,15 +34,16 @@ from fixtures.runner_harness import (
     wait_for,
     write_spec,
 )
-from fixtures.shipped_spec import REPO, sink_checkpoint, sink_output_dir, stellar_spec_at_full_speed
-from flowrun.daemon.metrics import RunnerMetrics
-from flowrun.supervision.states import ComponentState
-from prometheus_client import CollectorRegistry
+from fixtures.shipped_spec import (
+    REPO,
+    shipped_specs_with_fixtures,
+    sink_checkpoint,
+    sink_output_dir,
+    stellar_spec_at_full_speed,
+)
 from prometheus_client.metrics_core import Metric
-from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_text
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
-from stellar_common.spans import LedgerSpan
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -284,9 +283,7 @@ def test_a_pipeline_at_full_speed_scrapes_as_prometheus_expects(
 def test_the_real_ledger_backend_scrapes_cleanly_and_is_documented(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:
-    shutil.copytree(REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("data"))
-    shutil.copytree(REPO / "fixtures", tmp_path / "fixtures")
-    pipeline = Pipeline(tmp_path / "specs" / "stellar-ttp.yaml")
+    pipeline = Pipeline(shipped_specs_with_fixtures(tmp_path))
     pipelines.append(pipeline)
     assert (started := pipeline.up("--profile", "fixtures")).returncode == 0, started.stderr
     wait_for(lambda: sink_checkpoint(pipeline.spec).last_ledger > 0, 120, "the ledger committed")
@@ -336,57 +333,3 @@ def test_restarts_total_goes_on_across_a_pipeline_wide_restart(
         "sink": 0,
     }
     down_leaving_nothing(pipeline)
-
-
-@dataclass
-class _Child:
-    started_monotonic: float
-
-
-@dataclass
-class _Component:
-    """What RunnerMetrics reads of a SupervisedComponent."""
-
-    name: str
-    state: ComponentState = ComponentState.STARTING
-    restarts: int = 0
-    ready_at: float | None = None
-    child: _Child | None = None
-
-
-def test_start_seconds_keeps_counting_past_a_thousand_starts() -> None:
-    """A crash-looping component starts for days: its histogram must keep growing (it held
-    the latest 1000 starts, so its count stopped and its fast buckets fell)."""
-    crashing = _Component("crashing")
-    metrics = RunnerMetrics(lambda: [crashing])
-    registry = CollectorRegistry()
-    registry.register(metrics)
-    for start, seconds in enumerate([0.01] * 1000 + [2.0] * 10):
-        crashing.child = _Child(started_monotonic=float(start))
-        crashing.state, crashing.ready_at = ComponentState.RUNNING, start + seconds
-        metrics.observe(crashing)
-        crashing.state = ComponentState.BACKOFF
-        metrics.observe(crashing)
-
-    labels = {"component": "crashing"}
-    assert registry.get_sample_value("flowrun_component_start_seconds_count", labels) == 1010
-    fast = {**labels, "le": "0.05"}
-    assert registry.get_sample_value("flowrun_component_start_seconds_bucket", fast) == 1000
-    assert list(parse_om(openmetrics_text(registry).decode()))
-
-
-def test_a_source_clock_ahead_keeps_the_sinks_scrape_parseable() -> None:
-    """A span the source stamped in the future (its host's clock ahead, or this one stepped
-    back) or stamped with no number: the commit latency neither falls below 0 nor turns NaN,
-    so _sum never falls and OpenMetrics parsers take the scrape."""
-    registry = CollectorRegistry()
-    measured = SinkMetrics(registry)
-    spans = [LedgerSpan(1, 10, time.time() + 60.0), LedgerSpan(11, 20, math.nan)]
-
-    measured.committed(Checkpoint(), Checkpoint(20, 100, 1), spans)
-
-    families = {f.name: f for f in parse_om(openmetrics_text(registry).decode())}
-    samples = {s.name: s.value for s in families["analytics_sink_commit_latency_seconds"].samples}
-    assert samples["analytics_sink_commit_latency_seconds_count"] == 1
-    assert samples["analytics_sink_commit_latency_seconds_sum"] == 0.0
-    assert measured.latency_quantiles(0.5) == [0.0]

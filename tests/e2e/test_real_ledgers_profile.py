@@ -4,14 +4,13 @@ sink writes that ledger's token transfer events: 163 fees and 1 refund, 132 tran
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from arrow_analytics_sink.output import read_parquet_events
 from fixtures.runner_harness import Pipeline
-from fixtures.shipped_spec import REPO, sink_checkpoint, sink_output_dir
+from fixtures.shipped_spec import shipped_specs_with_fixtures, sink_checkpoint, sink_output_dir
 from polling import wait_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -21,9 +20,7 @@ LEDGER = 53312000
 def test_the_fixtures_profile_writes_the_real_ledgers_events(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:
-    shutil.copytree(REPO / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("data"))
-    shutil.copytree(REPO / "fixtures", tmp_path / "fixtures")
-    pipeline = Pipeline(tmp_path / "specs" / "stellar-ttp.yaml")
+    pipeline = Pipeline(shipped_specs_with_fixtures(tmp_path))
     pipelines.append(pipeline)
 
     started = pipeline.up("--profile", "fixtures")

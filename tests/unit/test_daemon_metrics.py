@@ -184,3 +184,23 @@ def test_a_controller_whose_loop_is_gone_serves_its_last_metrics() -> None:
 
     asyncio.run(scenario())
     assert _sample(registry, "flowctl_controller_heartbeats_total") == 1.0
+
+
+def test_start_seconds_keeps_counting_past_a_thousand_starts() -> None:
+    """A crash-looping component starts for days: its histogram must keep growing (it held
+    the latest 1000 starts, so its count stopped and its fast buckets fell)."""
+    crashing = FakeComponent("crashing")
+    metrics = RunnerMetrics(lambda: [crashing])
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    for start, seconds in enumerate([0.01] * 1000 + [2.0] * 10):
+        crashing.child = FakeChild(started_monotonic=float(start))
+        crashing.state, crashing.ready_at = ComponentState.RUNNING, start + seconds
+        metrics.observe(crashing)
+        crashing.state = ComponentState.BACKOFF
+        metrics.observe(crashing)
+
+    labels = {"component": "crashing"}
+    assert registry.get_sample_value("flowrun_component_start_seconds_count", labels) == 1010
+    fast = {**labels, "le": "0.05"}
+    assert registry.get_sample_value("flowrun_component_start_seconds_bucket", fast) == 1000
