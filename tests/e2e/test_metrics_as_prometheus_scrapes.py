@@ -211,12 +211,14 @@ def served(scrapes: Iterable[Scrape]) -> dict[str, str]:
 
 
 def endpoints(pipeline: Pipeline) -> dict[str, int]:
-    """{"runner" or component: its /metrics port}: a component's is its health_port."""
+    """{"runner" or component: its /metrics port}, as `status --json` tells a user: a
+    component's is its health_port. (It is also the one the component was given.)"""
     status = pipeline.status()
     ports = {"runner": int(status["runner"]["metrics_port"])}
     for entry in status["components"]:
         environ = psutil.Process(entry["pid"]).environ()
-        ports[entry["name"]] = int(environ["FLOWRUN_METRICS_PORT"])
+        assert entry["health_port"] == int(environ["FLOWRUN_METRICS_PORT"]), entry
+        ports[entry["name"]] = entry["health_port"]
     return ports
 
 

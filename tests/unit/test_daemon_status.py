@@ -43,6 +43,7 @@ COMPONENT_KEYS = [
     "inputs",
     "health",
     "health_reasons",
+    "health_port",
 ]
 
 

@@ -60,6 +60,7 @@ def component_status(
         inputs=tuple(component.spec.inputs),
         health=health,
         health_reasons=health_reasons,
+        health_port=component.ports.health_port,
     )
 
 

@@ -52,6 +52,9 @@ class ComponentStatus:
     (the worse of the two); None when it says neither."""
     health_reasons: tuple[str, ...] = ()
     """The reasons of that verdict, as the component gave them."""
+    health_port: int | None = None
+    """The port it was given for /health and /metrics (the spec's, or the one the runner
+    picked for `auto`): where Prometheus scrapes an SDK component. None when none."""
 
     @property
     def reports_trouble(self) -> bool:
@@ -90,6 +93,7 @@ class ComponentStatus:
             "inputs": list(self.inputs),
             "health": self.health,
             "health_reasons": list(self.health_reasons),
+            "health_port": self.health_port,
         }
 
     @classmethod
@@ -112,6 +116,7 @@ class ComponentStatus:
             inputs=tuple(data.get("inputs", [])),
             health=data.get("health"),
             health_reasons=tuple(data.get("health_reasons") or ()),
+            health_port=data.get("health_port"),
         )
 
 
