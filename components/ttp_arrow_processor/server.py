@@ -33,8 +33,14 @@ from stellar_common.ledger_schema import LEDGER_STREAM, STELLAR_LEDGER_SCHEMA, e
 from stellar_common.spans import LEDGER_SPANS, Chunk, LedgerSpan, first_ledger_of
 
 from ttp_arrow_processor.extract import ExtractStats, extract_events
+from ttp_arrow_processor.labels import BoundedLabels
 from ttp_arrow_processor.ledger_reader import AUTO
 from ttp_arrow_processor.real_ledgers import RealLedgerExtractor
+
+MAX_OPERATION_TYPE_LABELS = 64
+"""Distinct `operation_type` labels of ttp_processor_unknown_operations_total; the rest
+count under `other`. Stellar has about 30 operation types, but the values come from the
+data, and an upstream of another kind could send any number."""
 
 
 class TtpArrowProcessor(Component):
@@ -63,6 +69,7 @@ class TtpArrowProcessor(Component):
             ["operation_type"],
             registry=registry,
         )
+        self._operation_types = BoundedLabels(MAX_OPERATION_TYPE_LABELS)
         self.malformed_operations = Counter(
             "ttp_processor_malformed_operations",
             "Transfer operations missing a destination, asset or amount, skipped",
@@ -112,9 +119,10 @@ class TtpArrowProcessor(Component):
         self.ledgers_processed.inc(stats.ledgers)
         self.events_extracted.inc(stats.events)
         self.malformed_operations.inc(stats.malformed_operations)
-        for operation_type, count in stats.unknown_operations.items():
-            self.unknown_operations.labels(operation_type=operation_type).inc(count)
-        with self._lock:
+        with self._lock:  # streams are served on several threads: one label set
+            for operation_type, count in stats.unknown_operations.items():
+                label = self._operation_types.of(operation_type)
+                self.unknown_operations.labels(operation_type=label).inc(count)
             self.totals.add(stats)
             self.last_ledger = max(self.last_ledger, span.last_ledger)
         return events
