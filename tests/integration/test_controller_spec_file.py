@@ -149,6 +149,42 @@ def test_a_data_swap_pushes_new_thresholds_and_a_bad_edit_keeps_the_old(
     assert controller.stop() == 0
 
 
+def test_an_edit_rejected_for_a_missing_env_file_applies_once_the_file_is_made(
+    tmp_path: Path, running: list[ControllerProcess]
+) -> None:
+    """A deploy that writes the spec before the env_file it names: the edit is rejected,
+    and the file arriving retries it (the follower watches what the rejected text names),
+    as an edit of the spec itself would."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text(spec_text(0.9, 0.6), encoding="utf-8")
+    controller = ControllerProcess("--spec", str(spec))
+    running.append(controller)
+    address = controller.address()
+    assert controller.lines.get(timeout=WAIT_SECONDS).startswith("following ")
+
+    edited = yaml.safe_load(spec_text(0.7, 0.5))
+    edited["spec"]["components"]["sink"]["env_file"] = "sink.env"
+    spec.write_text(yaml.safe_dump(edited, sort_keys=False), encoding="utf-8")
+    wait_for(
+        lambda: any("edit rejected" in line for line in controller.errors),
+        WAIT_SECONDS,
+        "the edit naming a missing env_file to be rejected",
+    )
+    (folder / "sink.env").write_text("LOG_LEVEL=debug\n", encoding="utf-8")
+
+    with grpc.insecure_channel(address) as channel:
+        flow = fc_grpc.FlowControlStub(channel)
+        applied = wait_for(
+            lambda: (p := flow.GetPolicy(Empty(), timeout=WAIT_SECONDS)).activate_at == 0.7 and p,
+            WAIT_SECONDS,
+            "the edit applied once its env_file exists",
+        )
+    assert applied.deactivate_at == 0.5
+    assert controller.stop() == 0
+
+
 def test_flags_override_the_spec_address_and_policy_flags_are_refused(
     tmp_path: Path, running: list[ControllerProcess]
 ) -> None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowrun.errors import FlowrunError
+from flowrun.reload.reloader import watched_files
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
-from flowrun.spec.loader import LoadedSpec, load_spec
+from flowrun.spec.loader import LoadedSpec, env_files_named, load_spec
 from flowrun.spec.model import PipelineBody
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class SpecFollower:
         self.controller = controller
         self.loaded = loaded
         self.watcher = SpecWatcher(
-            loaded.sources, self._file_changed, settle_milliseconds=settle_milliseconds
+            watched_files(loaded), self._file_changed, settle_milliseconds=settle_milliseconds
         )
 
     async def run(self) -> None:
@@ -73,8 +74,12 @@ class SpecFollower:
         try:
             loaded = await asyncio.to_thread(load_spec, self.loaded.path, self.loaded.profile)
         except FlowrunError as e:
-            # Accepted all the same: the same broken bytes are not reported again.
-            self.watcher.accept(current)
+            # Accepted all the same: the same broken bytes are not reported again. The env
+            # files the rejected text names are watched too: creating a missing one retries.
+            named = await asyncio.to_thread(env_files_named, self.loaded.path, self.loaded.profile)
+            files = list(dict.fromkeys([*watched_files(self.loaded), *named]))
+            changed, self.watcher.files = files != self.watcher.files, files
+            self.watcher.accept(fingerprint(files) if changed else current)
             log.error("%s: edit rejected, the policy in force stays:\n%s", self.loaded.path, e)
             return
         self.watcher.accept(current)
@@ -83,7 +88,7 @@ class SpecFollower:
     async def apply(self, loaded: LoadedSpec) -> None:
         """Make `loaded` the spec in force: its policy now, its bound settings never."""
         previous, self.loaded = self.loaded, loaded
-        self.watcher.files = list(loaded.sources)  # an env_file may be added or dropped
+        self.watcher.files = watched_files(loaded)  # an env_file may be added or dropped
         if BoundSettings.of(loaded.body) != BoundSettings.of(previous.body):
             log.warning(
                 "%s: controller endpoint, token or TLS changed; they apply when the "
