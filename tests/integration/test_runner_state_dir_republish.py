@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,25 @@ def test_a_swapped_release_symlink_finds_the_runner_through_it(
     assert second.returncode != 0 and f"runner pid {pid}" in second.stderr
     _logs_go_on(pipeline, "removed")
     _down_leaves_nothing(pipeline, pid)
+
+
+def test_the_guardian_of_a_killed_runner_writes_into_the_state_directory_made_again(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """The guardian's line after a runner crash is the one an operator looks for; it was
+    written to the runner.log the guardian was started with, removed with its folder."""
+    pipeline, pid = _start(tmp_path / "pipeline", pipelines)
+    components = [c["pid"] for c in pipeline.status()["components"]]
+    shutil.rmtree(pipeline.spec.parent / ".flowrun")
+    assert _status_again(pipeline)["runner"]["pid"] == pid
+
+    os.kill(pid, signal.SIGKILL)
+
+    wait_for(lambda: not any(alive(c) for c in components), 30, "the guardian to stop them")
+    log = pipeline.spec.parent / ".flowrun" / pipeline.spec.stem / "runner.log"
+    wait_for(
+        lambda: f"guardian: runner pid {pid} is gone" in log.read_text(),
+        10,
+        "the guardian's line in the runner.log at the path",
+    )
+    assert pipeline_processes({pid}) == []

@@ -8,7 +8,7 @@ every recorded process group, plus any process whose environment carries the run
 FLOWRUN_RUNNER_PID (a grandchild that left its group with setsid): SIGTERM, then
 SIGKILL after a short grace. It never touches anything else.
 
-Run as `python -m flowrun.supervision.guardian RUNNER_PID GRACE_SECONDS`.
+Run as `python -m flowrun.supervision.guardian RUNNER_PID GRACE_SECONDS [RUNNER_LOG]`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Guardian:
                     "flowrun.supervision.guardian",
                     str(os.getpid()),
                     str(grace_seconds),
+                    str(log_path),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=log,
@@ -146,7 +147,7 @@ def _runner_alive(runner_pid: int) -> bool:
     return live_pgid(runner_pid) is not None
 
 
-def watch(runner_pid: int, grace_seconds: float) -> None:
+def watch(runner_pid: int, grace_seconds: float, log_path: Path | None = None) -> None:
     groups: set[int] = set()
     stdin = sys.stdin.buffer.raw if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
     pending = b""
@@ -166,11 +167,23 @@ def watch(runner_pid: int, grace_seconds: float) -> None:
     found, killed = sweep(runner_pid, groups, grace_seconds)
     if found:
         how = "is gone" if runner_gone else "closed its pipe"
-        print(
+        _say(
             f"guardian: runner pid {runner_pid} {how}; stopped {found} leftover "
             f"process(es), {killed} with SIGKILL",
-            flush=True,
+            log_path,
         )
+
+
+def _say(line: str, log_path: Path | None) -> None:
+    """Into the runner's log as it is at its path now: the one this process was started
+    with may have been removed or replaced with its folder since (the runner then records
+    itself again there), and this line is the one an operator looks for after a crash."""
+    if log_path is not None:
+        with contextlib.suppress(OSError):
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
+            return
+    print(line, flush=True)
 
 
 def _apply(groups: set[int], line: str) -> None:
@@ -182,7 +195,8 @@ def _apply(groups: set[int], line: str) -> None:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the runner is not for us
-    watch(int(argv[0]), float(argv[1]) if len(argv) > 1 else GRACE_SECONDS)
+    grace_seconds = float(argv[1]) if len(argv) > 1 else GRACE_SECONDS
+    watch(int(argv[0]), grace_seconds, Path(argv[2]) if len(argv) > 2 else None)
     return 0
 
 
