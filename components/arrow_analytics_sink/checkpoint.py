@@ -5,11 +5,16 @@ names first; the checkpoint that counts the batch names them (`pending`); only t
 they renamed into view. A reader therefore never sees an event the checkpoint does not
 count: after a crash before the checkpoint, the temp files are removed and the ledgers
 read again; after it, recovery (or the next commit) finishes the renames.
+
+The file carries its `format`. Every sink up to this one wrote format 1 (those before the
+field wrote the same fields). A later format is refused with what to do rather than read
+as format 1, whose fields it may keep with another meaning.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +22,7 @@ from pathlib import Path
 from flowctl.durable import write_atomically
 
 CHECKPOINT_NAME = "_checkpoint.json"
+CHECKPOINT_FORMAT = 1
 
 
 class CheckpointError(RuntimeError):
@@ -55,6 +61,20 @@ class CheckpointStore:
             return Checkpoint()
         try:
             values = json.loads(text)
+            if not isinstance(values, dict):
+                raise TypeError("not a JSON object")
+            written_format = values.get("format", 1)  # a sink before the field: format 1
+            # bool is an int to Python: `"format": true` is no format of ours.
+            if isinstance(written_format, bool) or not isinstance(written_format, int):
+                raise TypeError(f"format {written_format!r} is not a number")
+            if written_format < 1:
+                raise ValueError(f"format {written_format} is none of ours")
+            if written_format > CHECKPOINT_FORMAT:
+                raise CheckpointError(
+                    f"{self.path}: checkpoint format {written_format!r}, written by a newer "
+                    f"arrow-analytics-sink; this one reads format {CHECKPOINT_FORMAT}. Run "
+                    f"the flowrun that wrote it, or {start_anew_advice(self.path.parent)}"
+                )
             return Checkpoint(
                 last_ledger=int(values["last_ledger"]),
                 events_written=int(values["events_written"]),
@@ -63,10 +83,23 @@ class CheckpointStore:
                 pending=tuple(str(name) for name in values.get("pending", ())),
             )
         except (ValueError, KeyError, TypeError) as e:
+            # Not "move it away to start over": without it, the next start took every data
+            # file of the folder for a crash's leftovers and deleted them.
             raise CheckpointError(
-                f"{self.path}: not a sink checkpoint ({e}); move it away to start over"
+                f"{self.path}: not a sink checkpoint ({e}). It says which ledgers the data "
+                f"files beside it hold: restore it, or {start_anew_advice(self.path.parent)}"
             ) from e
 
     def save(self, checkpoint: Checkpoint) -> None:
-        data = json.dumps(asdict(checkpoint), sort_keys=True).encode()
+        values = {"format": CHECKPOINT_FORMAT, **asdict(checkpoint)}
+        data = json.dumps(values, sort_keys=True).encode()
         write_atomically(self.path, data, durable=self.durable)
+
+
+def start_anew_advice(output_dir: Path) -> str:
+    """What to do to start over without losing what is there: the folder kept aside."""
+    kept = output_dir.with_name(output_dir.name + ".old")
+    return (
+        f"move the folder aside (mv {shlex.quote(str(output_dir))} "
+        f"{shlex.quote(str(kept))}) to write a new one from the start of the input"
+    )

@@ -46,10 +46,12 @@ from stellar_common.spans import LEDGER_SPANS, LedgerSpan
 
 from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointError
 from arrow_analytics_sink.metrics import SinkMetrics
+from arrow_analytics_sink.output import older_schema_note
 from arrow_analytics_sink.progress import ProgressMeter
 from arrow_analytics_sink.writer import (
     DEFAULT_FORMATS,
     FORMATS,
+    PARQUET,
     EventWriter,
     OutputLostError,
     SinkWriteError,
@@ -158,6 +160,11 @@ class ArrowAnalyticsSink(Component):
                 recovery.temp_files_removed,
                 recovery.uncommitted_files_removed,
             )
+            # An output an older flowrun began gets files of another schema from now on:
+            # said once, at the upgrade, for those who read the folder with other tools.
+            note = older_schema_note(self.output_dir) if PARQUET in self.writer.formats else None
+            if note:
+                self.log.warning("%s", note)
             return cp
         return None
 

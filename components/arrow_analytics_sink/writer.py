@@ -14,7 +14,9 @@ Arrow, Spark and Hive readers); then the checkpoint that counts the batch is rep
 naming those files (the commit point); then they are renamed into place. A reader of the
 directory never sees an event the checkpoint does not count, even while a crashed sink
 is down: nothing partial, nothing that will be written again. On start, `recover`
-finishes the renames of the committed batch and deletes the other temp files.
+finishes the renames of the committed batch and deletes the other temp files, and the one
+batch an older sink (which renamed before its checkpoint) may have left in view past it;
+files of more batches past the checkpoint are refused, never deleted.
 
 The directory is the sink's while it runs (`flowctl.exclusive`); removed or replaced
 under it, it is not written again (OutputLostError), since its checkpoint went with it.
@@ -35,7 +37,12 @@ import pyarrow.compute as pc
 from flowctl.durable import fsync_path, temp_path
 from flowctl.exclusive import DirectoryLock, lock_directory
 
-from arrow_analytics_sink.checkpoint import Checkpoint, CheckpointStore
+from arrow_analytics_sink.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointStore,
+    start_anew_advice,
+)
 from arrow_analytics_sink.render import (
     DEFAULT_FORMATS,
     FORMATS,
@@ -108,25 +115,50 @@ class EventWriter:
     def recover(self) -> Recovery:
         """Take the output directory (OutputInUseError while another process writes it),
         load the checkpoint, finish its batch's renames and remove whatever a crash left
-        past it."""
+        past it. CheckpointError, removing nothing, when more than that is past it."""
         if self._lock is None:
             self._lock = lock_directory(self.output_dir)
             self._held = _identity(self.output_dir)
         loaded = self.store.load()
         renamed = self._publish(loaded.pending)  # a crash cut the last commit short
         self.checkpoint = dataclasses.replace(loaded, pending=())
-        temps = uncommitted = 0
+        temps: list[Path] = []
+        past: dict[tuple[int, int], list[Path]] = {}  # data files past the checkpoint, by range
         for directory, _, names in os.walk(self.output_dir):
             for name in names:
                 path = Path(directory) / name
                 match = _DATA_FILE.match(name)
                 if name.startswith(".") and name.endswith(".tmp"):
-                    path.unlink()
-                    temps += 1
+                    temps.append(path)
                 elif match and int(match.group(1)) > self.checkpoint.last_ledger:
-                    path.unlink()
-                    uncommitted += 1
-        return Recovery(self.checkpoint, temps, uncommitted, renamed)
+                    past.setdefault((int(match.group(1)), int(match.group(2))), []).append(path)
+        if len(past) > 1:
+            raise self._checkpoint_behind(past)
+        for path in [*temps, *(path for paths in past.values() for path in paths)]:
+            path.unlink()
+        uncommitted = sum(len(paths) for paths in past.values())
+        return Recovery(self.checkpoint, len(temps), uncommitted, renamed)
+
+    def _checkpoint_behind(self, past: dict[tuple[int, int], list[Path]]) -> CheckpointError:
+        """Several batches past the checkpoint: no crash leaves that (an older sink left
+        one in view, this one none), so the checkpoint is not this folder's: deleted (as an
+        older message advised) or restored from an older copy. Recovery deleted the files
+        as leftovers, silently; the input may no longer serve them (RPC keeps a week)."""
+        files = sorted(path for paths in past.values() for path in paths)
+        first = min(first for first, _ in past)
+        last = max(last for _, last in past)
+        checkpoint = (
+            f"the checkpoint at ledger {self.checkpoint.last_ledger}"
+            if self.store.path.exists()
+            else f"no checkpoint ({self.store.path.name} is missing)"
+        )
+        return CheckpointError(
+            f"{self.output_dir}: {len(files)} data files hold ledgers {first}-{last} (e.g. "
+            f"{files[0].relative_to(self.output_dir)}), but {checkpoint} counts none of "
+            "them: it does not describe this folder. Nothing was removed. Restore the "
+            f"checkpoint that counts them, or {start_anew_advice(self.output_dir)}; to "
+            "write those ledgers again on purpose, delete their files first"
+        )
 
     def commit(self, events: pa.Table, first_ledger: int, last_ledger: int) -> Checkpoint:
         """Write the events of ledgers first..last (whole ledgers) and advance the checkpoint.
