@@ -76,11 +76,11 @@ class CheckpointStore:
                     f"the flowrun that wrote it, or {start_anew_advice(self.path.parent)}"
                 )
             return Checkpoint(
-                last_ledger=int(values["last_ledger"]),
-                events_written=int(values["events_written"]),
-                files_written=int(values["files_written"]),
+                last_ledger=_count(values, "last_ledger"),
+                events_written=_count(values, "events_written"),
+                files_written=_count(values, "files_written"),
                 updated_at=float(values.get("updated_at", 0.0)),
-                pending=tuple(str(name) for name in values.get("pending", ())),
+                pending=_names(values.get("pending", [])),
             )
         except (ValueError, KeyError, TypeError) as e:
             # Not "move it away to start over": without it, the next start took every data
@@ -94,6 +94,23 @@ class CheckpointStore:
         values = {"format": CHECKPOINT_FORMAT, **asdict(checkpoint)}
         data = json.dumps(values, sort_keys=True).encode()
         write_atomically(self.path, data, durable=self.durable)
+
+
+def _count(values: dict[str, object], key: str) -> int:
+    """A whole number >= 0, as the sink writes it: `int()` also took `true`, `22.7` and
+    `-5`, and the sink resumed from what they became."""
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key} is {value!r}, not a whole number >= 0")
+    return value
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """The pending file names: a list of strings (a string alone was read as one name
+    per character, each renamed into view or not found)."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"pending is {value!r}, not a list of file names")
+    return tuple(value)
 
 
 def start_anew_advice(output_dir: Path) -> str:

@@ -223,6 +223,26 @@ def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         EventWriter(tmp_path).recover()
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("last_ledger", True, "last_ledger is True, not a whole number >= 0"),
+        ("last_ledger", 22.7, "last_ledger is 22.7, not a whole number >= 0"),
+        ("events_written", -5, "events_written is -5, not a whole number >= 0"),
+        ("pending", "part-1.parquet", "pending is 'part-1.parquet', not a list of file names"),
+    ],
+)
+def test_a_checkpoint_edited_into_other_types_is_refused_not_coerced(
+    tmp_path: Path, field: str, value: object, said: str
+) -> None:
+    """int() took true, 22.7 and -5, and a string was read as one pending file per
+    character: the sink resumed from what they became."""
+    good = {"last_ledger": 22, "events_written": 100, "files_written": 2, "pending": []}
+    (tmp_path / "_checkpoint.json").write_text(json.dumps({**good, field: value}))
+    with pytest.raises(CheckpointError, match=said):
+        CheckpointStore(tmp_path).load()
+
+
 def test_parquet_alone_is_written_unless_json_lines_is_asked_for(tmp_path: Path) -> None:
     writer = EventWriter(tmp_path, durable=False)
     writer.recover()
