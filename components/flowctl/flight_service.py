@@ -63,15 +63,13 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             batches = component.stream(request)
         except FlowctlError as e:
             component.log.error("stream refused: %s", e)
-            self._failed(context, e)
-            raise flight.FlightServerError(str(e)) from e
+            raise self._failed(context, e, str(e)) from e
         except Exception as e:
             # Raised before the stream began (schema() not overridden, or failing): the
             # same bug report as once it runs. Left to Flight, this component logged
             # nothing and its reader quoted only `Python exception: Traceback ...`.
             component.log.exception("%s failed", call)
-            self._failed(context, e, f"{call} failed: {e!r}")
-            raise flight.FlightServerError(f"{call} failed: {e!r}") from e
+            raise self._failed(context, e, f"{call} failed: {e!r}") from e
         return flight.GeneratorStream(schema, self._served(schema, batches, context))
 
     def _served(
@@ -106,14 +104,12 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
         except FlowctlError as e:
             # A refusal the component explains: the client gets the reason, not a traceback.
             component.log.error("stream refused: %s", e)
-            self._failed(context, e)
-            raise flight.FlightServerError(str(e)) from e
+            raise self._failed(context, e, str(e)) from e
         except Exception as e:
             # A bug of stream(): its traceback goes to this component's log, the reason to
             # the reader (which resumes the stream after it), and a count to its health.
             component.log.exception("stream() failed")
-            self._failed(context, e, f"stream() failed: {e!r}")
-            raise flight.FlightServerError(f"stream() failed: {e!r}") from e
+            raise self._failed(context, e, f"stream() failed: {e!r}") from e
         finally:
             with self._streams_lock:
                 self.open_streams -= 1
@@ -134,17 +130,16 @@ class FlightService(flight.FlightServerBase):  # type: ignore[misc]
             raise _Refused(self.refusal)
 
     def _failed(
-        self, context: flight.ServerCallContext, error: Exception, reason: str = ""
-    ) -> None:
-        """Remember a failed stream for `health_checks`. Not a bad ticket (the reader's
-        mistake, its own to fix), the standing refusal (a check of its own), nor a stream
-        whose reader left or whose component is stopping (what broke it then was most
-        likely the cancel or the stop itself)."""
-        if isinstance(error, TicketError | _Refused):
-            return
-        if context.is_cancelled() or self._component.stopping.is_set():
-            return
-        self.failures.record(reason or str(error))
+        self, context: flight.ServerCallContext, error: Exception, told: str
+    ) -> flight.FlightServerError:
+        """The error that tells the reader `told`, the stream's failure remembered for
+        `health_checks`. Not remembered: a bad ticket (the reader's mistake, its own to
+        fix), the standing refusal (a check of its own), a stream whose reader left or whose
+        component is stopping (what broke it then was most likely the cancel or the stop)."""
+        ours = not isinstance(error, TicketError | _Refused)
+        if ours and not (context.is_cancelled() or self._component.stopping.is_set()):
+            self.failures.record(told)
+        return flight.FlightServerError(told)
 
     def health_checks(self, interval_seconds: float) -> list[Check]:
         """`stream`: unhealthy while every stream is refused, else as StreamFailures says."""

@@ -7,6 +7,7 @@ Every message names the file, the key and what to do about it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class FlowrunError(Exception):
@@ -34,10 +35,13 @@ class SpecIssue:
 
 
 class SpecError(FlowrunError):
-    """A spec that cannot be used: every issue found, never only the first."""
+    """A spec that cannot be used: every issue found, never only the first. `files_named`:
+    the env files the rejected text names, existing or not (a watcher retries when one of
+    them is created)."""
 
-    def __init__(self, issues: list[SpecIssue]) -> None:
+    def __init__(self, issues: list[SpecIssue], files_named: tuple[Path, ...] = ()) -> None:
         self.issues = issues
+        self.files_named = files_named
         super().__init__("\n".join(str(issue) for issue in issues))
 
 

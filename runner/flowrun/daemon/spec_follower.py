@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowrun.errors import FlowrunError
-from flowrun.reload.reloader import watched_files
+from flowrun.reload.reloader import watched_files, watched_when_rejected
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
-from flowrun.spec.loader import LoadedSpec, env_files_named, load_spec
+from flowrun.spec.loader import LoadedSpec, load_spec
 from flowrun.spec.model import PipelineBody
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ class SpecFollower:
         except FlowrunError as e:
             # Accepted all the same: the same broken bytes are not reported again. The env
             # files the rejected text names are watched too: creating a missing one retries.
-            named = await asyncio.to_thread(env_files_named, self.loaded.path, self.loaded.profile)
-            files = list(dict.fromkeys([*watched_files(self.loaded), *named]))
+            files = watched_when_rejected(self.loaded, e)
             changed, self.watcher.files = files != self.watcher.files, files
             self.watcher.accept(fingerprint(files) if changed else current)
             log.error("%s: edit rejected, the policy in force stays:\n%s", self.loaded.path, e)

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flowrun.errors import AlreadyRunningError, NotRunningError, RunnerError
+from flowrun.files import is_file_at
 
 STATE_DIR_ENV = "FLOWRUN_STATE_DIR"
 LOCK_RETRY_SECONDS = 1.0
@@ -80,13 +81,7 @@ class RunnerLock:
         """True while the lock file at `path` is the file this lock holds. A lock on a file
         that was removed, or moved away with its folder, still holds, but guards nothing:
         the next `flowrun up` creates a new file at the path and locks that."""
-        if self._fd is None:
-            return False
-        try:
-            at_path = os.stat(self.path)
-        except OSError:  # gone, or its folder is now a file or out of reach
-            return False
-        return os.path.samestat(os.fstat(self._fd), at_path)
+        return self._fd is not None and is_file_at(self._fd, self.path)
 
     def release(self) -> None:
         if self._fd is not None:

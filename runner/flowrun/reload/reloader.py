@@ -28,7 +28,7 @@ from flowrun.reload.plan_report import PlanAnswer
 from flowrun.reload.render import render_outcome
 from flowrun.reload.running_pipeline import RunningPipeline
 from flowrun.reload.watcher import SETTLE_MILLISECONDS, SpecWatcher, fingerprint
-from flowrun.spec.loader import LoadedSpec, env_files_named, load_spec
+from flowrun.spec.loader import LoadedSpec, load_spec
 
 TRIGGER_FILE = "file change"
 TRIGGER_ADMIN = "flowrun reload"
@@ -139,22 +139,16 @@ class Reloader:
         self.watcher.accept(fingerprint(self._files))
         try:
             return await self._load(profile)
-        except (SpecError, SpecFileError):
-            files = await self._watched_when_rejected(profile)
+        except (SpecError, SpecFileError) as e:
+            files = watched_when_rejected(self._pipeline.loaded, e)
             if files == self._files:
                 raise
             self._watch(files)
         try:
             return await self._load(profile)
-        except (SpecError, SpecFileError):
-            self._watch(await self._watched_when_rejected(profile))
+        except (SpecError, SpecFileError) as e:
+            self._watch(watched_when_rejected(self._pipeline.loaded, e))
             raise
-
-    async def _watched_when_rejected(self, profile: str | None) -> list[Path]:
-        """The loaded spec's files and every env_file the rejected text names."""
-        loaded = self._pipeline.loaded
-        named = await asyncio.to_thread(env_files_named, loaded.path, profile, self._environ)
-        return list(dict.fromkeys([*watched_files(loaded), *named]))
 
     def _watch(self, files: list[Path]) -> None:
         """Watch `files` from now on (an env_file added or dropped, or named by an edit
@@ -227,6 +221,12 @@ class Reloader:
 def watched_files(loaded: LoadedSpec) -> list[Path]:
     """The spec, the .env beside it (watched even before it exists) and every env_file."""
     return list(dict.fromkeys([loaded.path, loaded.spec_dir / DOTENV, *loaded.sources]))
+
+
+def watched_when_rejected(loaded: LoadedSpec, error: FlowrunError) -> list[Path]:
+    """The loaded spec's files and every env_file the rejected text names."""
+    named = error.files_named if isinstance(error, SpecError) else ()
+    return list(dict.fromkeys([*watched_files(loaded), *named]))
 
 
 def _issues(error: SpecError | SpecFileError) -> list[str]:

@@ -118,34 +118,6 @@ def written_profiles(path: str | os.PathLike[str]) -> list[str]:
     return [] if root is None else profile_names(root)
 
 
-def env_files_named(
-    path: str | os.PathLike[str],
-    profile: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> list[Path]:
-    """The env_file paths of the spec file's components, found as `load_spec` finds them
-    (profile applied, `${}` replaced), read even from an invalid spec: the reloader watches
-    those of a rejected edit, so that creating a missing one retries the reload. Empty when
-    the spec, or the .env beside it, cannot be read, or its YAML cannot be parsed."""
-    shown = os.fspath(path)
-    spec_path = Path(os.path.abspath(shown))
-    try:
-        text = read_text(spec_path, shown)
-        variables, _sources, _issues = _variables(spec_path, shown, environ)
-    except SpecFileError:
-        return []
-    root, problems = compose(text)
-    if root is None:
-        return []
-    chosen, chosen_by = _choose_profile(profile, variables)
-    with _collector_paused():
-        # The load's own steps (validation too) rather than a copy of some to keep in step.
-        _spec, _root, data, _problems, _secrets = _evaluate(
-            root, chosen, chosen_by, variables, problems
-        )
-    return env_file_paths(data, spec_path.parent)
-
-
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     # Loading allocates tens of thousands of small objects that all stay alive until the
@@ -176,7 +148,7 @@ def _load(shown: str, profile: str | None, environ: Mapping[str, str] | None) ->
     sources = (*sources, *env_files.sources)
     issues += _to_issues(shown, problems, secrets)
     if issues or spec is None:
-        raise SpecError(_sorted(issues))
+        raise SpecError(_sorted(issues), tuple(env_file_paths(data, spec_path.parent)))
     environment = os.environ if environ is None else environ
     findings = missing_programs(spec.spec, spec_path.parent, environment)
     missing = [_place(root, finding) for finding in findings]

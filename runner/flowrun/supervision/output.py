@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from flowrun.files import is_file_at
 from flowrun.secrets import Redactor
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
@@ -88,16 +89,9 @@ class RotatingLogFile:
         """Reopen at `path` when the file there is no longer this one (removed, or its folder
         replaced), as logging's WatchedFileHandler does; while its folder is missing, go on
         in the old file until the runner has made the folder again."""
-        with contextlib.suppress(OSError):
-            if not self._at_path():
+        if not is_file_at(self._handle.fileno(), self.path):
+            with contextlib.suppress(OSError):
                 self.reopen()
-
-    def _at_path(self) -> bool:
-        """The open file is the one at `path`: not removed, nor moved away with its folder."""
-        try:
-            return os.path.samestat(os.fstat(self._handle.fileno()), os.stat(self.path))
-        except FileNotFoundError:
-            return False
 
     def _note_time(self) -> None:
         """One `epoch offset` line per second that has output: where that second starts."""
@@ -112,7 +106,7 @@ class RotatingLogFile:
         past max_bytes, and the next write tries again. (It closed the file first and
         raised: every later line of the component was lost, from its log and the console.)"""
         try:
-            if not self._at_path():  # moved away with its folder: start anew at the path
+            if not is_file_at(self._handle.fileno(), self.path):  # moved away: start anew
                 self.reopen()
                 return
             for index in range(self._backups - 1, 0, -1):
