@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 from arrow_analytics_sink.checkpoint import CheckpointStore
 from arrow_analytics_sink.output import read_jsonl_events, read_parquet_events
 from arrow_analytics_sink.server import ArrowAnalyticsSink
+from fixtures.filesystems import remount, tmpfs
 from flowctl.actions import call_action_at
 from polling import wait_for
 from stellar_arrow_source.generator import GeneratorConfig, SyntheticLedgers
@@ -30,26 +28,6 @@ SEED = 11
 def expected_events(first: int, last: int) -> pa.Table:
     ledgers = SyntheticLedgers(GeneratorConfig(seed=SEED)).ledger_batch(first, last)
     return pa.Table.from_batches([extract_events(ledgers)[0]])
-
-
-@contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    path.mkdir(parents=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def remount(path: Path, options: str) -> None:
-    """Remount; read-only is refused while a file is open for writing, so try again."""
-    command = ["mount", "-o", f"remount,{options}", str(path)]
-    wait_for(lambda: subprocess.run(command, capture_output=True).returncode == 0, 30)
 
 
 def uncommitted_files(output: Path, last_ledger: int) -> list[str]:

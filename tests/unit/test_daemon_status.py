@@ -103,6 +103,7 @@ def test_the_status_json_has_the_keys_of_the_contract_in_order() -> None:
         "metrics_port",
         "state_dir",
         "uptime_seconds",
+        "refused_logs",
     ]
     assert data["controller"] == {
         "mode": "embedded",

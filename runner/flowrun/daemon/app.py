@@ -51,7 +51,8 @@ from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, control_plane_for
 from flowrun.supervision.guardian import Guardian
-from flowrun.supervision.output import Console, EventLog, forward_library_logs
+from flowrun.supervision.log_writes import LogWrites
+from flowrun.supervision.output import Console, EventLog, RotatingLogFile, forward_library_logs
 from flowrun.supervision.ports import port_holder, port_in_use, split_endpoint
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
@@ -83,6 +84,7 @@ class Runner:
         self._restore_signals: Callable[[], None] = lambda: None
         self.admin = AdminServer(secrets.token_urlsafe(24))
         self.registry = CollectorRegistry()
+        self.log_writes = LogWrites(state.root, announce=self.event)
         self.control: ControlPlane = control_plane_for(self.body, self.registry)
         self.supervisor: Supervisor | None = None
         self._events: EventLog | None = None
@@ -92,7 +94,9 @@ class Runner:
         self._guardian: Guardian | None = None
         self._requests: asyncio.Queue[str] = asyncio.Queue()
         self._stopped: asyncio.Future[StopReport] = asyncio.get_running_loop().create_future()
-        self.metrics = MetricsEndpoint(self.registry, self._component_list, self.event)
+        self.metrics = MetricsEndpoint(
+            self.registry, self._component_list, self.event, self.log_writes.unwritten_totals
+        )
         self.reloader = Reloader(self, watch_files=watch_spec_file)
         self.component_health = ComponentHealthPoller(
             self._health_targets, interval_seconds=self.body.monitoring.interval
@@ -115,7 +119,7 @@ class Runner:
     async def run(self) -> None:
         self._lock = self.state.acquire(self.loaded.path)
         try:
-            self._events = EventLog(self.state.runner_log, self.console)
+            self._events = EventLog(self.state.runner_log, self.console, writes=self.log_writes)
             forwarding = forward_library_logs(self._events)
             self._restore_signals = queue_signals(self.request)
             self._guardian = Guardian.start(self.state.runner_log)
@@ -238,7 +242,7 @@ class Runner:
             self.body,
             control=self.control,
             spec_dir=self.loaded.spec_dir,
-            log_path_for=self.state.log_file,
+            open_log=self._open_log,
             events=self.event,
             console=self.console,
             guardian=self._guardian,
@@ -248,6 +252,9 @@ class Runner:
         if self.console is not None:
             self.console.set_names(list(self.body.components))
         return supervisor
+
+    def _open_log(self, component: str) -> RotatingLogFile:
+        return RotatingLogFile(self.state.log_file(component), writes=self.log_writes)
 
     async def _startup(self) -> None:
         assert self.supervisor is not None
@@ -344,6 +351,7 @@ class Runner:
             admin=self.admin.address,
             metrics_port=self.metrics.port,
             state_dir=str(self.state.root),
+            refused_logs=self.log_writes.refused_now(),
         )
         return pipeline_status(
             self.loaded, runner, self.control, self._component_statuses(), self.reloader.history

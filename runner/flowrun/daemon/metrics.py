@@ -18,7 +18,7 @@ supervisor across reloads and pipeline-wide restarts alike (Supervisor.start, ap
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -150,6 +150,24 @@ def _start_histogram(start_times: Iterable[StartTimes]) -> Metric:
     return histogram
 
 
+class UnwrittenLogMetrics(Collector):
+    """What each log file of the state directory could not take (LogWrites), at scrape."""
+
+    def __init__(self, totals: Callable[[], Mapping[str, int]]) -> None:
+        self._totals = totals
+
+    def collect(self) -> Iterator[Metric]:
+        unwritten = CounterMetricFamily(
+            "flowrun_log_unwritten_bytes",
+            "Output a log file of the state directory could not take (a full or read-only "
+            "disk); the console, if any, still got it.",
+            labels=["log"],
+        )
+        for name, total in sorted(self._totals().items()):
+            unwritten.add_metric([name], total)
+        yield unwritten
+
+
 class MetricsEndpoint:
     """The runner's `/metrics`: its registry (controller and runner metrics) served over
     HTTP on `spec.monitoring.metrics_port`, and moved when a full restart changes it."""
@@ -159,10 +177,12 @@ class MetricsEndpoint:
         registry: CollectorRegistry,
         components: Callable[[], Iterable[SupervisedComponent]],
         events: Callable[[str], None],
+        unwritten_log_bytes: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._registry = registry
         self._runner_metrics = RunnerMetrics(components)
         registry.register(self._runner_metrics)
+        registry.register(UnwrittenLogMetrics(unwritten_log_bytes))
         self._events = events
         self._server: Any = None
         self.port: int | None = None

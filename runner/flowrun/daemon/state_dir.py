@@ -38,6 +38,9 @@ MAX_COMPONENT_NAME = 63
 """The spec's limit (flowrun.spec.graph.COMPONENT_NAME_PATTERN), not imported from there:
 that module brings pydantic into `flowrun status`. A unit test keeps the two equal."""
 LONGEST_FILE = f"logs/{'n' * MAX_COMPONENT_NAME}.log.idx"
+ROOM_PROBE_BYTES = 4096
+"""Written and removed before a runner starts: a disk without room for this (a page) cannot
+take the runner's record and first lines either."""
 """The longest path the directory holds, below it: the time index of a component log."""
 DEFAULT_PATH_MAX = 4096
 """Bytes of a path with its NUL, on Linux; `os.pathconf` says so where it can."""
@@ -147,6 +150,25 @@ class StateDir:
         for path, mode in wanted:
             if not os.access(path, mode):
                 raise self.error(_refusal(path))
+        self._check_room()
+
+    def _check_room(self) -> None:
+        """A disk that takes nothing more (full, or read-only) refused the runner's first
+        line: `up` ended in a traceback, `up -d` quoted an empty runner.log. One that fills
+        later is survived (flowrun.supervision.log_writes)."""
+        probe = self.root / f".room-{os.getpid()}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                if os.write(fd, bytes(ROOM_PROBE_BYTES)) < ROOM_PROBE_BYTES:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise self.error(OSError(e.errno, e.strerror)) from e  # the probe is no one's file
+        finally:
+            with contextlib.suppress(OSError):
+                probe.unlink()
 
     def _check_length(self) -> None:
         """A spec in a folder nested near PATH_MAX got its state directory made, and then
@@ -166,6 +188,11 @@ class StateDir:
             return RunnerError(
                 f"the path of the state directory {self.root} is too long; set "
                 f"{STATE_DIR_ENV} to a shorter folder, or keep the spec in one"
+            )
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return RunnerError(
+                f"cannot use the state directory {self.root} ({error.strerror}): free space "
+                f"on its disk, or set {STATE_DIR_ENV} to a folder on another"
             )
         denied = error.errno in (errno.EACCES, errno.EPERM)
         reason = "permission denied" if denied else str(error.strerror or error)

@@ -24,6 +24,7 @@ from flowrun.reload.history import ReloadHistory
 from flowrun.spec.loader import LoadedSpec
 from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, ServiceSnapshot
+from flowrun.supervision.log_writes import RefusedLog
 from flowrun.supervision.states import ComponentState
 from flowrun.supervision.supervised import SupervisedComponent
 
@@ -147,6 +148,7 @@ def runner_status(
     admin: str,
     metrics_port: int | None,
     state_dir: str,
+    refused_logs: tuple[RefusedLog, ...] = (),
 ) -> RunnerStatus:
     """This process, as the runner of a pipeline."""
     return RunnerStatus(
@@ -157,6 +159,7 @@ def runner_status(
         metrics_port=metrics_port,
         state_dir=state_dir,
         uptime_seconds=round(uptime_since(started_at), 3),
+        refused_logs=refused_logs,
     )
 
 

@@ -6,6 +6,7 @@ Pure text from a `PipelineStatus`: the CLI renders what the runner's admin endpo
 from __future__ import annotations
 
 import textwrap
+import time
 
 from flowrun.daemon.status_types import ComponentStatus, ControllerStatus, PipelineStatus
 from flowrun.supervision.states import ComponentState, one_line
@@ -116,4 +117,16 @@ def render_table(status: PipelineStatus) -> str:
     footer = f"reload generation {reload.generation}"
     if reload.last_error:
         footer += f"; last reload failed: {one_line(reload.last_error)}"
-    return "\n".join([_header(status), "", *lines, "", footer, *_error_details(status)])
+    return "\n".join(
+        [_header(status), "", *lines, "", footer, *_refused_logs(status), *_error_details(status)]
+    )
+
+
+def _refused_logs(status: PipelineStatus) -> list[str]:
+    """Log files the disk refuses now: a detached runner has no console to say it on."""
+    return [
+        f"not written since {time.strftime('%H:%M:%S', time.localtime(log.since))}: "
+        f"{log.path} ({log.error}; {log.unwritten_bytes} bytes missing); free space on "
+        "its disk: writing goes on by itself"
+        for log in status.runner.refused_logs
+    ]

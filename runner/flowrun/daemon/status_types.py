@@ -14,6 +14,7 @@ from typing import Any
 
 from flowrun.reload.history import ReloadHistory
 from flowrun.spec.model import ComponentType, ControllerMode
+from flowrun.supervision.log_writes import RefusedLog
 from flowrun.supervision.states import ComponentState, StartResult
 
 
@@ -132,6 +133,8 @@ class RunnerStatus:
     metrics_port: int | None
     state_dir: str
     uptime_seconds: float
+    refused_logs: tuple[RefusedLog, ...] = ()
+    """Log files of the state directory the disk refuses now (full, read-only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +145,7 @@ class RunnerStatus:
             "metrics_port": self.metrics_port,
             "state_dir": self.state_dir,
             "uptime_seconds": self.uptime_seconds,
+            "refused_logs": [log.to_json() for log in self.refused_logs],
         }
 
     @classmethod
@@ -154,6 +158,7 @@ class RunnerStatus:
             metrics_port=data.get("metrics_port"),
             state_dir=str(data.get("state_dir", "")),
             uptime_seconds=float(data.get("uptime_seconds", 0.0)),
+            refused_logs=tuple(RefusedLog.from_json(log) for log in data.get("refused_logs", ())),
         )
 
 

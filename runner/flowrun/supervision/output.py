@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from flowrun.files import is_file_at
 from flowrun.secrets import Redactor
+from flowrun.supervision.log_writes import LogWrites
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 3
@@ -44,29 +45,48 @@ class RotatingLogFile:
     """Appends bytes; past max_bytes, `name.log` becomes `name.log.1` (and so on)."""
 
     def __init__(
-        self, path: Path, max_bytes: int = MAX_LOG_BYTES, backups: int = LOG_BACKUPS
+        self,
+        path: Path,
+        max_bytes: int = MAX_LOG_BYTES,
+        backups: int = LOG_BACKUPS,
+        *,
+        writes: LogWrites | None = None,
     ) -> None:
         self.path = path
         self._max_bytes = max_bytes
         self._backups = backups
+        self._writes = writes or LogWrites()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(path, "ab", buffering=0)  # noqa: SIM115 - lives as long as the component
         self._size = self._handle.tell()
-        self._index = open(index_path(path), "a", buffering=1)  # noqa: SIM115 - same life
+        # Unbuffered bytes, as the log: a buffer the disk refused would be written later,
+        # out of place, or again.
+        self._index = open(index_path(path), "ab", buffering=0)  # noqa: SIM115 - same life
         self._indexed_second: int | None = None
+        self._refused = False
+        """The disk refused (the end of) the last write."""
+        self._mid_line = False
+        """The file ends inside a line."""
 
     def write(self, data: bytes) -> None:
+        """Append `data`. Never raises: what the disk refuses is counted by `writes`."""
         if self._size + len(data) > self._max_bytes and self._size > 0:
             self._rotate()
         if int(time.time()) != self._indexed_second:  # once a second, for a stat or two
             self._follow_path()
         self._note_time()
-        self._handle.write(data)
-        self._size += len(data)
+        if self._refused and self._mid_line:  # resume on a line of its own, not the cut one
+            data = b"\n" + data
+        written = self._writes.append(self.path, self._handle, data)
+        self._size += written
+        self._refused = written < len(data)
+        if written:
+            self._mid_line = data[written - 1 : written] != b"\n"
 
     def close(self) -> None:
-        self._handle.close()
-        self._index.close()
+        with contextlib.suppress(OSError):  # a full disk refuses nothing more at close
+            self._handle.close()
+            self._index.close()
 
     def reopen(self) -> None:
         """Open the file and its index again at `path`: after the folder was removed or
@@ -76,7 +96,7 @@ class RotatingLogFile:
             return  # closed for good: its component is gone
         handle = open(self.path, "ab", buffering=0)  # noqa: SIM115 - replaces self._handle
         try:
-            index = open(index_path(self.path), "a", buffering=1)  # noqa: SIM115 - same
+            index = open(index_path(self.path), "ab", buffering=0)  # noqa: SIM115 - same
         except OSError:
             handle.close()
             raise
@@ -98,7 +118,8 @@ class RotatingLogFile:
         now = time.time()
         if int(now) != self._indexed_second:
             self._indexed_second = int(now)
-            self._index.write(f"{now:.3f} {self._size}\n")
+            with contextlib.suppress(OSError):  # a second without its line: --since reads on
+                self._index.write(f"{now:.3f} {self._size}\n".encode())
 
     def _rotate(self) -> None:
         """Shift the backups and start a new file. If that fails (the state directory is
@@ -339,21 +360,28 @@ class OutputStream:
 class EventLog:
     """The runner's own lines: timestamped in `runner.log`, prefixed on the console."""
 
-    def __init__(self, path: Path, console: Console | None) -> None:
+    def __init__(
+        self, path: Path, console: Console | None, *, writes: LogWrites | None = None
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._handle = _open_event_log(path)
         self._console = console
+        self._writes = writes or LogWrites()
 
     def __call__(self, text: str) -> None:
+        """Never raises (the supervision step that says something goes on): what the disk
+        refuses is counted by `writes`, and the console gets the line all the same."""
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-        self._handle.write(f"{stamp}.{int(now % 1 * 1000):03d} {text}\n")
+        line = f"{stamp}.{int(now % 1 * 1000):03d} {text}\n"
+        self._writes.append(self.path, self._handle, _event_log_bytes(line))
         if self._console is not None:
             self._console.event(text)
 
     def close(self) -> None:
-        self._handle.close()
+        with contextlib.suppress(OSError):
+            self._handle.close()
 
     def reopen(self) -> None:
         """Open `path` again, after its folder was removed or replaced. A detached runner's
@@ -369,12 +397,18 @@ class EventLog:
         self._handle = handle
 
 
-def _open_event_log(path: Path) -> TextIO:
-    """The runner's log for appending lines. A path or a variable whose bytes are not UTF-8
-    is held by Python with a surrogate for each such byte; `surrogateescape` writes that
-    byte back, where the default strict UTF-8 raised on the runner's very first line (its
-    spec's path) and the runner died before it started anything."""
-    return open(path, "a", buffering=1, encoding="utf-8", errors="surrogateescape")
+def _open_event_log(path: Path) -> BinaryIO:
+    """The runner's log for appending lines, unbuffered: a line the disk refused is not
+    kept in a buffer to be written later, out of place."""
+    return open(path, "ab", buffering=0)
+
+
+def _event_log_bytes(line: str) -> bytes:
+    """A path or a variable whose bytes are not UTF-8 is held by Python with a surrogate
+    for each such byte; `surrogateescape` writes that byte back, where the default strict
+    UTF-8 raised on the runner's very first line (its spec's path) and the runner died
+    before it started anything."""
+    return line.encode("utf-8", errors="surrogateescape")
 
 
 class _ForwardToEvents(logging.Handler):

@@ -58,7 +58,7 @@ class Supervisor:
         *,
         control: ControlPlane,
         spec_dir: Path,
-        log_path_for: Callable[[str], Path],
+        open_log: Callable[[str], RotatingLogFile],
         events: Callable[[str], None],
         console: Console | None = None,
         guardian: Guardian | None = None,
@@ -69,7 +69,7 @@ class Supervisor:
         awake_clock: Callable[[], float] = awake_seconds,
         spec_secrets: Callable[[], Collection[str]] = tuple,
     ) -> None:
-        """`log_path_for(name)` is the file a component's output is appended to;
+        """`open_log(name)` opens the file a component's output is appended to;
         `spec_secrets()` the secrets of the spec now applied (LoadedSpec.secret_values);
         `clock`, `spawn`, the port picker of `ports` and `awake_clock` (how long the runner
         itself was away, see SupervisedComponent) are the real ones unless a test gives
@@ -78,7 +78,7 @@ class Supervisor:
         self._spec_secrets = spec_secrets
         self.control = control
         self.spec_dir = spec_dir
-        self._log_path_for = log_path_for
+        self._open_log = open_log
         self._events = events
         self._console = console
         self._guardian = guardian
@@ -129,8 +129,7 @@ class Supervisor:
 
     def output_for(self, name: str) -> OutputStream:
         if name not in self._outputs:
-            logfile = RotatingLogFile(self._log_path_for(name))
-            self._outputs[name] = OutputStream(name, logfile, self._console)
+            self._outputs[name] = OutputStream(name, self._open_log(name), self._console)
         return self._outputs[name]
 
     def launched(self, name: str, child: Process) -> None:
