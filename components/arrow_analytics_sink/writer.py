@@ -25,6 +25,7 @@ under it, it is not written again (OutputLostError), since its checkpoint went w
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import re
@@ -65,6 +66,22 @@ __all__ = [
 
 _DATA_FILE = re.compile(r"^part-(\d+)-(\d+)\.(parquet|jsonl)$")
 log = logging.getLogger(__name__)
+
+
+_REFUSAL_FIXES = {
+    errno.ENOSPC: "free space on that disk",
+    errno.EDQUOT: "free space within the disk quota",
+    errno.EROFS: "remount that disk read-write",
+}
+
+
+def disk_refusal(error: OSError) -> str:
+    """Why the disk refused, said once and with its fix: pyarrow's words for a full disk were
+    `[Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device`."""
+    fix = _REFUSAL_FIXES.get(error.errno or 0)
+    if fix is None:
+        return str(error)
+    return f"{os.strerror(error.errno or 0)}; {fix}: the sink retries by itself, losing nothing"
 
 
 class SinkWriteError(RuntimeError):
@@ -199,7 +216,8 @@ class EventWriter:
                 rendering.cancel()
             self._discard([temp_path(path) for path in staged])
             raise SinkWriteError(
-                f"cannot commit ledgers {first_ledger}-{last_ledger} to {self.output_dir}: {e}"
+                f"cannot commit ledgers {first_ledger}-{last_ledger} to {self.output_dir}: "
+                f"{disk_refusal(e)}"
             ) from e
         self.checkpoint = advanced
         self._publish_committed()
@@ -214,7 +232,7 @@ class EventWriter:
         except OSError as e:
             raise SinkWriteError(
                 f"cannot show the committed ledgers up to {self.checkpoint.last_ledger} in "
-                f"{self.output_dir}: {e}"
+                f"{self.output_dir}: {disk_refusal(e)}"
             ) from e
         self.checkpoint = dataclasses.replace(self.checkpoint, pending=())
 

@@ -71,7 +71,10 @@ def test_a_read_only_output_makes_the_sink_unhealthy_until_it_is_writable(
             remount(output, "ro")
             wait_for(lambda: call_action_at(sink.endpoint, "health")["status"] == "unhealthy")
             stats = call_action_at(sink.endpoint, "get_stats")
-            assert "Read-only file system" in stats["write_error"]
+            assert stats["write_error"].endswith(
+                ": Read-only file system; remount that disk read-write: the sink retries by "
+                "itself, losing nothing"
+            )
             assert uncommitted_files(output, stats["last_ledger"]) == []
             remount(output, "rw")
             resumed_past = stats["last_ledger"] + 100
@@ -93,6 +96,11 @@ def test_a_full_disk_makes_the_sink_unhealthy_and_leaves_no_partial_file(
             )
             assert call_action_at(sink.endpoint, "health")["status"] == "unhealthy"
             stats = call_action_at(sink.endpoint, "get_stats")
+            # Said once, with its fix (pyarrow's words said the errno twice and no fix).
+            assert stats["write_error"].endswith(
+                ": No space left on device; free space on that disk: the sink retries by "
+                "itself, losing nothing"
+            )
             assert uncommitted_files(output, stats["last_ledger"]) == []
             remount(output, "size=256m")
             resumed_past = stats["last_ledger"] + 100
