@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -227,3 +229,84 @@ def test_an_emptied_spec_is_waited_for(tmp_path: Path) -> None:
         await _then_sentinel(spec, seen, 1)
 
     asyncio.run(_watching(spec, scenario))
+
+
+def test_a_folder_whose_name_is_not_utf8_is_polled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """watchfiles refuses a path whose bytes are not UTF-8: the watch died, and no edit of
+    a spec kept there was ever seen. The files are checked every second instead."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    folder.mkdir()
+    spec = folder / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+
+    async def scenario(watcher: SpecWatcher, seen: list[str]) -> None:
+        in_place(spec, "version: 2\n")
+        await wait_for_async(lambda: seen == ["version: 2\n"], what="the edit seen")
+        temp_then_rename(spec, "version: 3\n")
+        await wait_for_async(lambda: seen[-1:] == ["version: 3\n"], what="the second edit")
+        assert seen == ["version: 2\n", "version: 3\n"]
+
+    asyncio.run(_watching(spec, scenario))
+    assert "checking the files every 1s instead" in caplog.text
+
+
+WATCH_WITHOUT_FILES = """
+import asyncio, logging, os, resource, sys
+from pathlib import Path
+from flowrun.reload.watcher import SpecWatcher, fingerprint
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+spec = Path(sys.argv[1])
+
+
+async def main() -> None:
+    seen = asyncio.Event()
+
+    async def on_change() -> None:
+        watcher.accept(fingerprint(watcher.files))
+        seen.set()
+
+    watcher = SpecWatcher([spec], on_change)
+    # Every free descriptor but two: too few for inotify's watcher (it takes three), as when
+    # fs.inotify.max_user_instances is used up or the runner holds all its files; enough
+    # to read a file.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    taken = []
+    try:
+        while True:
+            taken.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError:
+        pass
+    os.close(taken.pop())
+    os.close(taken.pop())
+    task = asyncio.ensure_future(watcher.run())
+    await asyncio.wait_for(watcher.ready.wait(), 20)
+    await asyncio.sleep(0.5)
+    spec.write_text("version: 2\\n")
+    await asyncio.wait_for(seen.wait(), 20)
+    print("seen", flush=True)
+    task.cancel()
+
+
+asyncio.run(main())
+"""
+
+
+def test_without_inotify_the_files_are_polled(tmp_path: Path) -> None:
+    """Out of inotify instances (or files): the watch failed and was tried again every
+    second, said each time, and no edit was ever seen."""
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("version: 1\n")
+    result = subprocess.run(
+        [sys.executable, "-c", WATCH_WITHOUT_FILES, str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "seen\n"
+    assert "Too many open files" in result.stderr
+    assert "checking the files every 1s instead" in result.stderr
+    assert result.stderr.count("cannot watch") == 1

@@ -52,6 +52,7 @@ from flowrun.spec.model import ControllerMode, PipelineBody
 from flowrun.supervision.controlplane import ControlPlane, control_plane_for
 from flowrun.supervision.guardian import Guardian
 from flowrun.supervision.log_writes import LogWrites
+from flowrun.supervision.open_files import open_files_limit, too_few_files
 from flowrun.supervision.output import Console, EventLog, RotatingLogFile, forward_library_logs
 from flowrun.supervision.ports import port_holder, port_in_use, split_endpoint
 from flowrun.supervision.states import ComponentState
@@ -155,6 +156,9 @@ class Runner:
             f"runner pid {os.getpid()}: {self.loaded.path} (profile {self.loaded.profile or '-'}, "
             f"revision {self.loaded.revision})"
         )
+        short = too_few_files(len(body.components), open_files_limit())
+        if short:
+            self.event(short)
         await self._start_control_plane()
         self.metrics.serve(body.monitoring.metrics_port)
         AdminRoutes(self).register(self.admin)

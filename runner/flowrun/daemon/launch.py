@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from flowrun.daemon.app import Runner
 from flowrun.daemon.state_dir import StateDir
 from flowrun.spec.loader import LoadedSpec
+from flowrun.supervision.open_files import raise_open_files_limit
 from flowrun.supervision.output import Console, colour_wanted
 
 # Set to 0/false/no/off to reload only on SIGHUP and `flowrun reload` (deployments that
@@ -57,6 +58,7 @@ def run_runner(
             log_format=log_format,
         )
     _watch_children_with_pidfd()
+    raise_open_files_limit()
 
     async def main() -> None:
         runner = Runner(

@@ -179,7 +179,7 @@ class Reloader:
     async def _revision_on_disk(self) -> str | None:
         try:
             return (await self._load(self._pipeline.loaded.profile)).revision
-        except FlowrunError:
+        except (FlowrunError, OSError):  # OSError: out of files, the watch must go on
             return None
 
     # -- the outcome ------------------------------------------------------------------------

@@ -10,12 +10,15 @@ nothing. A deleted spec is waited for (deploys recreate it); it is not an error,
 neither is an empty one (an editor that truncates, then writes). A watched folder that is
 renamed away or removed, and one made in its place, is noticed within a second even when no
 event says so (the watch is on the old folder): the watch moves to the one at that path.
+Where the system's file events cannot be had (inotify's limits reached, a folder name that
+is not UTF-8), the files are checked every second instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -30,6 +33,12 @@ SETTLE_MILLISECONDS = 100  # quiet time that ends a burst of saves
 MAX_SETTLE_MILLISECONDS = 1_600  # a burst that never pauses is still checked this often
 RETRY_SECONDS = 1.0  # while no watched folder exists, or the watch broke
 RETARGET_MILLISECONDS = 1_000  # how often a quiet watch checks its folders are still the ones
+POLL_SECONDS = 1.0  # where the system's file events cannot be had
+UNAVAILABLE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOSPC)
+INOTIFY_LIMITS_HINT = (
+    " (raise fs.inotify.max_user_instances or max_user_watches with sysctl, or the open "
+    "files limit, for events)"
+)
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,7 @@ class SpecWatcher:
         from watchfiles import awatch
 
         first = True
+        failure = ""  # the last failure said
         while not self._stop.is_set():
             targets = watch_targets(self.files)
             folders = sorted(str(folder) for folder in targets.directories if folder.is_dir())
@@ -190,13 +200,50 @@ class SpecWatcher:
                             await self.check()
                         if watch_targets(self.files) != targets:
                             break  # a symlink or a folder moved, or the files changed
-            except (OSError, RuntimeError) as e:  # a watched folder vanished under us
-                log.warning("watching %s failed (%s); watching again", ", ".join(folders), e)
+            except (OSError, RuntimeError, ValueError) as e:
+                if events_unavailable(e):
+                    log.warning(
+                        "cannot watch %s with the system's file events (%s); checking the "
+                        "files every %gs instead%s",
+                        ", ".join(folders),
+                        e,
+                        POLL_SECONDS,
+                        "" if isinstance(e, UnicodeError) else INOTIFY_LIMITS_HINT,
+                    )
+                    await self._poll_forever()
+                    return
+                if str(e) != failure:  # a watched folder vanished under us: said once
+                    log.warning("watching %s failed (%s); watching again", ", ".join(folders), e)
+                failure = str(e)
                 await self._pause()
 
-    async def _pause(self) -> None:
+    async def _poll_forever(self) -> None:
+        """Check the files' content every POLL_SECONDS. A change counts once two checks in
+        a row read the same content: a slow save is not read half-written."""
+        self.ready.set()
+        seen = fingerprint(self.files)
+        while not self._stop.is_set():
+            await self._pause(POLL_SECONDS)
+            now = fingerprint(self.files)
+            if now == seen and now != self.baseline:
+                await self.check()
+            seen = now
+
+    async def _pause(self, seconds: float = RETRY_SECONDS) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), RETRY_SECONDS)
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+def events_unavailable(error: Exception) -> bool:
+    """The system's file events cannot be had here: inotify's instances or watches are all
+    taken (fs.inotify.max_user_instances, max_user_watches: EMFILE, ENOSPC), no file can be
+    opened, or a path watchfiles cannot take (one whose bytes are not UTF-8). Every later
+    try would fail the same way: before, it was tried again and said every second, and no
+    edit was ever seen."""
+    if isinstance(error, UnicodeError):
+        return True
+    text = str(error)
+    return any(f"(os error {number})" in text for number in UNAVAILABLE_ERRNOS)
 
 
 def _waiting_for(spec: Path) -> str:

@@ -24,6 +24,7 @@ from flowrun.errors import ComponentLaunchError
 from flowrun.spec.commands import ProgramNotFound, find_program
 from flowrun.supervision.boundary import OutputHandler
 from flowrun.supervision.guardian import live_pgid
+from flowrun.supervision.open_files import ran_out_of_files
 
 PR_SET_PDEATHSIG = 1
 GROUP_POLL_SECONDS = 0.05
@@ -206,6 +207,8 @@ async def spawn(
             f"component '{component}': cannot run {argv[0]}: {e.strerror}"
         ) from e
     except OSError as e:
+        if ran_out_of_files(e):
+            raise  # not the program's fault: the start is retried (SupervisedComponent)
         raise ComponentLaunchError(f"component '{component}': cannot start {argv[0]}: {e}") from e
     return ChildProcess(transport, protocol)
 

@@ -17,6 +17,7 @@ from flowrun.errors import ComponentLaunchError
 from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
+from flowrun.supervision.open_files import out_of_files_reason, ran_out_of_files
 from flowrun.supervision.port_book import ComponentPorts
 from flowrun.supervision.ports import port_conflict
 from flowrun.supervision.process import resolve_command, spawn
@@ -156,6 +157,10 @@ class SupervisedComponent:
             child = await self._launch()
         except ComponentLaunchError as e:
             return RunEnd(failure=True, what=str(e), fatal=True)
+        except OSError as e:  # its pipe or log file: retried, as files may be freed
+            if not ran_out_of_files(e):
+                raise
+            return RunEnd(failure=True, what=f"cannot start: {out_of_files_reason(e)}")
         if self._stopping:
             await self._stop_child(child)
             return RunEnd(failure=False, what="stopped")
