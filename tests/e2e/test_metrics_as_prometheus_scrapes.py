@@ -305,7 +305,16 @@ def _restarts(port: int) -> dict[str, float]:
     }
 
 
-def test_restarts_total_goes_on_across_a_pipeline_wide_restart(
+def _controller_totals(port: int) -> dict[str, float]:
+    runner = scrape("runner", port, PROMETHEUS_2_ACCEPT)
+    return {
+        name: value
+        for (name, _labels), value in totals(runner).items()
+        if name.startswith("flowctl_controller_") and name.endswith("_total")
+    }
+
+
+def test_counters_go_on_across_a_pipeline_wide_restart(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:
     pipeline = Pipeline(
@@ -323,12 +332,21 @@ def test_restarts_total_goes_on_across_a_pipeline_wide_restart(
     pipeline.wait_component("src", lambda c: c["restarts"] == 1 and c["state"] == "running")
     assert _restarts(port) == {"src": 1.0, "sink": 0.0}
 
-    # A moved controller restarts the whole pipeline: the count goes on, in status too.
+    before = _controller_totals(port)
+    assert before["flowctl_controller_registrations_total"] >= 3  # 2 components, 1 restarted
+
+    # A moved controller restarts the whole pipeline: the counts go on, in status too; the
+    # new controller's go on from the old one's (they fell to 0: Prometheus read a reset).
     edit(pipeline.spec, lambda body: body["controller"].update(endpoint=f"127.0.0.1:{free_port()}"))
     reloaded = pipeline.flowrun("reload", str(pipeline.spec))
     assert reloaded.returncode == 0 and "full restart" in reloaded.stdout, reloaded.stdout
     all_running(pipeline, {"src", "sink"})
 
+    after = _controller_totals(port)
+    assert set(after) == set(before)
+    assert all(after[name] >= before[name] for name in before), (before, after)
+    registered = before["flowctl_controller_registrations_total"] + 2  # both registered anew
+    assert after["flowctl_controller_registrations_total"] >= registered
     assert _restarts(port) == {"src": 1.0, "sink": 0.0}
     assert {c["name"]: c["restarts"] for c in pipeline.status()["components"]} == {
         "src": 1,

@@ -27,7 +27,7 @@ from flowrun.controller.prometheus import ControllerCollector
 from flowrun.controller.security import TokenInterceptor, server_credentials
 from flowrun.controller.servicers import ControlPlaneServicer, FlowControlServicer
 from flowrun.controller.servicers_v1 import ControlPlaneServiceServicer
-from flowrun.controller.state import Clock, ControllerState
+from flowrun.controller.state import Clock, ControllerState, Counters
 from flowrun.controller.views import ServiceView
 from flowrun.errors import ControllerError
 
@@ -74,11 +74,13 @@ class Controller:
         retention_seconds: float = RETENTION_SECONDS,
         wall_clock: Clock = time.time,
         monotonic: Clock = time.monotonic,
+        counters: Counters | None = None,
     ) -> None:
         """`declared_components`: the component ids the runner runs, judged by the policy's
         heartbeat interval; any other service by the interval it is seen to keep
         (controller/liveness.py). `retention_seconds`: how long a silent service is kept.
-        The clocks are for tests that play a 10 s client without waiting 10 s."""
+        The clocks are for tests that play a 10 s client without waiting 10 s. `counters`:
+        the running totals to go on from (a runner's controller restarted on a new endpoint)."""
         split_address(listen)
         if (tls_cert is None) != (tls_key is None):
             raise ControllerError("TLS needs both a certificate file and a key file")
@@ -92,6 +94,7 @@ class Controller:
             declared_components=declared_components,
             foreign_interval_seconds=foreign_heartbeat_interval_seconds,
             retention_seconds=retention_seconds,
+            counters=counters,
         )
         self._janitor = Janitor(self._state)
         self._metrics_registry = registry if registry is not None else CollectorRegistry()

@@ -63,6 +63,7 @@ class ControllerState:
         declared_components: Iterable[str] = (),
         foreign_interval_seconds: float = FOREIGN_HEARTBEAT_INTERVAL_SECONDS,
         retention_seconds: float = RETENTION_SECONDS,
+        counters: Counters | None = None,
     ) -> None:
         self._wall = wall_clock
         self._monotonic = monotonic
@@ -80,7 +81,7 @@ class ControllerState:
         self.registry = Registry()
         self.decision = BackpressureDecision(policy.flow_control)
         self.hub = DirectiveHub()
-        self.counters = Counters()
+        self.counters = counters if counters is not None else Counters()
 
     @property
     def policy(self) -> Policy:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection
 
 from prometheus_client import CollectorRegistry
 
+from flowrun.controller.state import Counters
 from flowrun.daemon.admin import AdminServer
 from flowrun.daemon.component_health import ComponentHealthPoller, HealthTarget
 from flowrun.daemon.metrics import MetricsEndpoint, metrics_port_taken
@@ -86,7 +87,12 @@ class Runner:
         self.admin = AdminServer(secrets.token_urlsafe(24))
         self.registry = CollectorRegistry()
         self.log_writes = LogWrites(state.root, announce=self.event)
-        self.control: ControlPlane = control_plane_for(self.body, self.registry)
+        # The embedded controller's running totals, carried to the next one a full restart
+        # starts (as the supervisor carries restarts): Prometheus reads a fall as a reset.
+        self.controller_counters = Counters()
+        self.control: ControlPlane = control_plane_for(
+            self.body, self.registry, self.controller_counters
+        )
         self.supervisor: Supervisor | None = None
         self._events: EventLog | None = None
         self._lock: RunnerLock | None = None
@@ -401,7 +407,7 @@ class Runner:
             supervisor.close()
             await self.control.stop()
             self.loaded = loaded
-            self.control = control_plane_for(self.body, self.registry)
+            self.control = control_plane_for(self.body, self.registry, self.controller_counters)
             await self._start_control_plane()
             self.metrics.serve(self.body.monitoring.metrics_port)
             self.supervisor = self._new_supervisor()

@@ -24,6 +24,7 @@ from flowrun.spec.model import ControllerMode, PipelineBody
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from flowrun.controller.state import Counters
     from flowrun.controller.views import ServiceView
 
 EXTERNAL_RPC_TIMEOUT_SECONDS = 2.0
@@ -142,7 +143,14 @@ class EmbeddedControlPlane:
     reachable_since = 0.0
     last_error: str | None = None
 
-    def __init__(self, body: PipelineBody, registry: CollectorRegistry | None) -> None:
+    def __init__(
+        self,
+        body: PipelineBody,
+        registry: CollectorRegistry | None,
+        counters: Counters | None = None,
+    ) -> None:
+        """`counters`: the running totals of the controller this one replaces (a change of
+        its endpoint or TLS restarts it): a Prometheus counter that fell reads as a reset."""
         from flowrun.controller.server import Controller
 
         self._listen = body.controller.endpoint
@@ -155,6 +163,7 @@ class EmbeddedControlPlane:
             tls_key=tls.key_file if tls else None,
             registry=registry,
             declared_components=body.paced_by_policy(),
+            counters=counters,
         )
         self.endpoint: str | None = None
         self._by_component: dict[str, ServiceView] = {}
@@ -400,7 +409,9 @@ def _epoch(timestamp: Any) -> float:
     return float(timestamp.seconds) + float(timestamp.nanos) / 1e9
 
 
-def control_plane_for(body: PipelineBody, registry: CollectorRegistry | None) -> ControlPlane:
+def control_plane_for(
+    body: PipelineBody, registry: CollectorRegistry | None, counters: Counters | None = None
+) -> ControlPlane:
     mode = body.controller.mode
     if mode is ControllerMode.DISABLED:
         return DisabledControlPlane()
@@ -408,4 +419,4 @@ def control_plane_for(body: PipelineBody, registry: CollectorRegistry | None) ->
         return ExternalControlPlane(
             body, refresh_seconds=min(1.0, body.controller.heartbeat_interval)
         )
-    return EmbeddedControlPlane(body, registry)
+    return EmbeddedControlPlane(body, registry, counters)
