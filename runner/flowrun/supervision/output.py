@@ -84,9 +84,8 @@ class RotatingLogFile:
             self._mid_line = data[written - 1 : written] != b"\n"
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # a full disk refuses nothing more at close
-            self._handle.close()
-            self._index.close()
+        self._handle.close()  # unbuffered: nothing is left to write that a disk could refuse
+        self._index.close()
 
     def reopen(self) -> None:
         """Open the file and its index again at `path`: after the folder was removed or
@@ -380,8 +379,7 @@ class EventLog:
             self._console.event(text)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._handle.close()
+        self._handle.close()
 
     def reopen(self) -> None:
         """Open `path` again, after its folder was removed or replaced. A detached runner's
