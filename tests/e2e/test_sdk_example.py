@@ -61,8 +61,10 @@ def test_every_id_once_across_kill_9_and_a_reload_restart(
     duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     assert not duplicates, f"{len(duplicates)} ids written twice, e.g. {duplicates[:5]}"
     assert sorted(ids) == list(range(COUNT))
-    health = pipeline.flowrun("health", str(spec))
-    assert health.returncode == 0, health.stdout
+    # Healthy again once each component's next report is in: one made in the moment a
+    # restarted upstream was away says "pool ...: endpoint unreachable" until the next
+    # (a CI run under load read it right after the last rows).
+    wait_for(lambda: pipeline.flowrun("health", str(spec)).returncode == 0, 30, "healthy after all")
 
 
 LAGGING_PROCESSOR = """
