@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,6 +20,7 @@ from flowrun.supervision.output import (
     RATE_BURST_BYTES,
     RECENT_BYTES,
     Console,
+    EventLog,
     OutputStream,
     RotatingLogFile,
     colour_wanted,
@@ -307,3 +310,42 @@ def test_a_rotation_that_cannot_happen_goes_on_in_the_open_file(tmp_path: Path) 
     kept = {path.name: path.read_text() for path in folder.glob("src.log*")}
     assert kept.pop("src.log.idx")
     assert kept == {"src.log": "ddddddd\n", "src.log.1": "ccccccc\n"}
+
+
+def test_the_runners_own_log_rotates_by_size_and_keeps_the_given_backups(tmp_path: Path) -> None:
+    """It grew without bound: months of a component crashing now and then, each restart
+    quoting the end of its log."""
+    events = EventLog(tmp_path / "runner.log", None, max_bytes=64, backups=2)
+    for letter in "abcd":
+        events(letter * 7)  # 32 bytes with the time stamp: two to a file
+    events.close()
+
+    kept = {path.name: path.read_text().splitlines() for path in tmp_path.glob("runner.log*")}
+    assert set(kept) == {"runner.log", "runner.log.1"}
+    assert [line[24:] for line in kept["runner.log.1"]] == ["aaaaaaa", "bbbbbbb"]
+    assert [line[24:] for line in kept["runner.log"]] == ["ccccccc", "ddddddd"]
+
+
+ROTATING_DETACHED_RUNNER = """
+import os, sys
+from pathlib import Path
+from flowrun.supervision.output import EventLog
+
+log = Path(sys.argv[1])
+handle = open(log, "ab", buffering=0)
+os.dup2(handle.fileno(), 1)  # what detach.py does: the runner's stdout is its log
+os.dup2(handle.fileno(), 2)
+events = EventLog(log, None, max_bytes=100, backups=3)
+for number in range(6):
+    events(f"line {number}")
+print("a traceback", flush=True)
+"""
+
+
+def test_a_detached_runners_own_output_follows_the_rotation(tmp_path: Path) -> None:
+    log = tmp_path / "runner.log"
+    subprocess.run(
+        [sys.executable, "-c", ROTATING_DETACHED_RUNNER, str(log)], check=True, timeout=30
+    )
+    assert log.read_text().splitlines()[-1] == "a traceback"
+    assert "a traceback" not in log.with_name("runner.log.1").read_text()

@@ -129,16 +129,22 @@ class RotatingLogFile:
             if not is_file_at(self._handle.fileno(), self.path):  # moved away: start anew
                 self.reopen()
                 return
-            for index in range(self._backups - 1, 0, -1):
-                older = self.path.with_name(f"{self.path.name}.{index}")
-                if older.exists():
-                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            shift_backups(self.path, self._backups)
             with contextlib.suppress(FileNotFoundError):  # it described the file just moved
                 os.unlink(index_path(self.path))
             self.reopen()
         except OSError:
             return
+
+
+def shift_backups(path: Path, backups: int) -> None:
+    """`name.log` becomes `name.log.1`, `.1` becomes `.2` and so on; the one past `backups`
+    is overwritten."""
+    for index in range(backups - 1, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        if older.exists():
+            os.replace(older, path.with_name(f"{path.name}.{index + 1}"))
+    os.replace(path, path.with_name(f"{path.name}.1"))
 
 
 def index_path(log_path: Path) -> Path:
@@ -357,42 +363,71 @@ class OutputStream:
 
 
 class EventLog:
-    """The runner's own lines: timestamped in `runner.log`, prefixed on the console."""
+    """The runner's own lines: timestamped in `runner.log`, prefixed on the console.
+
+    Rotated as a component's log is: a runner that lives for months, restarting a component
+    that crashes now and then (each restart quotes the end of its log), grew it without
+    bound."""
 
     def __init__(
-        self, path: Path, console: Console | None, *, writes: LogWrites | None = None
+        self,
+        path: Path,
+        console: Console | None,
+        *,
+        writes: LogWrites | None = None,
+        max_bytes: int = MAX_LOG_BYTES,
+        backups: int = LOG_BACKUPS,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._handle = _open_event_log(path)
+        self._size = self._handle.tell()
+        self._max_bytes = max_bytes
+        self._backups = backups
         self._console = console
         self._writes = writes or LogWrites()
+        # Lines come from gRPC's threads too (library logging), and a rotation or a reopen
+        # swaps the file under them. Re-entered when a line the disk refused is said.
+        self._lock = threading.RLock()
 
     def __call__(self, text: str) -> None:
         """Never raises (the supervision step that says something goes on): what the disk
         refuses is counted by `writes`, and the console gets the line all the same."""
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
-        line = f"{stamp}.{int(now % 1 * 1000):03d} {text}\n"
-        self._writes.append(self.path, self._handle, _event_log_bytes(line))
+        data = _event_log_bytes(f"{stamp}.{int(now % 1 * 1000):03d} {text}\n")
+        with self._lock:
+            if self._size + len(data) > self._max_bytes and self._size > 0:
+                self._rotate()
+            self._size += self._writes.append(self.path, self._handle, data)
         if self._console is not None:
             self._console.event(text)
 
     def close(self) -> None:
-        self._handle.close()
+        with self._lock:
+            self._handle.close()
 
     def reopen(self) -> None:
-        """Open `path` again, after its folder was removed or replaced. A detached runner's
-        stdout and stderr are the old file too (detach.py): they follow, so a traceback
-        lands where `flowrun logs` reads; a terminal's are left alone."""
-        old = os.fstat(self._handle.fileno())
-        handle = _open_event_log(self.path)
-        for fd in (1, 2):
-            with contextlib.suppress(OSError):  # closed: nothing to follow
-                if os.path.samestat(os.fstat(fd), old):
-                    os.dup2(handle.fileno(), fd)
-        self._handle.close()
-        self._handle = handle
+        """Open `path` again, after its folder was removed or replaced, or the file rotated.
+        A detached runner's stdout and stderr are the old file too (detach.py): they follow,
+        so a traceback lands where `flowrun logs` reads; a terminal's are left alone."""
+        with self._lock:
+            old = os.fstat(self._handle.fileno())
+            handle = _open_event_log(self.path)
+            for fd in (1, 2):
+                with contextlib.suppress(OSError):  # closed: nothing to follow
+                    if os.path.samestat(os.fstat(fd), old):
+                        os.dup2(handle.fileno(), fd)
+            self._handle.close()
+            self._handle = handle
+            self._size = handle.tell()
+
+    def _rotate(self) -> None:
+        """As RotatingLogFile's: on failure the lines go on in the open file, tried again
+        at the next line."""
+        with contextlib.suppress(OSError):
+            shift_backups(self.path, self._backups)
+            self.reopen()
 
 
 def _open_event_log(path: Path) -> BinaryIO:
