@@ -38,10 +38,10 @@ MAX_COMPONENT_NAME = 63
 """The spec's limit (flowrun.spec.graph.COMPONENT_NAME_PATTERN), not imported from there:
 that module brings pydantic into `flowrun status`. A unit test keeps the two equal."""
 LONGEST_FILE = f"logs/{'n' * MAX_COMPONENT_NAME}.log.idx"
+"""The longest path the directory holds, below it: the time index of a component log."""
 ROOM_PROBE_BYTES = 4096
 """Written and removed before a runner starts: a disk without room for this (a page) cannot
 take the runner's record and first lines either."""
-"""The longest path the directory holds, below it: the time index of a component log."""
 DEFAULT_PATH_MAX = 4096
 """Bytes of a path with its NUL, on Linux; `os.pathconf` says so where it can."""
 

@@ -196,6 +196,7 @@ class SpecWatcher:
                 async with contextlib.aclosing(watch) as batches:
                     self.ready.set()
                     async for batch in batches:
+                        failure = ""  # watching (a batch comes at least every second)
                         if batch:
                             await self.check()
                         if watch_targets(self.files) != targets:
