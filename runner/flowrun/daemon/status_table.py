@@ -126,7 +126,7 @@ def _refused_logs(status: PipelineStatus) -> list[str]:
     """Log files the disk refuses now: a detached runner has no console to say it on."""
     return [
         f"not written since {time.strftime('%H:%M:%S', time.localtime(log.since))}: "
-        f"{log.path} ({log.error}; {log.unwritten_bytes} bytes missing); free space on "
-        "its disk: writing goes on by itself"
+        f"{log.path} ({log.error}; {log.unwritten_bytes} bytes missing); writing resumes "
+        "by itself once the disk takes it"
         for log in status.runner.refused_logs
     ]

@@ -21,6 +21,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+_FIXES = {
+    errno.ENOSPC: "free space on it",
+    errno.EDQUOT: "free space within the disk quota",
+    errno.EROFS: "remount it read-write",
+}
+
 
 @dataclass(frozen=True)
 class RefusedLog:
@@ -111,10 +117,11 @@ class LogWrites:
             name = os.path.relpath(path, self._root) if self._root else str(path)
             self._unwritten_totals[name] = self._unwritten_totals.get(name, 0) + size
         if known is None:
+            fix = _FIXES.get(error.errno or 0, "see to the disk")
             self._announce(
                 f"cannot write {path}: {reason}; its output is counted and not kept there "
-                "until the disk takes it again (free space on it, or set FLOWRUN_STATE_DIR "
-                "to a folder on another disk for the next start)"
+                f"until the disk takes it again ({fix}, or set FLOWRUN_STATE_DIR to a folder "
+                "on another disk for the next start)"
             )
 
     def _taken_again(self, path: Path) -> None:
