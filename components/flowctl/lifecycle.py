@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -18,22 +19,31 @@ log = logging.getLogger("flowctl.lifecycle")
 PR_SET_PDEATHSIG = 1
 
 
+SAME_REQUEST_SECONDS = 1.0
+"""A second signal this soon after the first is the same stop, sent by another: systemd's
+default KillMode (control-group) signals every process of the unit at once, the runner its
+components too. Such a pair made every component leave at once, exit 143, mid-commit."""
+
+
 def install_signal_handlers(stop: Callable[[str], None]) -> bool:
-    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else
-    (a second signal exits at once with 128 + its number).
+    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else. A second
+    signal, SAME_REQUEST_SECONDS or more after the first, exits at once with 128 + its
+    number (one sooner is the same stop, from another sender).
 
     Only the main thread may install handlers; elsewhere (tests) this returns False.
     """
     if threading.current_thread() is not threading.main_thread():
         return False
 
-    received: list[int] = []
+    first_at: list[float] = []
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        if len(received) > 1:
-            # A second signal while a graceful stop hangs: leave now, as Ctrl-C twice would.
-            os._exit(128 + signum)
+        if first_at:
+            if time.monotonic() - first_at[0] >= SAME_REQUEST_SECONDS:
+                # Asked again while a graceful stop hangs: leave now, as Ctrl-C twice would.
+                os._exit(128 + signum)
+            return
+        first_at.append(time.monotonic())
         stop(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, handle)

@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -279,3 +280,71 @@ def test_the_log_lines_quoted_for_a_crash_are_those_of_that_run(
     )
     quoted = seen["last_error"]
     assert quoted.count("run ") == 1 and quoted.count("No module named 'pyarow'") == 1, quoted
+
+
+def test_two_senders_signalling_at_once_are_one_graceful_stop(tmp_path: Path) -> None:
+    """systemd (KillMode=control-group, its default) sends SIGTERM to every process of the
+    unit as the runner sends its own: the second signal made the component leave at once,
+    exit 143, in the middle of whatever it was committing."""
+    sink = program(
+        tmp_path,
+        "sink_that_stops_slowly.py",
+        """\
+        from flowctl import Component, run_component
+
+
+        class Sink(Component):
+            def work(self):
+                self.stopping.wait()
+                # What it must finish before leaving: a commit, a flush.
+                import time
+                time.sleep(0.5)
+                print("finished its last commit", flush=True)
+
+
+        raise SystemExit(run_component(Sink))
+        """,
+    )
+    log = tmp_path / "sink.log"
+    env = component_env("two-senders")
+    proc = spawn(sink, env, log)
+    try:
+        wait_serving(env["FLOWRUN_ENDPOINT"])
+        proc.send_signal(signal.SIGTERM)  # systemd's
+        proc.send_signal(signal.SIGTERM)  # the runner's, the same instant
+        assert proc.wait(20) == 0, log.read_text()
+        assert "finished its last commit" in log.read_text()
+    finally:
+        ended(proc)
+
+
+def test_asked_again_later_while_the_stop_hangs_it_leaves_at_once(tmp_path: Path) -> None:
+    sink = program(
+        tmp_path,
+        "sink_that_hangs.py",
+        """\
+        import time
+        from flowctl import Component, run_component
+
+
+        class Sink(Component):
+            def work(self):
+                while True:
+                    time.sleep(0.1)
+
+
+        raise SystemExit(run_component(Sink))
+        """,
+    )
+    log = tmp_path / "sink.log"
+    env = component_env("hangs")
+    proc = spawn(sink, env, log)
+    try:
+        wait_serving(env["FLOWRUN_ENDPOINT"])
+        proc.send_signal(signal.SIGINT)
+        wait_for(lambda: "stopping" in log.read_text(), what="the first stop", timeout=10)
+        time.sleep(1.2)  # a person pressing Ctrl-C again
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 128 + signal.SIGINT
+    finally:
+        ended(proc)
