@@ -30,6 +30,7 @@ from flowrun.daemon.progress import report_waits
 from flowrun.daemon.registry import RunnerRegistry
 from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
 from flowrun.daemon.routes import AdminRoutes
+from flowrun.daemon.service_manager import ServiceManager
 from flowrun.daemon.state_dir import RunnerInfo, RunnerLock, StateDir
 from flowrun.daemon.status import (
     component_statuses,
@@ -109,6 +110,7 @@ class Runner:
             self._health_targets, interval_seconds=self.body.monitoring.interval
         )
         self.registry_entry = RunnerRegistry.from_environ()
+        self.service_manager = ServiceManager(os.environ)
 
     @property
     def body(self) -> PipelineBody:
@@ -275,6 +277,11 @@ class Runner:
             waits.cancel()
         if self.phase is RunnerPhase.STARTING:
             self._enter(RunnerPhase.RUNNING)
+            statuses = self._component_statuses()
+            running = sum(c.state is ComponentState.RUNNING for c in statuses)
+            self.service_manager.notify(
+                {"READY": "1", "STATUS": f"{running}/{len(statuses)} components running"}
+            )
 
     def _enter(self, phase: RunnerPhase) -> None:
         self.phase = phase
@@ -296,6 +303,7 @@ class Runner:
 
     async def _stop_everything(self) -> None:
         self._enter(RunnerPhase.STOPPING)
+        self.service_manager.notify({"STOPPING": "1", "STATUS": "stopping"})
         forcer = asyncio.ensure_future(self._kill_on_second_interrupt())
         report = StopReport()
         try:

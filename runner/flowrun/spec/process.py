@@ -24,8 +24,11 @@ from flowctl.settings import ComponentSettings
 from flowrun.spec.commands import PYTHON_ALIASES
 from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 
-# The runner's own selectors too: a component that runs flowrun must not inherit them.
-RUNNER_VARIABLES = frozenset({"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH"})
+# The runner's own selectors too: a component that runs flowrun must not inherit them; nor
+# the service manager's socket, which is the runner's to tell (flowrun.daemon.service_manager).
+RUNNER_VARIABLES = frozenset(
+    {"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH", "NOTIFY_SOCKET"}
+)
 CONTRACT_VARIABLES = (
     RUNNER_VARIABLES
     | frozenset(UNPREFIXED)
