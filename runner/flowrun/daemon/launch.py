@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Mapping
 
 from flowrun.daemon.app import Runner
+from flowrun.daemon.pid1 import init_if_process_1
 from flowrun.daemon.state_dir import StateDir
 from flowrun.spec.loader import LoadedSpec
 from flowrun.supervision.open_files import raise_open_files_limit
@@ -51,6 +52,7 @@ def run_runner(
     coloured unless `no_color`) or as JSON objects (`log_format="json"`)."""
     console = None
     if foreground:
+        init_if_process_1()  # before any thread starts: it forks
         console = Console(
             sys.stdout,
             colour=log_format == "text" and colour_wanted(sys.stdout, refused=no_color),
