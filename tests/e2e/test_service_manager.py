@@ -1,7 +1,8 @@
-"""`flowrun up` under systemd with `Type=notify`, played here as systemd does it: a datagram
-socket named by NOTIFY_SOCKET, read for the sd_notify messages. READY=1 comes once every
-component is running (systemd took the pipeline as started the moment the runner existed),
-STOPPING=1 when it stops; the components do not inherit the socket."""
+"""`flowrun up` under systemd with `Type=notify` and `WatchdogSec=`, played here as systemd
+does it: a datagram socket named by NOTIFY_SOCKET, read for the sd_notify messages. READY=1
+comes once every component is running (systemd took the pipeline as started the moment the
+runner existed), WATCHDOG=1 at half the interval asked, STOPPING=1 when it stops; the
+components inherit neither the socket nor the watchdog."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +42,13 @@ def _message(listener: socket.socket) -> dict[str, str]:
     return dict(line.split("=", 1) for line in data.splitlines())
 
 
+def _next_but_watchdog(listener: socket.socket, pings: list[float]) -> dict[str, str]:
+    """The next message that is not a WATCHDOG=1 ping; the pings' times go to `pings`."""
+    while (message := _message(listener)) == {"WATCHDOG": "1"}:
+        pings.append(time.monotonic())
+    return message
+
+
 def test_ready_once_every_component_runs_and_stopping_at_the_end(
     tmp_path: Path, pipelines: list[Pipeline], notify_socket: socket.socket
 ) -> None:
@@ -50,7 +59,11 @@ def test_ready_once_every_component_runs_and_stopping_at_the_end(
         )
     )
     pipelines.append(pipeline)
-    environ = {**clean_environ(), "NOTIFY_SOCKET": str(tmp_path / "notify")}
+    environ = {
+        **clean_environ(),
+        "NOTIFY_SOCKET": str(tmp_path / "notify"),
+        "WATCHDOG_USEC": "400000",  # WatchdogSec=0.4s
+    }
     runner = subprocess.Popen(
         [*FLOWRUN, "up", str(pipeline.spec)],
         stdout=subprocess.DEVNULL,
@@ -58,17 +71,25 @@ def test_ready_once_every_component_runs_and_stopping_at_the_end(
         env=environ,
     )
     pipeline.runner_pids.add(runner.pid)
+    pings: list[float] = []
     try:
-        ready = _message(notify_socket)
+        ready = _next_but_watchdog(notify_socket, pings)
         assert ready == {"READY": "1", "STATUS": "2/2 components running"}
         states = {c["name"]: c["state"] for c in pipeline.status()["components"]}
         assert states == {"src": "running", "sink": "running"}  # ready meant it
         for process in pipeline_processes(pipeline.runner_pids):
-            assert "NOTIFY_SOCKET" not in process.environ(), process.cmdline()
+            leaked = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"} & set(process.environ())
+            assert not leaked, (process.cmdline(), leaked)
+        pings.clear()
+        alive_since = time.monotonic()
+        time.sleep(2)  # alive: a ping at least every 0.4 s, at 0.2 s when all is well
 
         runner.send_signal(signal.SIGTERM)  # systemctl stop
-        assert _message(notify_socket) == {"STOPPING": "1", "STATUS": "stopping"}
+        stopping = _next_but_watchdog(notify_socket, pings)
+        alive_seconds = time.monotonic() - alive_since
+        assert stopping == {"STOPPING": "1", "STATUS": "stopping"}
         assert runner.wait(60) == 0
+        assert len(pings) >= int(alive_seconds / 0.4), (len(pings), alive_seconds)
     finally:
         if runner.poll() is None:
             runner.kill()
@@ -85,3 +106,13 @@ def test_an_abstract_socket_is_reached_and_no_socket_is_no_error() -> None:
     # The manager gone, or none: nothing raised, the pipeline goes on.
     ServiceManager({"NOTIFY_SOCKET": "@" + name}).notify({"READY": "1"})
     ServiceManager({}).notify({"READY": "1"})
+
+
+def test_the_watchdog_is_fed_only_when_asked_of_this_process() -> None:
+    ours = {"WATCHDOG_USEC": "3000000", "WATCHDOG_PID": str(os.getpid())}
+    assert ServiceManager(ours).watchdog_seconds == 3.0
+    assert ServiceManager({"WATCHDOG_USEC": "3000000"}).watchdog_seconds == 3.0
+    # Inherited from a parent systemd watches, not asked of this process.
+    assert ServiceManager({**ours, "WATCHDOG_PID": str(os.getppid())}).watchdog_seconds is None
+    assert ServiceManager({"WATCHDOG_USEC": "0"}).watchdog_seconds is None
+    assert ServiceManager({"WATCHDOG_USEC": "soon"}).watchdog_seconds is None

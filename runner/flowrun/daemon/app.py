@@ -139,8 +139,9 @@ class Runner:
                 watch.add_done_callback(self._report_watch_end)
                 polls = asyncio.ensure_future(self.component_health.run())
                 recording = asyncio.ensure_future(self._keep_recorded())
+                watchdog = asyncio.ensure_future(self.service_manager.keep_watchdog_fed())
                 await self._serve_requests()
-                for task in (startup, watch, polls, recording):
+                for task in (startup, watch, polls, recording, watchdog):
                     task.cancel()
                 await self._shutdown()
             finally:

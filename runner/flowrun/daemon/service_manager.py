@@ -1,6 +1,7 @@
-"""Telling a service manager (systemd, `Type=notify`) when the pipeline is ready and when it
-stops: the sd_notify protocol, `KEY=value` lines in one datagram to the socket that
-NOTIFY_SOCKET names (a path, or `@name` in the abstract namespace).
+"""Telling a service manager (systemd, `Type=notify`) when the pipeline is ready, that the
+runner is alive (`WatchdogSec=`), and when it stops: the sd_notify protocol, `KEY=value`
+lines in one datagram to the socket that NOTIFY_SOCKET names (a path, or `@name` in the
+abstract namespace).
 
 Without it systemd took the pipeline as started the moment the runner's process existed:
 `systemctl start` returned, and units ordered after it started, before any component was
@@ -11,7 +12,9 @@ fill the journal with refused messages.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Mapping
 
@@ -24,6 +27,18 @@ class ServiceManager:
     def __init__(self, environ: Mapping[str, str]) -> None:
         address = environ.get(NOTIFY_SOCKET, "")
         self._address = "\0" + address[1:] if address.startswith("@") else address
+        self.watchdog_seconds = _watchdog_seconds(environ)
+        """How often the manager wants WATCHDOG=1 (None: it does not): a runner whose event
+        loop is stuck stops saying it, and systemd restarts it (`Restart=on-watchdog`)."""
+
+    async def keep_watchdog_fed(self) -> None:
+        """Say WATCHDOG=1 at half the interval asked, from the event loop, until cancelled:
+        a stuck loop says nothing."""
+        if self.watchdog_seconds is None:
+            return
+        while True:
+            self.notify({"WATCHDOG": "1"})
+            await asyncio.sleep(self.watchdog_seconds / 2)
 
     def notify(self, fields: Mapping[str, str]) -> None:
         """Send `fields` as one message. Best effort: a manager gone or refusing is no
@@ -37,3 +52,16 @@ class ServiceManager:
         ):
             sender.connect(self._address)
             sender.sendall(message)
+
+
+def _watchdog_seconds(environ: Mapping[str, str]) -> float | None:
+    """WATCHDOG_USEC in seconds, when it is meant for this process (WATCHDOG_PID, if set,
+    is its pid: a runner started by another that inherited them is not asked)."""
+    try:
+        microseconds = int(environ.get("WATCHDOG_USEC", ""))
+    except ValueError:
+        return None
+    wanted_by = environ.get("WATCHDOG_PID")
+    if microseconds <= 0 or (wanted_by and wanted_by != str(os.getpid())):
+        return None
+    return microseconds / 1_000_000

@@ -25,9 +25,17 @@ from flowrun.spec.commands import PYTHON_ALIASES
 from flowrun.spec.model import ComponentSpec, ControllerMode, PipelineBody
 
 # The runner's own selectors too: a component that runs flowrun must not inherit them; nor
-# the service manager's socket, which is the runner's to tell (flowrun.daemon.service_manager).
+# the service manager's socket and watchdog, the runner's to answer
+# (flowrun.daemon.service_manager).
 RUNNER_VARIABLES = frozenset(
-    {"FLOWRUN_STATE_DIR", "FLOWRUN_PROFILE", "FLOWRUN_WATCH", "NOTIFY_SOCKET"}
+    {
+        "FLOWRUN_STATE_DIR",
+        "FLOWRUN_PROFILE",
+        "FLOWRUN_WATCH",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+    }
 )
 CONTRACT_VARIABLES = (
     RUNNER_VARIABLES
