@@ -425,3 +425,24 @@ def test_every_problem_at_once_in_file_order(tmp_path: Path) -> None:
         "pipeline.yaml:10:70: spec.components.sink.health_port: port 9000 is already used by "
         "spec.components.src.endpoint",
     ]
+
+
+def test_a_config_or_variable_past_the_systems_limit_is_a_spec_error(tmp_path: Path) -> None:
+    """config reaches the component in one variable, FLOWRUN_CONFIG: a watch-list of 4,000
+    accounts failed the launch with `Argument list too long: '/usr/bin/setpriv'`."""
+    accounts = ", ".join(f"G{index:055d}" for index in range(4000))
+    text = VALID.replace(
+        "      command: [python, -m, sink]",
+        "      command: [python, -m, sink]\n"
+        f"      config: {{accounts: [{accounts}]}}\n"
+        f"      env: {{NOTES: {'n' * 140_000}, SMALL: {'s' * 100_000}}}",
+    )
+    assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:14:7: spec.components.sink.config: config is 234 KiB as JSON, and a "
+        "component is given it in one environment variable (FLOWRUN_CONFIG), which Linux "
+        "limits to 128 KiB: put the bulk in a file beside the spec and give its path in "
+        "config (the component finds the spec's folder in FLOWRUN_SPEC_DIR)",
+        "pipeline.yaml:15:20: spec.components.sink.env.NOTES: NOTES is 136 KiB, and Linux "
+        "takes at most 128 KiB in one environment variable: put the value in a file and give "
+        "its path",
+    ]

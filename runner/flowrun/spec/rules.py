@@ -8,7 +8,9 @@ contract's, which the spec model's sections apply to themselves.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -127,6 +129,48 @@ def check_config(data: Any) -> Iterator[Finding]:
                 yield Finding(where, message)
 
 
+MAX_VARIABLE_BYTES = 128 * 1024
+"""Linux's MAX_ARG_STRLEN: the most one `NAME=value` of an environment may take, its NUL
+included; a longer one fails the launch with E2BIG, `Argument list too long`."""
+
+
+def check_sizes(data: Any) -> Iterator[Finding]:
+    """config reaches a component as JSON in one variable (FLOWRUN_CONFIG), as each of `env`
+    does: past the system's limit the launch failed, with `Argument list too long: setpriv`
+    for a spec whose command has one argument. A watch-list of 4,000 accounts is 260 KiB."""
+    for name, component in graph.components_of(data).items():
+        where: Loc = (*graph.COMPONENTS, name)
+        config = component.get("config")
+        if isinstance(config, dict):
+            size = variable_bytes("FLOWRUN_CONFIG", json.dumps(config, default=str))
+            if size > MAX_VARIABLE_BYTES:
+                yield Finding(
+                    (*where, "config"),
+                    f"config is {size // 1024} KiB as JSON, and a component is given it in one "
+                    f"environment variable (FLOWRUN_CONFIG), which Linux limits to "
+                    f"{MAX_VARIABLE_BYTES // 1024} KiB: put the bulk in a file beside the spec "
+                    "and give its path in config (the component finds the spec's folder in "
+                    "FLOWRUN_SPEC_DIR)",
+                    at_key=True,
+                )
+        env = component.get("env")
+        for key, value in env.items() if isinstance(env, dict) else ():
+            if isinstance(key, str) and isinstance(value, str):
+                size = variable_bytes(key, value)
+                if size > MAX_VARIABLE_BYTES:
+                    yield Finding(
+                        (*where, "env", key),
+                        f"{key} is {size // 1024} KiB, and Linux takes at most "
+                        f"{MAX_VARIABLE_BYTES // 1024} KiB in one environment variable: put "
+                        "the value in a file and give its path",
+                    )
+
+
+def variable_bytes(name: str, value: str) -> int:
+    """What `NAME=value` takes in an environment, its NUL included."""
+    return len(os.fsencode(f"{name}={value}")) + 1
+
+
 def _leaves(value: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -148,6 +192,7 @@ RULES: tuple[Rule, ...] = (
     check_env,
     check_nul,
     check_config,
+    check_sizes,
 )
 
 

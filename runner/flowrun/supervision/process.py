@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
 import shutil
 import signal
@@ -209,6 +210,13 @@ async def spawn(
     except OSError as e:
         if ran_out_of_files(e):
             raise  # not the program's fault: the start is retried (SupervisedComponent)
+        if e.errno == errno.E2BIG:  # it named setpriv, of a command with one argument
+            raise ComponentLaunchError(
+                f"component '{component}': cannot start {argv[0]}: its command and "
+                "environment are more than the system takes (Argument list too long: "
+                "128 KiB for one argument or variable, and about a quarter of the stack "
+                "limit, `ulimit -s`, in all); pass large values in files"
+            ) from e
         raise ComponentLaunchError(f"component '{component}': cannot start {argv[0]}: {e}") from e
     return ChildProcess(transport, protocol)
 
