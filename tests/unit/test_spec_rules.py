@@ -433,11 +433,13 @@ def test_a_config_or_variable_past_the_systems_limit_is_a_spec_error(tmp_path: P
     accounts = ", ".join(f"G{index:055d}" for index in range(4000))
     text = VALID.replace(
         "      command: [python, -m, sink]",
-        "      command: [python, -m, sink]\n"
+        f"      command: [python, -c, {'p' * 200_000}]\n"
         f"      config: {{accounts: [{accounts}]}}\n"
         f"      env: {{NOTES: {'n' * 140_000}, SMALL: {'s' * 100_000}}}",
     )
     assert issues_of(tmp_path, text) == [
+        "pipeline.yaml:13:29: spec.components.sink.command[2]: this argument is 195 KiB, and "
+        "Linux takes at most 128 KiB in one: put it in a file and give its path",
         "pipeline.yaml:14:7: spec.components.sink.config: config is 234 KiB as JSON, and a "
         "component is given it in one environment variable (FLOWRUN_CONFIG), which Linux "
         "limits to 128 KiB: put the bulk in a file beside the spec and give its path in "

@@ -130,8 +130,9 @@ def check_config(data: Any) -> Iterator[Finding]:
 
 
 MAX_VARIABLE_BYTES = 128 * 1024
-"""Linux's MAX_ARG_STRLEN: the most one `NAME=value` of an environment may take, its NUL
-included; a longer one fails the launch with E2BIG, `Argument list too long`."""
+"""Linux's MAX_ARG_STRLEN: the most one argument, or one `NAME=value` of an environment,
+may take, its NUL included; a longer one fails the launch with E2BIG, `Argument list too
+long`."""
 
 
 def check_sizes(data: Any) -> Iterator[Finding]:
@@ -152,6 +153,14 @@ def check_sizes(data: Any) -> Iterator[Finding]:
                     "and give its path in config (the component finds the spec's folder in "
                     "FLOWRUN_SPEC_DIR)",
                     at_key=True,
+                )
+        for index, argument in enumerate(graph.inputs_of(component, "command")):
+            if isinstance(argument, str) and len(os.fsencode(argument)) >= MAX_VARIABLE_BYTES:
+                yield Finding(
+                    (*where, "command", index),
+                    f"this argument is {len(os.fsencode(argument)) // 1024} KiB, and Linux "
+                    f"takes at most {MAX_VARIABLE_BYTES // 1024} KiB in one: put it in a file "
+                    "and give its path",
                 )
         env = component.get("env")
         for key, value in env.items() if isinstance(env, dict) else ():
