@@ -17,6 +17,7 @@ from flowrun.errors import ComponentLaunchError
 from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
+from flowrun.supervision.oom import oom_kills, out_of_memory_hint
 from flowrun.supervision.open_files import out_of_files_reason, ran_out_of_files
 from flowrun.supervision.port_book import ComponentPorts
 from flowrun.supervision.ports import port_conflict
@@ -58,6 +59,7 @@ class SupervisedComponent:
         self.state = ComponentState.STARTING
         self.waiting_for = "its turn"
         self.child: Process | None = None
+        self._oom_kills_at_launch: int | None = None
         self.restarts = 0
         self.last_error: str | None = None
         self.exit_code: int | None = None
@@ -194,6 +196,7 @@ class SupervisedComponent:
         child = await self._spawn(self.name, argv, env=environ, cwd=cwd, on_output=output.feed)
         output.attach(child.output_transport)
         self.child = child
+        self._oom_kills_at_launch = oom_kills()
         self._host.launched(self.name, child)
         check = effective_ready(self.spec, self._host.control)
         criterion = readiness_criterion(check, self.ports)
@@ -278,6 +281,7 @@ class SupervisedComponent:
         if self._stopping:
             return RunEnd(failure=False, what="stopped", exit_code=code)
         what = describe_exit(code, before_ready=before_ready, left_behind=left)
+        what += out_of_memory_hint(code, self._oom_kills_at_launch, oom_kills())
         return RunEnd(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
 
     async def _after(self, ended: RunEnd) -> bool:
