@@ -151,23 +151,26 @@ def test_a_value_error_in_init_keeps_its_traceback(tmp_path: Path) -> None:
     assert 'sink_with_bad_int.py", line 8, in __init__' in text, text
 
 
+SINK_IGNORING_THE_STOP = """\
+import time
+from flowctl import Component, run_component
+
+
+class Sink(Component):
+    def work(self):
+        while True:
+            time.sleep(0.1)
+
+
+raise SystemExit(run_component(Sink))
+"""
+
+
 def test_a_work_that_ignores_the_stop_is_named_where_it_is_stuck(tmp_path: Path) -> None:
     sink = program(
         tmp_path,
         "sink_that_sleeps.py",
-        """\
-        import time
-        from flowctl import Component, run_component
-
-
-        class Sink(Component):
-            def work(self):
-                while True:
-                    time.sleep(0.1)
-
-
-        raise SystemExit(run_component(Sink))
-        """,
+        SINK_IGNORING_THE_STOP,
     )
     log = tmp_path / "sink.log"
     env = component_env("sleeper")
@@ -290,15 +293,14 @@ def test_two_senders_signalling_at_once_are_one_graceful_stop(tmp_path: Path) ->
         tmp_path,
         "sink_that_stops_slowly.py",
         """\
+        import time
         from flowctl import Component, run_component
 
 
         class Sink(Component):
             def work(self):
                 self.stopping.wait()
-                # What it must finish before leaving: a commit, a flush.
-                import time
-                time.sleep(0.5)
+                time.sleep(0.5)  # what it must finish before leaving: a commit, a flush
                 print("finished its last commit", flush=True)
 
 
@@ -322,19 +324,7 @@ def test_asked_again_later_while_the_stop_hangs_it_leaves_at_once(tmp_path: Path
     sink = program(
         tmp_path,
         "sink_that_hangs.py",
-        """\
-        import time
-        from flowctl import Component, run_component
-
-
-        class Sink(Component):
-            def work(self):
-                while True:
-                    time.sleep(0.1)
-
-
-        raise SystemExit(run_component(Sink))
-        """,
+        SINK_IGNORING_THE_STOP,
     )
     log = tmp_path / "sink.log"
     env = component_env("hangs")
