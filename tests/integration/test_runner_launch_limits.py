@@ -1,4 +1,5 @@
-"""The system's limits on a launch, met for real: the environment past what exec takes.
+"""The system's limits on a launch, met for real: the environment past what exec takes, and
+no process to spare.
 
 One variable past 128 KiB is refused when the spec is read (flowrun.spec.rules); many that
 each fit can still pass the total the kernel takes (a quarter of the stack limit), and the
@@ -8,11 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flowrun.errors import ComponentLaunchError
 from flowrun.supervision.process import spawn
+from polling import wait_for
 
 
 def test_an_environment_past_the_systems_total_is_said_in_words_the_spec_can_act_on(
@@ -31,3 +37,74 @@ def test_an_environment_past_the_systems_total_is_said_in_words_the_spec_can_act
     assert message.startswith("component 'wide': cannot start true: its command and environment")
     assert "Argument list too long" in message and "pass large values in files" in message
     assert "setpriv" not in message
+
+
+SPAWN_WITHOUT_PROCESSES = """
+import asyncio, os, sys
+from pathlib import Path
+from flowrun.errors import ComponentLaunchError
+from flowrun.supervision.open_files import refusal_reason, refused_for_now
+from flowrun.supervision.process import spawn
+
+cgroup = Path(sys.argv[1])
+(cgroup / "cgroup.procs").write_text(str(os.getpid()))
+# As many tasks as it has now: no new process, as under `ulimit -u` or pids.max.
+(cgroup / "pids.max").write_text(str(len(os.listdir(f"/proc/{os.getpid()}/task"))))
+
+
+async def launch() -> None:
+    await spawn("src", ["true"], env=dict(os.environ), cwd=Path.cwd(), on_output=print)
+
+try:
+    asyncio.run(launch())
+except ComponentLaunchError as e:
+    print("fatal:", e)
+except OSError as e:
+    print("for now:" if refused_for_now(e) else "other:", refusal_reason(e))
+finally:
+    (cgroup / "pids.max").write_text("max")
+"""
+
+
+def test_a_launch_without_a_process_to_spare_is_refused_for_now(tmp_path: Path) -> None:
+    """A real pids cgroup at its limit: fork fails with EAGAIN. It was a ComponentLaunchError
+    (`cannot start python: [Errno 11] Resource temporarily unavailable`), fatal as a missing
+    program is; it is left for the supervisor to retry (SupervisedComponent)."""
+    with pids_cgroup() as cgroup:
+        result = subprocess.run(
+            [sys.executable, "-c", SPAWN_WITHOUT_PROCESSES, str(cgroup)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.stdout.strip() == (
+        "for now: Resource temporarily unavailable: the system refused a new process (the "
+        "user's process limit, `ulimit -u`, or the container's pids.max)"
+    ), result.stdout + result.stderr
+
+
+@contextmanager
+def pids_cgroup() -> Iterator[Path]:
+    v2, v1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids")
+    if (v1 / "tasks").exists():
+        folder = v1 / f"flowrun-test-{os.getpid()}"
+    elif "pids" in _read(v2 / "cgroup.controllers").split():
+        folder = v2 / f"flowrun-test-{os.getpid()}"
+    else:
+        pytest.skip("no pids cgroup controller here")
+    try:
+        folder.mkdir()
+    except OSError as e:
+        pytest.skip(f"cannot make a pids cgroup here: {e}")
+    try:
+        yield folder
+    finally:
+        wait_for(lambda: not _read(folder / "cgroup.procs").strip(), 30, "the cgroup empty")
+        folder.rmdir()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""

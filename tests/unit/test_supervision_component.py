@@ -4,6 +4,8 @@ heartbeats, stop with SIGKILL after stop_grace, the `never` policy, and a reload
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sys
 from pathlib import Path
@@ -259,6 +261,25 @@ async def test_a_component_that_cannot_be_launched_fails_without_restarting(
         assert rig.component("nowhere").state is ComponentState.FAILED
         assert f"working_dir {tmp_path / 'missing'} does not exist" in results["nowhere"].message
         assert rig.spawn.launches == []
+
+
+async def test_a_launch_the_system_refuses_for_now_is_retried(tmp_path: Path) -> None:
+    """Out of processes (the user's ulimit -u, a container's pids.max) or files: the start
+    was fatal, as if the program were missing."""
+    async with supervising(tmp_path, {"src": component()}) as rig:
+        rig.spawn.refused_for_now["src"] = [
+            OSError(errno.EAGAIN, os.strerror(errno.EAGAIN)),
+            OSError(errno.EMFILE, os.strerror(errno.EMFILE)),
+        ]
+        (first,) = await rig.supervisor.start()
+        assert first.message == (
+            "cannot start: Resource temporarily unavailable: the system refused a new process "
+            "(the user's process limit, `ulimit -u`, or the container's pids.max) (retrying)"
+        )
+        await eventually(lambda: rig.spawn.launched("src") == 1, "launched at the third try")
+        rig.control.register("src")
+        await eventually(lambda: rig.component("src").state is RUNNING, "running")
+        assert rig.component("src").restarts == 2
 
 
 async def test_a_reload_keeps_the_restart_count_and_the_restart_history(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""How many files the runner may hold open: raised at start, and said when too few.
+"""How many files the runner may hold open (raised at start, and said when too few), and
+the launches the system refuses for now: out of files, or of processes.
 
 Each component costs the runner about FILES_PER_COMPONENT descriptors (its output pipe, its
 log and the log's index, a pidfd, its connection to the embedded controller, a health poll).
@@ -8,7 +9,10 @@ open files` and were never tried again. Now the runner raises its soft limit to 
 at start, as Go programs (the flowctl controller among them) do by themselves, says at start
 when even that is too few for the spec, and a start that runs out of files is retried with
 backoff, its error naming the limit and the fix. (The components inherit the raised soft
-limit; one that needs the old one can set it itself.)
+limit; one that needs the old one can set it itself.) So is a start the system refuses a new
+process for (EAGAIN: the user's `ulimit -u`, a container's pids.max; ENOMEM): it was fatal,
+`cannot start python: [Errno 11] Resource temporarily unavailable`, as if the program were
+missing.
 """
 
 from __future__ import annotations
@@ -22,21 +26,20 @@ FILES_OF_THE_RUNNER = 32
 """Its controller, admin and metrics servers, event loop, spec watcher and own logs."""
 HIGHEST_SOFT_LIMIT = 1 << 20
 """Linux's default fs.nr_open: the most a soft limit can be when the hard one is unlimited."""
-OUT_OF_FILES = (errno.EMFILE, errno.ENFILE)
+REFUSED_FOR_NOW = (errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM)
 RAISE_IT = (
     "raise the hard limit: `ulimit -Hn` (as root), LimitNOFILE= in a systemd unit, "
     "`docker run --ulimit nofile=N`"
 )
 
 
-def raise_open_files_limit() -> int:
-    """Raise this process's soft limit of open files to its hard limit; the limit now."""
+def raise_open_files_limit() -> None:
+    """Raise this process's soft limit of open files to its hard limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = HIGHEST_SOFT_LIMIT if hard == resource.RLIM_INFINITY else hard
     if soft != resource.RLIM_INFINITY and soft < wanted:
         with contextlib.suppress(ValueError, OSError):  # refused (a lower fs.nr_open)
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return open_files_limit()
 
 
 def open_files_limit() -> int:
@@ -55,14 +58,22 @@ def too_few_files(components: int, limit: int) -> str | None:
     )
 
 
-def ran_out_of_files(error: OSError) -> bool:
-    return error.errno in OUT_OF_FILES
+def refused_for_now(error: OSError) -> bool:
+    """A launch the system refused for want of files or processes: worth trying again."""
+    return error.errno in REFUSED_FOR_NOW
 
 
-def out_of_files_reason(error: OSError) -> str:
-    """Why a start failed for want of files, and the fix."""
+def refusal_reason(error: OSError) -> str:
+    """Why the system refused a launch, and the fix."""
     if error.errno == errno.ENFILE:  # the whole system's table, not this process's limit
         return f"{error.strerror} (the system's limit: sysctl fs.file-max)"
+    if error.errno == errno.EAGAIN:
+        return (
+            f"{error.strerror}: the system refused a new process (the user's process limit, "
+            "`ulimit -u`, or the container's pids.max)"
+        )
+    if error.errno == errno.ENOMEM:
+        return f"{error.strerror}: no memory for a new process"
     return (
         f"{error.strerror}: this runner may hold {open_files_limit()} (ulimit -n) and holds "
         f"them all; {RAISE_IT}"

@@ -25,7 +25,7 @@ from flowrun.errors import ComponentLaunchError
 from flowrun.spec.commands import ProgramNotFound, find_program
 from flowrun.supervision.boundary import OutputHandler
 from flowrun.supervision.guardian import live_pgid
-from flowrun.supervision.open_files import ran_out_of_files
+from flowrun.supervision.open_files import refused_for_now
 
 PR_SET_PDEATHSIG = 1
 GROUP_POLL_SECONDS = 0.05
@@ -208,7 +208,7 @@ async def spawn(
             f"component '{component}': cannot run {argv[0]}: {e.strerror}"
         ) from e
     except OSError as e:
-        if ran_out_of_files(e):
+        if refused_for_now(e):
             raise  # not the program's fault: the start is retried (SupervisedComponent)
         if e.errno == errno.E2BIG:  # it named setpriv, of a command with one argument
             raise ComponentLaunchError(

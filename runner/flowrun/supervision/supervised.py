@@ -18,7 +18,7 @@ from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
 from flowrun.supervision.oom import oom_kills, out_of_memory_hint
-from flowrun.supervision.open_files import out_of_files_reason, ran_out_of_files
+from flowrun.supervision.open_files import refusal_reason, refused_for_now
 from flowrun.supervision.port_book import ComponentPorts
 from flowrun.supervision.ports import port_conflict
 from flowrun.supervision.process import resolve_command, spawn
@@ -159,10 +159,10 @@ class SupervisedComponent:
             child = await self._launch()
         except ComponentLaunchError as e:
             return RunEnd(failure=True, what=str(e), fatal=True)
-        except OSError as e:  # its pipe or log file: retried, as files may be freed
-            if not ran_out_of_files(e):
+        except OSError as e:  # out of files or processes for now: retried with backoff
+            if not refused_for_now(e):
                 raise
-            return RunEnd(failure=True, what=f"cannot start: {out_of_files_reason(e)}")
+            return RunEnd(failure=True, what=f"cannot start: {refusal_reason(e)}")
         if self._stopping:
             await self._stop_child(child)
             return RunEnd(failure=False, what="stopped")
