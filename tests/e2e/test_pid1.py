@@ -27,7 +27,9 @@ def _namespace_processes(init: psutil.Process) -> list[psutil.Process]:
 def _in_a_pid_namespace(argv: list[str], output: Path) -> subprocess.Popen[bytes]:
     with output.open("wb") as out:
         return subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount-proc", *argv],
+            # --kill-child: when unshare ends (the test's cleanup kills it), so does the
+            # namespace's process 1, and with it every process in there.
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=clean_environ(),
@@ -37,7 +39,9 @@ def _in_a_pid_namespace(argv: list[str], output: Path) -> subprocess.Popen[bytes
 def test_as_process_1_the_orphans_are_reaped_and_docker_stop_stops_cleanly(
     tmp_path: Path,
 ) -> None:
-    probe = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"], check=False)
+    probe = subprocess.run(
+        ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true"], check=False
+    )
     if probe.returncode != 0:
         pytest.skip("no PID namespace can be made here")
     spec = write_spec(
@@ -54,6 +58,7 @@ def test_as_process_1_the_orphans_are_reaped_and_docker_stop_stops_cleanly(
     )
     output = tmp_path / "console.txt"
     unshare = _in_a_pid_namespace([*FLOWRUN, "up", str(spec)], output)
+    init: psutil.Process | None = None
     try:
         init = wait_for(
             lambda: next(iter(psutil.Process(unshare.pid).children()), None), 30, "process 1"
@@ -71,9 +76,18 @@ def test_as_process_1_the_orphans_are_reaped_and_docker_stop_stops_cleanly(
         if unshare.poll() is None:
             unshare.kill()
             unshare.wait(30)
+        if init is not None:
+            wait_for(lambda: _gone(init), 30, "the namespace gone")  # nothing left running
     text = output.read_text()
     assert "stopping (requested)" in text and "stopped 1 component" in text, text
     assert "Traceback" not in text
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _pids_used(init: psutil.Process) -> int:
