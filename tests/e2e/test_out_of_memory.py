@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from fixtures.memory_cgroup import memory_cgroup
+from fixtures.cgroups import memory_cgroup
 from fixtures.runner_harness import Pipeline, component, track_pipelines, write_spec
 
 pipelines = pytest.fixture(track_pipelines, name="pipelines")

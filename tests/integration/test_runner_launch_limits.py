@@ -11,14 +11,12 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fixtures.cgroups import pids_cgroup
 from flowrun.errors import ComponentLaunchError
 from flowrun.supervision.process import spawn
-from polling import wait_for
 
 
 def test_an_environment_past_the_systems_total_is_said_in_words_the_spec_can_act_on(
@@ -81,30 +79,3 @@ def test_a_launch_without_a_process_to_spare_is_refused_for_now(tmp_path: Path) 
         "for now: Resource temporarily unavailable: the system refused a new process (the "
         "user's process limit, `ulimit -u`, or the container's pids.max)"
     ), result.stdout + result.stderr
-
-
-@contextmanager
-def pids_cgroup() -> Iterator[Path]:
-    v2, v1 = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids")
-    if (v1 / "tasks").exists():
-        folder = v1 / f"flowrun-test-{os.getpid()}"
-    elif "pids" in _read(v2 / "cgroup.controllers").split():
-        folder = v2 / f"flowrun-test-{os.getpid()}"
-    else:
-        pytest.skip("no pids cgroup controller here")
-    try:
-        folder.mkdir()
-    except OSError as e:
-        pytest.skip(f"cannot make a pids cgroup here: {e}")
-    try:
-        yield folder
-    finally:
-        wait_for(lambda: not _read(folder / "cgroup.procs").strip(), 30, "the cgroup empty")
-        folder.rmdir()
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
