@@ -113,9 +113,13 @@ def test_a_full_state_disk_loses_no_console_line_and_stops_no_restart(
             assert _unwritten_bytes(metrics_port, "logs/chatter.log") > 0
             table = pipeline.flowrun("status", str(pipeline.spec)).stdout
             assert "not written since" in table and "chatter.log (No space left on device;" in table
+            health = pipeline.flowrun("health", str(pipeline.spec))
+            assert health.returncode == 1, health.stdout  # degraded
+            assert "chatter.log is not written (No space left on device)" in health.stdout
 
             ballast.unlink()  # writing resumes by itself
             wait_for(lambda: not _refused_names(pipeline), 30, "every log written again")
+            assert pipeline.flowrun("health", str(pipeline.spec)).returncode == 0
             assert _unwritten_bytes(metrics_port, "logs/chatter.log") > 0  # a counter never falls
             wait_for(lambda: pipeline.component("chatter")["state"] == "running", 30)
             log_dir = pipeline.state_dir / "logs"

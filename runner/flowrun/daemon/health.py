@@ -8,8 +8,8 @@ Degraded means the pipeline runs below par but may recover by itself (a componen
 starting, in backoff, stopped, without recent heartbeats or unregistered when its protocol
 registers, or saying itself on its health endpoint or in its flowctl.v1 heartbeats that it
 is degraded or unhealthy; an external controller that does not answer; a reload that did
-not apply). A `protocol: none` component is judged by its process and its own health
-endpoint only (`daemon.status`).
+not apply; a log file of the state directory that its disk refuses). A `protocol: none`
+component is judged by its process and its own health endpoint only (`daemon.status`).
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ def health_report(status: PipelineStatus) -> HealthReport:
         degraded.append(f"the external controller at {controller.endpoint} does not answer{why}")
     if status.reload.last_error:
         degraded.append("the last reload failed: " + one_line(status.reload.last_error))
+    for log in status.runner.refused_logs:
+        degraded.append(f"{log.path} is not written ({log.error}): its disk refuses it")
     verdict = (
         HealthVerdict.UNHEALTHY
         if unhealthy
