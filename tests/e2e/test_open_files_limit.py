@@ -29,6 +29,15 @@ WORKERS = 30
 IDLE = "import time\nwhile True:\n    time.sleep(1)"
 
 
+def _wide_pipeline_up(
+    folder: Path, pipelines: list[Pipeline], soft: int, hard: int
+) -> tuple[Pipeline, subprocess.CompletedProcess[str]]:
+    """The wide pipeline, taken down after the test, started by `up -d` under the limits."""
+    pipeline = _wide_pipeline(folder)
+    pipelines.append(pipeline)
+    return pipeline, _up_with_limit(pipeline, soft, hard)
+
+
 def _wide_pipeline(folder: Path) -> Pipeline:
     workers = {
         f"worker-{index:02d}": component(
@@ -73,9 +82,7 @@ def _open_files_limit(pid: int) -> str:
 def test_the_runner_raises_its_soft_limit_to_the_hard_one(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:
-    pipeline = _wide_pipeline(tmp_path)
-    pipelines.append(pipeline)
-    result = _up_with_limit(pipeline, soft=64, hard=4096)
+    pipeline, result = _wide_pipeline_up(tmp_path, pipelines, soft=64, hard=4096)
     assert result.returncode == 0, result.stderr
     status = pipeline.status()
     assert [c["state"] for c in status["components"]] == ["running"] * WORKERS
@@ -88,9 +95,7 @@ def test_the_runner_raises_its_soft_limit_to_the_hard_one(
 def test_too_few_files_is_said_at_start_and_each_start_short_of_them_is_retried(
     tmp_path: Path, pipelines: list[Pipeline]
 ) -> None:
-    pipeline = _wide_pipeline(tmp_path)
-    pipelines.append(pipeline)
-    result = _up_with_limit(pipeline, soft=64, hard=64)
+    pipeline, result = _wide_pipeline_up(tmp_path, pipelines, soft=64, hard=64)
     assert result.returncode == 1  # not every component runs
     assert "Traceback" not in result.stdout + result.stderr
     runner_log = pipeline.state_dir / "runner.log"

@@ -20,9 +20,11 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -100,6 +102,20 @@ def run_to_exit(program_path: Path, env: dict[str, str], log: Path) -> tuple[int
     return code, log.read_text()
 
 
+@contextmanager
+def serving_program(
+    program_path: Path, component_id: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a component program until it serves; it is ended (and reaped) after."""
+    env = component_env(component_id)
+    proc = spawn(program_path, env, log)
+    try:
+        wait_serving(env["FLOWRUN_ENDPOINT"])
+        yield proc
+    finally:
+        ended(proc)
+
+
 def test_a_bad_config_value_is_one_line_naming_where_the_spec_sets_it(tmp_path: Path) -> None:
     sink = program(
         tmp_path,
@@ -167,16 +183,9 @@ raise SystemExit(run_component(Sink))
 
 
 def test_a_work_that_ignores_the_stop_is_named_where_it_is_stuck(tmp_path: Path) -> None:
-    sink = program(
-        tmp_path,
-        "sink_that_sleeps.py",
-        SINK_IGNORING_THE_STOP,
-    )
+    sink = program(tmp_path, "sink_that_sleeps.py", SINK_IGNORING_THE_STOP)
     log = tmp_path / "sink.log"
-    env = component_env("sleeper")
-    proc = spawn(sink, env, log)
-    try:
-        wait_serving(env["FLOWRUN_ENDPOINT"])
+    with serving_program(sink, "sleeper", log) as proc:
         proc.send_signal(signal.SIGTERM)
         # Said well before the runner's stop_grace (10 s by default) kills it.
         wait_for(
@@ -187,8 +196,6 @@ def test_a_work_that_ignores_the_stop_is_named_where_it_is_stuck(tmp_path: Path)
         text = log.read_text()
         assert 'sink_that_sleeps.py", line 8, in work' in text, text
         assert "self.stopping" in text, text
-    finally:
-        ended(proc)
 
 
 def test_a_component_stuck_before_it_serves_is_not_told_it_lacks_the_sdk(
@@ -308,16 +315,11 @@ def test_two_senders_signalling_at_once_are_one_graceful_stop(tmp_path: Path) ->
         """,
     )
     log = tmp_path / "sink.log"
-    env = component_env("two-senders")
-    proc = spawn(sink, env, log)
-    try:
-        wait_serving(env["FLOWRUN_ENDPOINT"])
+    with serving_program(sink, "two-senders", log) as proc:
         proc.send_signal(signal.SIGTERM)  # systemd's
         proc.send_signal(signal.SIGTERM)  # the runner's, the same instant
         assert proc.wait(20) == 0, log.read_text()
         assert "finished its last commit" in log.read_text()
-    finally:
-        ended(proc)
 
 
 def test_asked_again_later_while_the_stop_hangs_it_leaves_at_once(tmp_path: Path) -> None:
@@ -327,14 +329,9 @@ def test_asked_again_later_while_the_stop_hangs_it_leaves_at_once(tmp_path: Path
         SINK_IGNORING_THE_STOP,
     )
     log = tmp_path / "sink.log"
-    env = component_env("hangs")
-    proc = spawn(sink, env, log)
-    try:
-        wait_serving(env["FLOWRUN_ENDPOINT"])
+    with serving_program(sink, "hangs", log) as proc:
         proc.send_signal(signal.SIGINT)
         wait_for(lambda: "stopping" in log.read_text(), what="the first stop", timeout=10)
         time.sleep(1.2)  # a person pressing Ctrl-C again
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 128 + signal.SIGINT
-    finally:
-        ended(proc)

@@ -155,12 +155,12 @@ def check_sizes(data: Any) -> Iterator[Finding]:
                     at_key=True,
                 )
         for index, argument in enumerate(graph.inputs_of(component, "command")):
-            if isinstance(argument, str) and len(os.fsencode(argument)) >= MAX_VARIABLE_BYTES:
+            size = len(os.fsencode(argument)) + 1 if isinstance(argument, str) else 0
+            if size > MAX_VARIABLE_BYTES:
                 yield Finding(
                     (*where, "command", index),
-                    f"this argument is {len(os.fsencode(argument)) // 1024} KiB, and Linux "
-                    f"takes at most {MAX_VARIABLE_BYTES // 1024} KiB in one: put it in a file "
-                    "and give its path",
+                    f"this argument is {size // 1024} KiB, and Linux takes at most "
+                    f"{MAX_VARIABLE_BYTES // 1024} KiB in one: put it in a file and give its path",
                 )
         env = component.get("env")
         for key, value in env.items() if isinstance(env, dict) else ():
