@@ -63,6 +63,9 @@ class PooledConnection:
             wait_answering(self.client, timeout_seconds, stopped)
         except CONNECTION_ERRORS:
             return stopped()
+        except pa.ArrowInvalid:  # "FlightClient is closed": by the pool's close, under it
+            if not stopped():
+                raise
         return True
 
 

@@ -213,6 +213,55 @@ def test_a_server_answering_not_implemented_is_healthy() -> None:
         srv.shutdown()
 
 
+class SlowToAnswerServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Holds each ListActions until `answer` is set: a probe the pool closes meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__("grpc://127.0.0.1:0")
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
+        self.asked.set()
+        self.answer.wait(HELD_SECONDS)
+        return []
+
+
+def test_closing_the_pool_during_a_health_check_ends_the_check_quietly() -> None:
+    """A component's stop closes its pools while their thread may be probing: the check
+    on the next connection met a closed client ("FlightClient is closed") and the thread
+    died with a traceback in the component's log."""
+    srv = SlowToAnswerServer()
+    pool = ConnectionPool(f"127.0.0.1:{srv.port}", settings(min_connections=0))
+    raised: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            pool.health_check()
+        except BaseException as e:  # what would have ended the pool's own thread
+            raised.append(e)
+
+    try:
+        srv.answer.set()  # the connections open while the server answers at once
+        lent = [pool.acquire(), pool.acquire()]
+        for connection in lent:
+            pool.release(connection)
+        srv.answer.clear()
+        srv.asked.clear()
+        checker = threading.Thread(target=check)
+        checker.start()
+        assert srv.asked.wait(PROMPT_SECONDS)  # the first probe is held by the server
+        threading.Timer(0.2, srv.answer.set).start()
+        pool.close()
+        checker.join(PROMPT_SECONDS)
+        assert not checker.is_alive()
+        assert raised == []
+    finally:
+        srv.answer.set()
+        pool.close()
+        srv.shutdown()
+
+
 def test_idle_connections_are_closed_down_to_minimum(server: EchoServer) -> None:
     pool = ConnectionPool(
         f"127.0.0.1:{server.port}",
