@@ -1,8 +1,9 @@
-"""`flowrun up` under systemd with `Type=notify` and `WatchdogSec=`, played here as systemd
-does it: a datagram socket named by NOTIFY_SOCKET, read for the sd_notify messages. READY=1
-comes once every component is running (systemd took the pipeline as started the moment the
-runner existed), WATCHDOG=1 at half the interval asked, STOPPING=1 when it stops; the
-components inherit neither the socket nor the watchdog."""
+"""`flowrun up` under systemd with `Type=notify-reload` and `WatchdogSec=`, played here as
+systemd does it: a datagram socket named by NOTIFY_SOCKET, read for the sd_notify messages.
+READY=1 comes once every component is running (systemd took the pipeline as started the
+moment the runner existed), WATCHDOG=1 at half the interval asked, RELOADING=1 then READY=1
+around the reload a SIGHUP asks for, STOPPING=1 when it stops; the components inherit
+neither the socket nor the watchdog."""
 
 from __future__ import annotations
 
@@ -42,14 +43,18 @@ def _message(listener: socket.socket) -> dict[str, str]:
     return dict(line.split("=", 1) for line in data.splitlines())
 
 
-def _next_but_watchdog(listener: socket.socket, pings: list[float]) -> dict[str, str]:
+def _next_but_watchdog(
+    listener: socket.socket, pings: list[float], timeout_seconds: float = 30.0
+) -> dict[str, str]:
     """The next message that is not a WATCHDOG=1 ping; the pings' times go to `pings`."""
+    deadline = time.monotonic() + timeout_seconds
     while (message := _message(listener)) == {"WATCHDOG": "1"}:
         pings.append(time.monotonic())
+        assert time.monotonic() < deadline, f"only WATCHDOG=1 for {timeout_seconds}s"
     return message
 
 
-def test_ready_once_every_component_runs_and_stopping_at_the_end(
+def test_ready_once_every_component_runs_reloading_and_stopping_at_the_end(
     tmp_path: Path, pipelines: list[Pipeline], notify_socket: socket.socket
 ) -> None:
     pipeline = Pipeline(
@@ -80,6 +85,18 @@ def test_ready_once_every_component_runs_and_stopping_at_the_end(
         for process in pipeline_processes(pipeline.runner_pids):
             leaked = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"} & set(process.environ())
             assert not leaked, (process.cmdline(), leaked)
+
+        asked_at_usec = time.monotonic_ns() // 1000
+        runner.send_signal(signal.SIGHUP)  # systemctl reload, under Type=notify-reload
+        reloading = _next_but_watchdog(notify_socket, pings)
+        assert reloading.pop("RELOADING") == "1"
+        assert reloading.pop("STATUS") == "reloading"
+        # systemd takes a reload as its own by this stamp: CLOCK_MONOTONIC, after the signal.
+        assert int(reloading.pop("MONOTONIC_USEC")) >= asked_at_usec
+        assert reloading == {}
+        reloaded = _next_but_watchdog(notify_socket, pings)
+        assert reloaded == {"READY": "1", "STATUS": "2/2 components running, reload unchanged"}
+
         pings.clear()
         alive_since = time.monotonic()
         time.sleep(2)  # alive: a ping at least every 0.4 s, at 0.2 s when all is well

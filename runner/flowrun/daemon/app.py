@@ -278,11 +278,14 @@ class Runner:
             waits.cancel()
         if self.phase is RunnerPhase.STARTING:
             self._enter(RunnerPhase.RUNNING)
-            statuses = self._component_statuses()
-            running = sum(c.state is ComponentState.RUNNING for c in statuses)
-            self.service_manager.notify(
-                {"READY": "1", "STATUS": f"{running}/{len(statuses)} components running"}
-            )
+            self._tell_ready()
+
+    def _tell_ready(self, after: str = "") -> None:
+        """READY=1 to the service manager, with how many components run (and `after`)."""
+        statuses = self._component_statuses()
+        running = sum(c.state is ComponentState.RUNNING for c in statuses)
+        status = f"{running}/{len(statuses)} components running{after}"
+        self.service_manager.notify({"READY": "1", "STATUS": status})
 
     def _enter(self, phase: RunnerPhase) -> None:
         self.phase = phase
@@ -296,7 +299,9 @@ class Runner:
                 self.event(f"stopping ({'signal' if kind == INTERRUPT else 'requested'})")
                 return
             if kind == RELOAD:
-                await self.reloader.reload(TRIGGER_SIGNAL)
+                self.service_manager.reloading()
+                outcome = await self.reloader.reload(TRIGGER_SIGNAL)
+                self._tell_ready(f", reload {outcome.status.value.replace('_', ' ')}")
 
     async def _shutdown(self) -> None:
         async with self.changes:

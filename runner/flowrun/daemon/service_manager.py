@@ -1,5 +1,6 @@
-"""Telling a service manager (systemd, `Type=notify`) when the pipeline is ready, that the
-runner is alive (`WatchdogSec=`), and when it stops: the sd_notify protocol, `KEY=value`
+"""Telling a service manager (systemd, `Type=notify` or `notify-reload`) when the pipeline is
+ready, that the runner is alive (`WatchdogSec=`), when a reload begins and ends, and when it
+stops: the sd_notify protocol, `KEY=value`
 lines in one datagram to the socket that NOTIFY_SOCKET names (a path, or `@name` in the
 abstract namespace).
 
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Mapping
 
 NOTIFY_SOCKET = "NOTIFY_SOCKET"
@@ -39,6 +41,18 @@ class ServiceManager:
         while True:
             self.notify({"WATCHDOG": "1"})
             await asyncio.sleep(self.watchdog_seconds / 2)
+
+    def reloading(self) -> None:
+        """RELOADING=1, stamped with CLOCK_MONOTONIC: under `Type=notify-reload` systemd
+        sends SIGHUP and waits for this, then READY=1 (without them `systemctl reload` timed
+        out and failed the unit)."""
+        self.notify(
+            {
+                "RELOADING": "1",
+                "MONOTONIC_USEC": str(time.monotonic_ns() // 1000),
+                "STATUS": "reloading",
+            }
+        )
 
     def notify(self, fields: Mapping[str, str]) -> None:
         """Send `fields` as one message. Best effort: a manager gone or refusing is no
