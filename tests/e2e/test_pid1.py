@@ -2,12 +2,18 @@
 (played with a PID namespace of its own: `unshare --pid --fork --mount-proc`).
 
 Process 1 is where orphaned processes go, and only it can reap them; the runner reaps its
-own children only, so each child a component left behind stayed a zombie for good."""
+own children only, so each child a component left behind stayed a zombie for good. With a
+terminal (`docker run -it`), Ctrl-C must reach the runner once: process 1 forwards what it
+gets, so the runner leads a process group of its own in the terminal's foreground."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pty
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import psutil
@@ -18,6 +24,9 @@ from polling import wait_for
 # A shell that leaves a child behind twice a second: `(sleep 0.1 &)` exits at once, and
 # its `sleep` is handed to process 1 to reap.
 ORPHANS_MAKER = "while true; do (sleep 0.1 &); sleep 0.5; done"
+# A program whose stop takes a second: a second Ctrl-C within it would kill it.
+SLOW_TO_STOP = "trap 'sleep 1; exit 0' TERM; while true; do sleep 0.1; done"
+NAMESPACE = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
 
 
 def _namespace_processes(init: psutil.Process) -> list[psutil.Process]:
@@ -29,7 +38,7 @@ def _in_a_pid_namespace(argv: list[str], output: Path) -> subprocess.Popen[bytes
         return subprocess.Popen(
             # --kill-child: when unshare ends (the test's cleanup kills it), so does the
             # namespace's process 1, and with it every process in there.
-            ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", *argv],
+            [*NAMESPACE, *argv],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=clean_environ(),
@@ -39,11 +48,7 @@ def _in_a_pid_namespace(argv: list[str], output: Path) -> subprocess.Popen[bytes
 def test_as_process_1_the_orphans_are_reaped_and_docker_stop_stops_cleanly(
     tmp_path: Path,
 ) -> None:
-    probe = subprocess.run(
-        ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true"], check=False
-    )
-    if probe.returncode != 0:
-        pytest.skip("no PID namespace can be made here")
+    _skip_without_pid_namespaces()
     spec = write_spec(
         tmp_path,
         {
@@ -100,3 +105,58 @@ def _namespace_pid(process: psutil.Process) -> int:
         if line.startswith("NSpid:"):
             return int(line.split()[-1])
     raise AssertionError(f"no NSpid for {process.pid}")
+
+
+def test_ctrl_c_in_the_containers_terminal_is_one_graceful_stop(tmp_path: Path) -> None:
+    """`docker run -it`: the terminal's Ctrl-C went to process 1 and the runner alike, and
+    process 1 forwarded its own: two interrupts, the second of which kills every component."""
+    _skip_without_pid_namespaces()
+    spec = write_spec(
+        tmp_path,
+        {
+            "slow": component(
+                command=["sh", "-c", SLOW_TO_STOP],
+                endpoint=False,
+                protocol="none",
+                ready="started",
+            )
+        },
+        mode="disabled",
+    )
+    unshare, terminal = pty.fork()  # the child: a session of its own, the pty its terminal
+    if unshare == 0:  # pragma: no cover - replaced by exec
+        os.execvpe(NAMESPACE[0], [*NAMESPACE, *FLOWRUN, "up", str(spec)], clean_environ())
+    console = bytearray()
+    reader = threading.Thread(target=_read_until_closed, args=(terminal, console))
+    reader.start()
+    try:
+        wait_for(lambda: b"components ready" in console, 30, "the pipeline ready")
+        wait_for(lambda: Pipeline(spec).runner_info() is not None, 30, "the runner recorded")
+        os.write(terminal, b"\x03")  # Ctrl-C, typed
+        _, status = os.waitpid(unshare, 0)
+        reader.join(30)
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(unshare, signal.SIGKILL)
+            os.waitpid(unshare, 0)
+        os.close(terminal)
+    text = console.decode(errors="replace")
+    assert "stopping (signal)" in text and "stopped 1 component" in text, text
+    assert "second interrupt" not in text, text
+    assert os.waitstatus_to_exitcode(status) == 0, text
+
+
+def _read_until_closed(terminal: int, into: bytearray) -> None:
+    while True:
+        try:
+            data = os.read(terminal, 4096)
+        except OSError:  # EIO: every process holding the terminal has closed it
+            return
+        if not data:
+            return
+        into += data
+
+
+def _skip_without_pid_namespaces() -> None:
+    if subprocess.run([*NAMESPACE, "true"], check=False).returncode != 0:
+        pytest.skip("no PID namespace can be made here")
