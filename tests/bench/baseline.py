@@ -29,7 +29,7 @@ GATE_FACTOR = 2.0  # the gate in `make test` fails only on a gross regression
 @dataclass(frozen=True)
 class Figure:
     value: float
-    unit: str  # "s", "ms", "µs", "/s", "ratio", "MiB"
+    unit: str  # "s", "ms", "µs", "/s", "ratio", "MiB", "KiB"
     kind: str  # SPEED, MEMORY or TIER
     better: str  # "lower" or "higher"
     stable: bool = False  # a ratio or a CPU-normalised figure: little moved by load
@@ -50,6 +50,7 @@ RULES = (
          r"_runs$|samples|^events$|_events$|cpu_seconds|cores_used|_max_|^api$|^client_", None),
     Rule(r"ratio", ("ratio", SPEED, "higher", True)),
     Rule(r"rss_mib", ("MiB", MEMORY, "lower", True)),
+    Rule(r"kib", ("KiB", MEMORY, "lower", True)),
     Rule(r"capacity_per_core", ("/s", SPEED, "higher", True)),
     Rule(r"cpu_us_per_", ("µs", SPEED, "lower", True)),
     Rule(r"per_second", ("/s", SPEED, "higher", False)),

@@ -8,9 +8,11 @@
   controller` in its own process (as components meet it), from several client processes
   (heartbeat_load.py). Every round is preceded by the same round against a do-nothing
   grpc.aio server of both APIs (echo_control_plane.py): the ceiling, in the same run. Also
-  the controller's CPU time per heartbeat and the clients' (psutil, process_time);
+  the controller's CPU time per heartbeat and the clients' (psutil, process_time), and its
+  memory (RSS) idle and with the 1,000 services heartbeating: per service, and in all;
 - pipeline metrics computation for 10, 100 and 1,000 services (handoff: 0.5/5/50 ms;
-  issue 15: < 10 ms at 1,000);
+  issue 15: < 10 ms at 1,000); 1,000 services registered and heartbeating in process, and
+  what the controller keeps per service (tracemalloc);
 - the backpressure decision per heartbeat, steady and flipping, and the whole in-process
   heartbeat path (sanitise + record + decide);
 - propagation: a sink's heartbeat crossing activate_at until its source's
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ from flowctl import flow_control_pb2 as fc
 from flowctl import flow_control_pb2_grpc as fc_grpc
 from flowctl.contract import FlowControlSettings, Policy
 from flowrun.controller.backpressure import BackpressureDecision
+from flowrun.controller.registry import INTERVALS_KEPT
 from flowrun.controller.server import Controller
 from flowrun.controller.state import ControllerState
 from heartbeat_load import HeartbeatLoad, Round, register_services
@@ -127,6 +131,7 @@ def absorb_heartbeats(
     controller round preceded by the same round against the echo server (the ceiling), so
     both see the same machine at nearly the same moment. Medians of the rounds."""
     (address, server), (echo_address, _) = controller, echo
+    base_rss_bytes = server.memory_info().rss  # started, listening, no service yet
     services = loop.run_until_complete(register_services(address, SERVICES, api))
     echo_services = loop.run_until_complete(register_services(echo_address, SERVICES, api))
     rounds: list[Round] = []
@@ -149,6 +154,9 @@ def absorb_heartbeats(
     ceiling = statistics.median(r.per_second for r in ceilings[1:])
     cpu = statistics.median(controller_cpu[1:])
     client_cpu = statistics.median(r.client_cpu_seconds / r.calls for r in rounds[1:])
+    # Memory with every service registered and heartbeating (the handoff's "per service
+    # tracked" and "total for large deployment"), against the same process idle.
+    rss_bytes = server.memory_info().rss
     figures = {
         "api": api,
         "services": SERVICES,
@@ -159,6 +167,9 @@ def absorb_heartbeats(
         "controller_cpu_us_per_heartbeat": round(cpu * 1e6, 1),
         "controller_capacity_per_core": round(1 / cpu),
         "client_cpu_us_per_heartbeat": round(client_cpu * 1e6, 1),
+        "controller_base_rss_mib": round(base_rss_bytes / 2**20, 1),
+        "controller_rss_mib": round(rss_bytes / 2**20, 1),
+        "controller_rss_kib_per_service": round((rss_bytes - base_rss_bytes) / 2**10 / SERVICES, 2),
         "client_processes": LOAD_PROCESSES,
         "cpu_count": os.cpu_count(),
     }
@@ -192,7 +203,8 @@ def test_heartbeats_absorbed_through_v1(
 # ---------------------------------------------------------------- in-process computations
 
 
-def populated_state(count: int) -> ControllerState:
+def populated_state(count: int, heartbeats: int = 1) -> ControllerState:
+    """`count` services in a chain, registered, each heartbeating `heartbeats` times."""
     state = ControllerState(Policy(heartbeat_ttl_seconds=600.0))
     for index in range(count):
         inputs = {"inputs": f"svc{index - 1}"} if index else {}
@@ -205,9 +217,29 @@ def populated_state(count: int) -> ControllerState:
                 metadata=inputs,
             )
         )
-        metrics = {"inflight": float(index % 95), "throughput": 10.0, "latency_seconds": 0.002}
-        state.heartbeat(cp.ServiceHeartbeat(service_id=f"svc{index}-1", metrics=metrics))
+    for _ in range(heartbeats):
+        for index in range(count):
+            metrics = {"inflight": float(index % 95), "throughput": 10.0, "latency_seconds": 0.002}
+            state.heartbeat(cp.ServiceHeartbeat(service_id=f"svc{index}-1", metrics=metrics))
     return state
+
+
+def test_services_registered_and_heartbeating_in_process(benchmark: Any) -> None:
+    """1,000 services registered and heartbeating, in process; and what the controller keeps
+    per service once each has heartbeated more often than it keeps intervals of (registry,
+    liveness, backpressure place), traced by tracemalloc: the handoff's "per service
+    tracked" without the process around it (the RSS growth is in the gRPC benchmarks)."""
+    heartbeats = INTERVALS_KEPT + 3
+    benchmark.pedantic(populated_state, args=(SERVICES, heartbeats), rounds=3, iterations=1)
+    populated_state(SERVICES, heartbeats)  # every lazy import done: they are not per service
+    tracemalloc.start()
+    try:
+        state = populated_state(SERVICES, heartbeats)
+        traced_bytes = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert state.pipeline_metrics().total_services == SERVICES
+    benchmark.extra_info["tracked_kib_per_service"] = round(traced_bytes / 2**10 / SERVICES, 2)
 
 
 @pytest.mark.parametrize("count", [10, 100, 1_000])

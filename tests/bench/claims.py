@@ -3,9 +3,11 @@
 `ROWS` is the whole mapping (claim row -> benchmark name -> where its value is in the
 pytest-benchmark JSON); report.py renders it and types no figure. A quote is the line of
 reference/flowctl-integration-phase6-handoff.md without its markdown emphasis; `figure`
-is the part of the quote holding the number, parsed by `parse_figure`. The handoff's
-memory figures and P99 latencies are left out: pytest-benchmark measures time, and we
-report medians.
+is the part of the quote holding the number, parsed by `parse_figure`: a time, a rate or
+a size (memory, as a benchmark records it in its `extra_info`). The handoff's P99
+latencies are left out (we report medians), and so are its memory figures for the pool and
+the monitoring system (the RSS growth of a process per connection or per metric type is
+lost in what its allocator keeps).
 
 A `bench` that does not exist yet names the benchmark its owner is expected to write; the
 report shows "not measured" for it until a run contains it.
@@ -18,14 +20,17 @@ from dataclasses import dataclass
 
 TIME_UNITS = {"ns": 1e-9, "μs": 1e-6, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 TIME_UNITS |= {"second": 1.0, "seconds": 1.0}
+# Bytes. The handoff's "KB" and "MB" are taken as binary units, as RSS is reported: the
+# difference (2.4 % for MB) is far below the factors compared.
+SIZE_UNITS = {"KB": 2**10, "KiB": 2**10, "MB": 2**20, "MiB": 2**20}
 
 
 @dataclass(frozen=True)
 class Quantity:
-    """A time per operation (`seconds`) or a rate (`per_second`, of `noun`)."""
+    """A time per operation (seconds), a rate (per second, of `noun`) or a size (bytes)."""
 
     value: float
-    kind: str  # "time" (seconds) or "rate" (per second)
+    kind: str  # "time" (seconds), "rate" (per second) or "size" (bytes)
     noun: str = "ops"
     qualifier: str = ""  # "<", "~" or "" as the handoff wrote it
 
@@ -36,7 +41,7 @@ class Measure:
 
     bench: str  # pytest-benchmark "name", parameters included: "test_x[100]"
     key: str | None = None
-    unit: str = "s"  # of the extra_info value: a TIME_UNITS key, or "/s"
+    unit: str = "s"  # of the extra_info value: a TIME_UNITS or SIZE_UNITS key, or "/s"
     noun: str = "ops"  # what a rate counts
 
 
@@ -61,14 +66,22 @@ _RATE = re.compile(r"([\d,]+(?:\.\d+)?)\s+([A-Za-z]+)/second")
 _TIME = re.compile(r"([<~]?)\s*([\d,]+(?:\.\d+)?)\s*(ns|μs|µs|us|ms|seconds|second|s)(?![A-Za-z])")
 
 
+_SIZE = re.compile(r"([<~+]?)\s*([\d,]+(?:\.\d+)?)\s*(KB|MB)(?![A-Za-z])")
+
+
 def parse_figure(figure: str) -> Quantity:
-    """'<500 μs/op' -> 5e-4 s; '2,000 calculations/second' -> 2000 calculations/s."""
+    """'<500 μs/op' -> 5e-4 s; '2,000 calculations/second' -> 2000 calculations/s;
+    '<50MB' -> 52428800 bytes."""
     rate = _RATE.search(figure)
     if rate is not None:
         return Quantity(float(rate.group(1).replace(",", "")), "rate", rate.group(2))
+    size = _SIZE.search(figure)
+    if size is not None:
+        amount = float(size.group(2).replace(",", "")) * SIZE_UNITS[size.group(3)]
+        return Quantity(amount, "size", qualifier=size.group(1))
     time = _TIME.search(figure)
     if time is None:
-        raise ValueError(f"no time or rate in {figure!r}")
+        raise ValueError(f"no time, rate or size in {figure!r}")
     seconds = float(time.group(2).replace(",", "")) * TIME_UNITS[time.group(3)]
     return Quantity(seconds, "time", qualifier=time.group(1))
 
@@ -232,6 +245,20 @@ ROWS: tuple[Row, ...] = (
         "heartbeats")),
     Row("Pipeline metrics", _GOAL3_METRICS, "<10 ms", "pipeline metrics, 1,000 services",
         _m("test_pipeline_metrics_computation[1000]")),
+    Row("Controller memory", "Base controller: 500KB", "500KB", "RSS of `flowrun controller` "
+        "started, no service yet (a Python process with gRPC and protobuf loaded)",
+        _m(_HEARTBEATS, "controller_base_rss_mib", "MiB")),
+    Row("Controller memory", "Per service tracked: +2KB", "+2KB", "what the controller keeps "
+        "per service (registry, liveness, backpressure), traced by tracemalloc, 1,000 services",
+        _m("test_services_registered_and_heartbeating_in_process", "tracked_kib_per_service",
+           "KiB")),
+    Row("Controller memory", "Per service tracked: +2KB", "+2KB", "the process's RSS growth per "
+        "service (gRPC and allocator included): 1,000 registered (legacy API), after the "
+        "heartbeat rounds", _m(_HEARTBEATS, "controller_rss_kib_per_service", "KiB")),
+    Row("Controller memory", "Total for large deployment: <50MB", "<50MB", "RSS with those "
+        "1,000 services (legacy API)", _m(_HEARTBEATS, "controller_rss_mib", "MiB")),
+    Row("Controller memory", "Total for large deployment: <50MB", "<50MB", "the same, 1,000 "
+        "services through flowctl.v1", _m(_HEARTBEATS_V1, "controller_rss_mib", "MiB")),
     Row("Startup", _STARTUP, "<2 seconds", "`flowrun up -d` until every component is "
         "ready: 3 Python components registering with the embedded controller",
         _m(f"{_UP}[python-grpc-3]")),

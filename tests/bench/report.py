@@ -29,7 +29,17 @@ import baseline
 import flaky
 import psutil
 from baseline import significant
-from claims import ROWS, THROUGHPUT, TIME_UNITS, Measure, Quantity, Row, Throughput, parse_figure
+from claims import (
+    ROWS,
+    SIZE_UNITS,
+    THROUGHPUT,
+    TIME_UNITS,
+    Measure,
+    Quantity,
+    Row,
+    Throughput,
+    parse_figure,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT = REPO / "docs" / "benchmarks.md"
@@ -51,6 +61,8 @@ def measured(data: Mapping[str, Any], measure: Measure) -> tuple[Quantity | None
         return None, f"`{measure.bench}` records no positive {source}"
     if measure.unit == "/s":
         return Quantity(float(value), "rate", measure.noun), ""
+    if measure.unit in SIZE_UNITS:
+        return Quantity(float(value) * SIZE_UNITS[measure.unit], "size"), ""
     return Quantity(float(value) * TIME_UNITS[measure.unit], "time"), ""
 
 
@@ -71,18 +83,32 @@ def format_time(seconds: float) -> str:
     return f"{significant(seconds / 1e-9)} ns"
 
 
+def format_size(size_bytes: float) -> str:
+    for unit in ("MiB", "KiB"):
+        if size_bytes >= SIZE_UNITS[unit]:
+            return f"{significant(size_bytes / SIZE_UNITS[unit])} {unit}"
+    return f"{significant(size_bytes)} bytes"
+
+
 def format_quantity(quantity: Quantity) -> str:
     if quantity.kind == "time":
         return format_time(quantity.value)
+    if quantity.kind == "size":
+        return format_size(quantity.value)
     return f"{significant(quantity.value)} {quantity.noun}/s"
 
 
 def verdict(ours: Quantity, claim: Quantity) -> str:
-    """How ours compares, in the claim's own terms: faster or slower, by what factor."""
-    ratio = claim.value / ours.value if claim.kind == "time" else ours.value / claim.value
+    """How ours compares, in the claim's own terms: faster or slower (smaller or bigger),
+    by what factor."""
+    if claim.kind == "size":
+        ratio, better, worse = claim.value / ours.value, "smaller", "bigger"
+    else:
+        ratio = claim.value / ours.value if claim.kind == "time" else ours.value / claim.value
+        better, worse = "faster", "slower"
     if ratio >= 1:
-        return f"✓ {significant(ratio)}x faster"
-    return f"✗ {significant(1 / ratio)}x slower"
+        return f"✓ {significant(ratio)}x {better}"
+    return f"✗ {significant(1 / ratio)}x {worse}"
 
 
 def cell(text: str) -> str:

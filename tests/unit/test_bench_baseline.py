@@ -34,6 +34,7 @@ def test_medians_and_extra_info_become_figures_by_their_key() -> None:
                 10.0,
                 pipeline_to_ceiling_ratio=0.05,
                 peak_rss_mib={"source": 200, "sink": 240},
+                tracked_kib_per_service=2.5,
                 cpu_us_per_event_sink=0.9,
                 pipeline_events_per_second=100_000,
                 handoff_claim_ms=100,
@@ -46,6 +47,8 @@ def test_medians_and_extra_info_become_figures_by_their_key() -> None:
     ratio = figures["test_pipeline_throughput:pipeline_to_ceiling_ratio"]
     assert (ratio.unit, ratio.better, ratio.stable) == ("ratio", "higher", True)
     assert figures["test_pipeline_throughput:peak_rss_mib.sink"].kind == MEMORY
+    per_service = figures["test_pipeline_throughput:tracked_kib_per_service"]
+    assert (per_service.unit, per_service.kind, per_service.better) == ("KiB", MEMORY, "lower")
     assert figures["test_pipeline_throughput:cpu_us_per_event_sink"].stable
     rate = figures["test_pipeline_throughput:pipeline_events_per_second"]
     assert (rate.unit, rate.better, rate.stable) == ("/s", "higher", False)

@@ -62,6 +62,9 @@ def table_rows(text: str) -> list[list[str]]:
         ("~50ms", Quantity(0.05, "time", qualifier="~")),
         ("<2 seconds", Quantity(2.0, "time", qualifier="<")),
         ("2,000 calculations/second", Quantity(2000.0, "rate", "calculations")),
+        ("500KB", Quantity(500 * 2**10, "size")),
+        ("+2KB", Quantity(2 * 2**10, "size", qualifier="+")),
+        ("<50MB", Quantity(50 * 2**20, "size", qualifier="<")),
     ],
 )
 def test_parse_figure(figure: str, expected: Quantity) -> None:
@@ -73,7 +76,7 @@ def test_parse_figure(figure: str, expected: Quantity) -> None:
 
 
 def test_parse_figure_refuses_text_without_a_number() -> None:
-    with pytest.raises(ValueError, match="no time or rate"):
+    with pytest.raises(ValueError, match="no time, rate or size"):
         parse_figure("fast")
 
 
@@ -82,7 +85,8 @@ def test_every_claim_row_quotes_a_figure_it_can_parse() -> None:
     for claim in claims.ROWS:
         if claim.figure is not None:
             assert claim.figure in claim.quote
-            parse_figure(claim.figure)
+            sized = parse_figure(claim.figure).kind == "size"
+            assert sized == (claim.measure.unit in claims.SIZE_UNITS), claim  # no conversion
 
 
 # ---------------------------------------------------------------- rows
@@ -119,6 +123,17 @@ def test_an_extra_info_time_in_milliseconds() -> None:
         report.build_report(data, {}, rows=[row("<2 seconds", measure)])
     )
     assert (ours, versus) == ("1.5 s", "✓ 1.33x faster")
+
+
+def test_a_memory_figure_against_a_size_claim() -> None:
+    data = run_json(bench("test_beats", 1.0, base_rss_mib=48.25, per_service_kib=1.5))
+    rows = [
+        row("500KB", Measure("test_beats", "base_rss_mib", "MiB"), "Base controller: 500KB"),
+        row("+2KB", Measure("test_beats", "per_service_kib", "KiB"), "Per service: +2KB"),
+    ]
+    base, per_service = table_rows(report.build_report(data, {}, rows=rows))
+    assert base[3:] == ["48.2 MiB", "✗ 98.8x bigger"]
+    assert per_service[3:] == ["1.5 KiB", "✓ 1.33x smaller"]
 
 
 def test_missing_benchmark_and_missing_key_are_not_measured_with_the_reason() -> None:
