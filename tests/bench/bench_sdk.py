@@ -5,6 +5,10 @@ Medians are the figures to report; the handoff's Go claims are in each docstring
 
 from __future__ import annotations
 
+import json
+import statistics
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -158,3 +162,75 @@ def test_pool_health_check(benchmark: BenchmarkFixture, server: Idle) -> None:
     healthy = benchmark(pool.health_check)
     assert healthy == 1
     pool.close()
+
+
+ENDPOINTS = 50
+CONNECTIONS = 10
+# A component holding pools to every endpoint, in a process of its own, so that its RSS is
+# the pools' and the interpreter's alone: one connection to each endpoint, then ten.
+POOL_HOLDER = """
+import json, sys, time
+import psutil, pyarrow.flight as flight
+from flowctl import PoolManager
+from flowctl.contract import PoolSettings
+
+connections, endpoints = int(sys.argv[1]), sys.argv[2:]
+def settings(count):
+    return PoolSettings(min_connections=count, max_connections=count,
+                        health_check_interval_seconds=300, idle_timeout_seconds=300)
+def rss():
+    return psutil.Process().memory_info().rss
+def filled(pools, count):
+    deadline = time.monotonic() + 60
+    while any(pool.total < count for pool in pools.stats()):
+        assert time.monotonic() < deadline, pools.stats()
+        time.sleep(0.02)
+warm = flight.FlightClient("grpc://" + endpoints[0])  # gRPC's own start is not the pools'
+warm.wait_for_available()
+warm.close()
+base = rss()
+pools = PoolManager(settings(1))
+for endpoint in endpoints:
+    pools.get(endpoint)
+filled(pools, 1)
+one_each = rss()
+pools.resize(settings(connections))
+filled(pools, connections)
+print(json.dumps({"base": base, "one_each": one_each, "full": rss()}))
+pools.close()
+"""
+
+
+def test_pool_memory_50_endpoints_10_connections(benchmark: BenchmarkFixture) -> None:
+    """The handoff's pool memory (Go): 100 KB per endpoint, 100 KB per connection, ~50 MB for
+    50 endpoints of 10 connections. RSS growth of a process holding those pools: timed, the
+    whole run of that process (start, imports, 500 connections opened)."""
+    servers = [Idle("grpc://127.0.0.1:0") for _ in range(ENDPOINTS)]
+    measured: list[dict[str, int]] = []
+
+    def hold_the_pools() -> None:
+        endpoints = [f"127.0.0.1:{server.port}" for server in servers]
+        run = subprocess.run(
+            [sys.executable, "-c", POOL_HOLDER, str(CONNECTIONS), *endpoints],
+            capture_output=True, text=True, timeout=300, check=True,
+        )  # fmt: skip
+        measured.append(json.loads(run.stdout))
+
+    try:
+        benchmark.pedantic(hold_the_pools, rounds=3, iterations=1)
+    finally:
+        for server in servers:
+            server.shutdown()
+    per_connection = statistics.median(
+        (m["full"] - m["one_each"]) / (ENDPOINTS * (CONNECTIONS - 1)) for m in measured
+    )
+    per_endpoint = statistics.median((m["one_each"] - m["base"]) / ENDPOINTS for m in measured)
+    full = statistics.median(m["full"] - m["base"] for m in measured)
+    benchmark.extra_info.update(
+        {
+            "pool_rss_kib_per_connection": round(per_connection / 2**10, 1),
+            # An endpoint's pool with its first connection, less what a connection costs.
+            "pool_rss_kib_per_endpoint": round((per_endpoint - per_connection) / 2**10, 1),
+            "pool_rss_mib_50_endpoints_10_connections": round(full / 2**20, 1),
+        }
+    )

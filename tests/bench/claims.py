@@ -5,9 +5,9 @@ pytest-benchmark JSON); report.py renders it and types no figure. A quote is the
 reference/flowctl-integration-phase6-handoff.md without its markdown emphasis; `figure`
 is the part of the quote holding the number, parsed by `parse_figure`: a time, a rate or
 a size (memory, as a benchmark records it in its `extra_info`). The handoff's P99
-latencies are left out (we report medians), and so are its memory figures for the pool and
-the monitoring system (the RSS growth of a process per connection or per metric type is
-lost in what its allocator keeps).
+latencies are left out (we report medians), and so are its memory figures for the
+monitoring system (the RSS growth of a process per metric type is lost in what its
+allocator keeps).
 
 A `bench` that does not exist yet names the benchmark its owner is expected to write; the
 report shows "not measured" for it until a run contains it.
@@ -96,6 +96,7 @@ _LARGE = "Large Scale Operations: `BenchmarkLargeScaleOperations` (1000+ service
 _STARTUP = "Startup Time: <2 seconds for complete system"
 _SHUTDOWN = "Shutdown Time: <5 seconds for graceful termination"
 _POOL_OPS = "Connection Pool Operations: <10 ms/op (target: <50 ms/op)"
+_POOL_MEMORY = "test_pool_memory_50_endpoints_10_connections"
 _HEARTBEATS = "test_heartbeats_absorbed_from_1000_services"
 _UP = "test_up_until_every_component_is_ready"
 _HEARTBEATS_V1 = "test_heartbeats_absorbed_through_v1"
@@ -213,6 +214,15 @@ ROWS: tuple[Row, ...] = (
         "10,000 collections/second", "pool.stats()", _m("test_pool_stats")),
     Row("Pool", "Health checks: 100 checks/second per endpoint", "100 checks/second",
         "pool.health_check() of one idle connection", _m("test_pool_health_check")),
+    Row("Pool memory", "Pool overhead: 100KB per endpoint", "100KB", "RSS growth per "
+        "endpoint's pool (its thread and bookkeeping; a connection not counted), in a process "
+        "holding pools to 50 endpoints", _m(_POOL_MEMORY, "pool_rss_kib_per_endpoint", "KiB")),
+    Row("Pool memory", "Per connection: 100KB", "100KB", "RSS growth per Flight connection "
+        "(gRPC channel, TCP connection), the same process going from 1 to 10 per endpoint",
+        _m(_POOL_MEMORY, "pool_rss_kib_per_connection", "KiB")),
+    Row("Pool memory", "Maximum pool (50 endpoints, 10 conn each): ~50MB", "~50MB", "RSS growth "
+        "of that process for all 500 connections (the interpreter not counted)",
+        _m(_POOL_MEMORY, "pool_rss_mib_50_endpoints_10_connections", "MiB")),
     Row("Controller", "Controller Creation: `BenchmarkControllerCreation` - ~1000 ns/op",
         "~1000 ns/op", "Controller(policy) construction", _m("test_controller_creation")),
     Row("Controller", "Service registration: <1 second", "<1 second",
