@@ -5,8 +5,9 @@ pytest-benchmark JSON); report.py renders it and types no figure. A quote is the
 reference/flowctl-integration-phase6-handoff.md without its markdown emphasis; `figure`
 is the part of the quote holding the number, parsed by `parse_figure`: a time, a rate or
 a size (memory, as a benchmark records it in its `extra_info`). The handoff's P99
-latencies are left out (we report medians), and so is its "historical data: 1MB per hour"
-(the SDK keeps no history: Prometheus does).
+latencies are left out (we report medians), and so are its memory figures for the
+monitoring system (the RSS growth of a process per metric type is lost in what its
+allocator keeps).
 
 A `bench` that does not exist yet names the benchmark its owner is expected to write; the
 report shows "not measured" for it until a run contains it.
@@ -198,16 +199,9 @@ ROWS: tuple[Row, ...] = (
     Row("Health report", "Health Reports: `BenchmarkHealthReportGeneration` - <5ms/op",
         "<5ms/op", "a component's full health report (flow, thresholds, pools)",
         _m("test_health_report")),
-    Row("Health report", "Health report generation: 500KB temporary allocation", "500KB",
-        "memory allocated at the peak of one health report (tracemalloc)",
-        _m("test_health_report", "report_peak_kib", "KiB")),
     Row("Metrics collection", "Metrics Collection: `BenchmarkMetricsCollection` - <1ms/op",
         "<1ms/op", "one scrape: exposition text of every SDK metric",
         _m("test_metrics_collection")),
-    Row("Metrics collection", "Prometheus metrics: 2MB for 13 metric types", "2MB", "what a "
-        "component's monitor and all its metric families keep, scraped once (tracemalloc; "
-        "how many families: extra_info['metric_types'])",
-        _m("test_metrics_collection", "metrics_kib", "KiB")),
     Row("Pool", "Pool lookup: <1μs for existing connections", "<1μs",
         "acquire + release of an existing pooled Flight connection", _m("test_pool_lookup")),
     Row("Pool", "Pool lookup: 1,000,000 lookups/second", "1,000,000 lookups/second",
