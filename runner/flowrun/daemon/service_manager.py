@@ -1,8 +1,7 @@
 """Telling a service manager (systemd, `Type=notify` or `notify-reload`) when the pipeline is
 ready, that the runner is alive (`WatchdogSec=`), when a reload begins and ends, and when it
-stops: the sd_notify protocol, `KEY=value`
-lines in one datagram to the socket that NOTIFY_SOCKET names (a path, or `@name` in the
-abstract namespace).
+stops: the sd_notify protocol, `KEY=value` lines in one datagram to the socket that
+NOTIFY_SOCKET names (a path, or `@name` in the abstract namespace).
 
 Without it systemd took the pipeline as started the moment the runner's process existed:
 `systemctl start` returned, and units ordered after it started, before any component was
@@ -44,8 +43,8 @@ class ServiceManager:
 
     def reloading(self) -> None:
         """RELOADING=1, stamped with CLOCK_MONOTONIC: under `Type=notify-reload` systemd
-        sends SIGHUP and waits for this, then READY=1 (without them `systemctl reload` timed
-        out and failed the unit)."""
+        sends SIGHUP and waits for this, then READY=1 (without them `systemctl reload` waited
+        until its timeout, then failed)."""
         self.notify(
             {
                 "RELOADING": "1",
