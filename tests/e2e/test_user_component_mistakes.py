@@ -5,6 +5,7 @@ hint, a bare traceback or silence."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,27 @@ def test_work_that_returns_says_so_in_the_log(tmp_path: Path, pipelines: list[Pi
     log = pipeline.state_dir / "logs" / "mine.log"
     wait_for(lambda: "work() returned" in log.read_text(), 15, "work() returning logged")
     assert "self.stop(reason)" in log.read_text()
+
+
+def test_a_component_run_by_another_python_is_told_to_use_flowruns(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """`command: [/usr/bin/python3, mine.py]`: the interpreter outside flowrun's environment
+    (here the one flowrun's virtualenv was made from) has no flowctl. The traceback alone,
+    restart after restart, did not say that `python` is flowrun's own interpreter."""
+    other_python = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}"
+    if sys.prefix == sys.base_prefix or not other_python.is_file():
+        pytest.skip("flowrun is not installed in a virtualenv here")
+    pipeline = start(tmp_path, pipelines, "returns", command=[str(other_python), "mine.py"])
+    started = pipeline.up()
+    assert started.returncode == 1, started.stdout + started.stderr
+    said = pipeline.component("mine")["last_error"]
+    assert "No module named 'flowctl'" in said, said
+    assert (
+        f"{other_python} cannot import flowctl, which flowrun's own interpreter has: write "
+        "`python` as the program in `command` to run it there, or install flowctl for "
+        f"{other_python}"
+    ) in said, said
 
 
 PROCESSOR_WITHOUT_SCHEMA = """

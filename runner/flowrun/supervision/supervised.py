@@ -17,6 +17,7 @@ from flowrun.errors import ComponentLaunchError
 from flowrun.spec.model import ComponentSpec
 from flowrun.supervision.backoff import RestartTracker, Verdict
 from flowrun.supervision.boundary import SYSTEM_CLOCK, Clock, ComponentHost, Process, Spawn
+from flowrun.supervision.missing_module import missing_module_hint
 from flowrun.supervision.oom import oom_kills, out_of_memory_hint
 from flowrun.supervision.open_files import refusal_reason, refused_for_now
 from flowrun.supervision.port_book import ComponentPorts
@@ -282,6 +283,9 @@ class SupervisedComponent:
             return RunEnd(failure=False, what="stopped", exit_code=code)
         what = describe_exit(code, before_ready=before_ready, left_behind=left)
         what += out_of_memory_hint(code, self._oom_kills_at_launch, oom_kills())
+        if code != 0:
+            tail = self._host.output_for(self.name).tail_text()
+            what += missing_module_hint(tail, self.spec.command[0])
         return RunEnd(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
 
     async def _after(self, ended: RunEnd) -> bool:
