@@ -103,3 +103,26 @@ def test_up_refuses_to_start_while_a_program_is_missing(
     assert "command 'no-such-program-anywhere' not found on PATH" in result.stderr
     assert "command './missing.sh' not found" in result.stderr
     assert pipeline.runner_info() is None  # nothing was started
+
+
+def test_a_script_saved_with_windows_line_endings_is_refused_with_the_fix(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """Run, it died of "setpriv: failed to execute .../run.sh: No such file or directory"
+    (exit 127), restarted again and again, about a file that exists: its `#!/bin/sh\r`
+    names no program."""
+    script = tmp_path / "run.sh"
+    script.write_bytes(b"#!/bin/sh\r\nexec sleep 60\r\n")
+    script.chmod(0o755)
+    spec = write_spec(tmp_path, {"a": component(command=["./run.sh"])})
+    pipeline = Pipeline(spec)
+    pipelines.append(pipeline)
+
+    result = pipeline.up()
+
+    assert result.returncode == 1
+    assert "command './run.sh' cannot run: its first line, `#!/bin/sh`, ends with a " in (
+        result.stderr
+    )
+    assert f"convert the file: sed -i 's/\\r$//' {script}" in result.stderr
+    assert pipeline.runner_info() is None

@@ -32,3 +32,51 @@ def test_a_path_that_is_missing_or_not_executable_says_which(tmp_path: Path) -> 
     os.chmod(script, 0o644)
     with pytest.raises(ProgramNotFound, match="chmod \\+x"):
         find_program("./script", tmp_path, None)
+
+
+def _script(folder: Path, first_line: bytes, name: str = "run.sh") -> Path:
+    script = folder / name
+    script.write_bytes(first_line + b"echo hello\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_a_script_with_windows_line_endings_says_so_and_how_to_convert_it(
+    tmp_path: Path,
+) -> None:
+    """exec fails with "No such file or directory" about the script, which exists: the
+    system looks for `/bin/sh\\r`."""
+    script = _script(tmp_path, b"#!/bin/sh\r\n")
+    with pytest.raises(ProgramNotFound) as refused:
+        find_program("./run.sh", tmp_path, None)
+    assert str(refused.value) == (
+        "cannot run: its first line, `#!/bin/sh`, ends with a carriage return (the file has "
+        "Windows line endings), so the system looks for `/bin/sh\\r`; convert the file: "
+        f"sed -i 's/\\r$//' {script}"
+    )
+
+
+def test_a_script_whose_interpreter_is_missing_names_it(tmp_path: Path) -> None:
+    _script(tmp_path, b"#!/opt/nowhere/bin/python -u\n")
+    with pytest.raises(ProgramNotFound, match="names /opt/nowhere/bin/python, which does not"):
+        find_program("./run.sh", tmp_path, None)
+
+
+def test_env_in_the_first_line_looks_on_the_path_the_component_gets(tmp_path: Path) -> None:
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    _script(bin_folder, b"#!/bin/sh\n", name="mytool")
+    _script(tmp_path, b"#!/usr/bin/env mytool\n")
+    assert find_program("./run.sh", tmp_path, str(bin_folder)) == str(tmp_path / "run.sh")
+    with pytest.raises(ProgramNotFound, match="runs mytool, which is not on the PATH it gets"):
+        find_program("./run.sh", tmp_path, "/nonexistent")
+    # A script found on the PATH is looked into the same way.
+    _script(bin_folder, b"#!/usr/bin/env mytool-missing\n", name="wrapper")
+    with pytest.raises(ProgramNotFound, match="runs mytool-missing"):
+        find_program("wrapper", tmp_path, str(bin_folder))
+
+
+def test_first_lines_that_cannot_be_judged_here_are_left_to_exec(tmp_path: Path) -> None:
+    for first_line in (b"#!/usr/bin/env -S sh -e\n", b"#!sh\n", b"#!\n", b"\x7fELF\x02\x01\n"):
+        _script(tmp_path, first_line)
+        assert find_program("./run.sh", tmp_path, None) == str(tmp_path / "run.sh")

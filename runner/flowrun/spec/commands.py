@@ -5,6 +5,10 @@ runs with the packages of the environment flowrun is installed in. A word with a
 path from the component's working directory; any other word is looked up on the PATH the
 component gets (its own `env: {PATH: ...}` if it sets one).
 
+A script is found only if the program its `#!` line names is too: else exec fails with
+"No such file or directory" about the script itself, which exists (a script saved with
+Windows line endings asks for `/bin/sh\r`).
+
 `validate` only warns about a missing program (it may exist only where the pipeline is
 deployed); `up` refuses to start anything while one is missing
 (`LoadedSpec.require_commands`).
@@ -27,6 +31,9 @@ PYTHON_ALIASES = frozenset(
 )
 
 
+SHEBANG_BYTES = 256  # Linux reads at most this much of a `#!` line (BINPRM_BUF_SIZE)
+
+
 class ProgramNotFound(Exception):
     """Why a command's program cannot be run (the message completes 'command X ...')."""
 
@@ -47,13 +54,51 @@ def find_program(program: str, cwd: Path, path_env: str | None) -> str:
             raise ProgramNotFound(f"not found ({candidate} does not exist)")
         if not os.access(candidate, os.X_OK):
             raise ProgramNotFound(f"is not executable (chmod +x {candidate})")
+        _check_interpreter(candidate, path_env)
         return str(candidate)
     found = shutil.which(program, path=path_env)
     if found is None:
         raise ProgramNotFound(
             "not found on PATH; install it, or give its path in the spec's `command`"
         )
+    _check_interpreter(Path(found), path_env)
     return found
+
+
+def _check_interpreter(script: Path, path_env: str | None) -> None:
+    """ProgramNotFound when `script` starts with a `#!` line naming a program that cannot
+    be found: an absolute path, or `/usr/bin/env NAME` with NAME looked up on the PATH."""
+    try:
+        with script.open("rb") as handle:
+            first_line = handle.readline(SHEBANG_BYTES)
+    except OSError:
+        return  # exec will say why it cannot read it
+    if not first_line.startswith(b"#!"):
+        return
+    line = first_line[2:].rstrip(b"\n")
+    shown = line.decode(errors="replace").strip()
+    if line.endswith(b"\r"):
+        raise ProgramNotFound(
+            f"cannot run: its first line, `#!{shown}`, ends with a carriage return (the file "
+            f"has Windows line endings), so the system looks for `{shown}\\r`; convert the "
+            f"file: sed -i 's/\\r$//' {script}"
+        )
+    words = line.split()
+    if not words or not words[0].startswith(b"/"):
+        return
+    interpreter = words[0].decode(errors="replace")
+    if not os.access(interpreter, os.X_OK):
+        raise ProgramNotFound(
+            f"cannot run: its first line, `#!{shown}`, names {interpreter}, which does not "
+            "exist here; install it, or correct that line"
+        )
+    if Path(interpreter).name == "env" and len(words) > 1 and not words[1].startswith(b"-"):
+        name = words[1].decode(errors="replace")
+        if shutil.which(name, path=path_env) is None:
+            raise ProgramNotFound(
+                f"cannot run: its first line, `#!{shown}`, runs {name}, which is not on the "
+                f"PATH it gets; install it, or give its path in that line or in `command`"
+            )
 
 
 def missing_programs(
