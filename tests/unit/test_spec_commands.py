@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fixtures.filesystems import remount, tmpfs
 from flowrun.spec.commands import ProgramNotFound, find_program
 
 
@@ -80,3 +81,17 @@ def test_first_lines_that_cannot_be_judged_here_are_left_to_exec(tmp_path: Path)
     for first_line in (b"#!/usr/bin/env -S sh -e\n", b"#!sh\n", b"#!\n", b"\x7fELF\x02\x01\n"):
         _script(tmp_path, first_line)
         assert find_program("./run.sh", tmp_path, None) == str(tmp_path / "run.sh")
+
+
+def test_a_script_on_a_noexec_file_system_says_so_not_chmod(tmp_path: Path) -> None:
+    """Hardened hosts mount /tmp or home folders noexec: the execute bit is there, and
+    `chmod +x` would change nothing."""
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        remount(disk, "noexec")
+        _script(disk, b"#!/bin/sh\n")
+        with pytest.raises(ProgramNotFound) as refused:
+            find_program("./run.sh", disk, None)
+    assert str(refused.value) == (
+        "is on a file system mounted noexec, where nothing is run; move it elsewhere, or run "
+        f"it through its interpreter (`command: [sh, {disk / 'run.sh'}]`)"
+    )

@@ -53,7 +53,7 @@ def find_program(program: str, cwd: Path, path_env: str | None) -> str:
         if not is_file:
             raise ProgramNotFound(f"not found ({candidate} does not exist)")
         if not os.access(candidate, os.X_OK):
-            raise ProgramNotFound(f"is not executable (chmod +x {candidate})")
+            raise ProgramNotFound(_why_not_executable(candidate))
         _check_interpreter(candidate, path_env)
         return str(candidate)
     found = shutil.which(program, path=path_env)
@@ -63,6 +63,21 @@ def find_program(program: str, cwd: Path, path_env: str | None) -> str:
         )
     _check_interpreter(Path(found), path_env)
     return found
+
+
+def _why_not_executable(program: Path) -> str:
+    """A file without execute permission, or one on a file system mounted noexec (where
+    chmod +x changes nothing)."""
+    try:
+        noexec = bool(os.statvfs(program).f_flag & os.ST_NOEXEC)
+    except OSError:
+        noexec = False
+    if noexec:
+        return (
+            f"is on a file system mounted noexec, where nothing is run; move it elsewhere, "
+            f"or run it through its interpreter (`command: [sh, {program}]`)"
+        )
+    return f"is not executable (chmod +x {program})"
 
 
 def _check_interpreter(script: Path, path_env: str | None) -> None:
