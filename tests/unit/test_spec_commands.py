@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import platform
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 from fixtures.filesystems import remount, tmpfs
 from flowrun.spec.commands import ProgramNotFound, find_program
+from flowrun.spec.executables import ELF_MACHINES, this_machine
 
 
 def test_a_link_to_a_program_is_run_as_the_link(tmp_path: Path) -> None:
@@ -78,7 +82,7 @@ def test_env_in_the_first_line_looks_on_the_path_the_component_gets(tmp_path: Pa
 
 
 def test_first_lines_that_cannot_be_judged_here_are_left_to_exec(tmp_path: Path) -> None:
-    for first_line in (b"#!/usr/bin/env -S sh -e\n", b"#!sh\n", b"#!\n", b"\x7fELF\x02\x01\n"):
+    for first_line in (b"#!/usr/bin/env -S sh -e\n", b"#!sh\n", b"#!\n", b"\x7fELF\x02\x01\n", b""):
         _script(tmp_path, first_line)
         assert find_program("./run.sh", tmp_path, None) == str(tmp_path / "run.sh")
 
@@ -95,3 +99,58 @@ def test_a_script_on_a_noexec_file_system_says_so_not_chmod(tmp_path: Path) -> N
         "is on a file system mounted noexec, where nothing is run; move it elsewhere, or run "
         f"it through its interpreter (`command: [sh, {disk / 'run.sh'}]`)"
     )
+
+
+def _program(folder: Path, content: bytes, name: str = "comp") -> None:
+    program = folder / name
+    program.write_bytes(content)
+    program.chmod(0o755)
+
+
+def _elf(machine: int) -> bytes:
+    """The first bytes of a 64-bit little-endian ELF executable for `machine` (e_machine)."""
+    return (
+        b"\x7fELF\x02\x01\x01"
+        + bytes(9)
+        + (2).to_bytes(2, "little")
+        + machine.to_bytes(2, "little")
+        + bytes(44)
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xcf\xfa\xed\xfe" + bytes(60), "is a macOS program (Mach-O), which Linux cannot run"),
+        (b"MZ\x90\x00" + bytes(60), "is a Windows program, which Linux cannot run"),
+    ],
+)
+def test_a_file_the_system_cannot_run_says_what_it_is(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    """exec refuses each (Exec format error), which the component's log said in setpriv's
+    words, exit 127, restart after restart."""
+    _program(tmp_path, content)
+    with pytest.raises(ProgramNotFound, match=re.escape(said)):
+        find_program("./comp", tmp_path, None)
+
+
+def test_a_program_built_for_another_machine_names_both(tmp_path: Path) -> None:
+    ours = this_machine()
+    if ours is None:
+        pytest.skip(f"{platform.machine()} is not among the machines told apart")
+    other = 183 if ours != 183 else 62
+    _program(tmp_path, _elf(other))
+    with pytest.raises(ProgramNotFound) as refused:
+        find_program("./comp", tmp_path, None)
+    assert str(refused.value) == (
+        f"is a program for {ELF_MACHINES[other]}, and this machine is {ELF_MACHINES[ours]}: "
+        f"build it for {ELF_MACHINES[ours]}"
+    )
+    _program(tmp_path, _elf(ours))
+    assert find_program("./comp", tmp_path, None) == str(tmp_path / "comp")
+
+
+def test_programs_of_this_machine_are_found(tmp_path: Path) -> None:
+    for program in ("sleep", "sh", "env"):
+        assert find_program(program, tmp_path, os.environ.get("PATH")) == shutil.which(program)
