@@ -154,3 +154,36 @@ def test_a_program_built_for_another_machine_names_both(tmp_path: Path) -> None:
 def test_programs_of_this_machine_are_found(tmp_path: Path) -> None:
     for program in ("sleep", "sh", "env"):
         assert find_program(program, tmp_path, os.environ.get("PATH")) == shutil.which(program)
+
+
+def test_a_program_whose_loader_this_system_lacks_names_it(tmp_path: Path) -> None:
+    """A build against musl (Alpine) on a glibc system: exec said "No such file or
+    directory" about the program, which exists. Played with this system's own `sleep`, its
+    loader renamed to musl's."""
+    sleep = Path(shutil.which("sleep") or "/bin/sleep").read_bytes()
+    loader = re.search(rb"/lib[\w/.-]*/ld-[\w.-]+\.so[.\d]*\0", sleep)
+    if loader is None:
+        pytest.skip("this system's sleep names no loader (statically linked)")
+    musl = b"/lib/ld-musl-x86_64.so.1\0".ljust(len(loader.group()), b"\0")
+    if len(musl) > len(loader.group()) or Path("/lib/ld-musl-x86_64.so.1").exists():
+        pytest.skip("musl's loader is here, or its name does not fit")
+    _program(tmp_path, sleep.replace(loader.group(), musl, 1))
+    with pytest.raises(ProgramNotFound) as refused:
+        find_program("./comp", tmp_path, None)
+    assert str(refused.value) == (
+        "needs the loader /lib/ld-musl-x86_64.so.1, which this system does not have: it was "
+        "built for another C library or system (musl, as on Alpine, or glibc); build it "
+        "here, or statically"
+    )
+
+
+def test_a_damaged_program_header_is_left_to_exec(tmp_path: Path) -> None:
+    """Offsets past any file, a table of 65,535 entries: read no further than a real one."""
+    header = bytearray(_elf(this_machine() or 62))
+    header[32:40] = (2**64 - 1).to_bytes(8, "little")  # e_phoff
+    header[54:58] = (56).to_bytes(2, "little") + (65535).to_bytes(2, "little")
+    _program(tmp_path, bytes(header))
+    assert find_program("./comp", tmp_path, None) == str(tmp_path / "comp")
+    header[32:40] = (64).to_bytes(8, "little")
+    _program(tmp_path, bytes(header))
+    assert find_program("./comp", tmp_path, None) == str(tmp_path / "comp")
