@@ -48,18 +48,7 @@ def test_as_process_1_the_orphans_are_reaped_and_docker_stop_stops_cleanly(
     tmp_path: Path,
 ) -> None:
     _skip_without_pid_namespaces()
-    spec = write_spec(
-        tmp_path,
-        {
-            "orphans": component(
-                command=["sh", "-c", ORPHANS_MAKER],
-                endpoint=False,
-                protocol="none",
-                ready="started",
-            )
-        },
-        mode="disabled",
-    )
+    spec = _shell_pipeline(tmp_path, "orphans", ORPHANS_MAKER)
     output = tmp_path / "console.txt"
     unshare = _in_a_pid_namespace([*FLOWRUN, "up", str(spec)], output)
     init: psutil.Process | None = None
@@ -110,18 +99,7 @@ def test_ctrl_c_in_the_containers_terminal_is_one_graceful_stop(tmp_path: Path) 
     """`docker run -it`: the terminal's Ctrl-C went to process 1 and the runner alike, and
     process 1 forwarded its own: two interrupts, the second of which kills every component."""
     _skip_without_pid_namespaces()
-    spec = write_spec(
-        tmp_path,
-        {
-            "slow": component(
-                command=["sh", "-c", SLOW_TO_STOP],
-                endpoint=False,
-                protocol="none",
-                ready="started",
-            )
-        },
-        mode="disabled",
-    )
+    spec = _shell_pipeline(tmp_path, "slow", SLOW_TO_STOP)
     unshare, terminal = pty.fork()  # the child: a session of its own, the pty its terminal
     if unshare == 0:  # pragma: no cover - the child: exec, or leave without a trace
         try:
@@ -158,6 +136,14 @@ def _read_until_closed(terminal: int, into: bytearray) -> None:
         if not data:
             return
         into += data
+
+
+def _shell_pipeline(folder: Path, name: str, script: str) -> Path:
+    """A spec of one shell component, no controller."""
+    shell = component(
+        command=["sh", "-c", script], endpoint=False, protocol="none", ready="started"
+    )
+    return write_spec(folder, {name: shell}, mode="disabled")
 
 
 def _skip_without_pid_namespaces() -> None:
