@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import queue
 import signal
 import subprocess
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from fixtures.runner_harness import (
+    FLOWRUN,
     Pipeline,
     alive,
+    clean_environ,
     component,
     pipeline_processes,
     wait_for,
@@ -230,6 +233,44 @@ def test_foreground_up_prefixes_output_and_stops_on_ctrl_c(
     assert any(line.startswith("flowrun | src: ready in") for line in seen)
     assert not any("\x1b[" in line for line in seen)  # no colour when not on a terminal
     assert not any(alive(pid) for pid in pids)
+
+
+def test_the_terminal_closing_is_no_reload_and_the_pipeline_runs_on(
+    tmp_path: Path, pipelines: list[Pipeline]
+) -> None:
+    """An SSH session dropped, a terminal window closed: the kernel sends the foreground
+    runner SIGHUP, which was taken for a reload request ("nothing to reload (SIGHUP)")."""
+    pipeline = _two_components(tmp_path)
+    pipelines.append(pipeline)
+    runner, terminal = pty.fork()  # `up` in a terminal of its own, as typed in one
+    if runner == 0:  # pragma: no cover - the child: exec, or leave without a trace
+        try:
+            os.execvpe(FLOWRUN[0], [*FLOWRUN, "up", str(pipeline.spec)], clean_environ())
+        finally:
+            os._exit(127)
+    pipeline.runner_pids.add(runner)
+    log = pipeline.state_dir / "runner.log"
+    reaped = False
+    try:
+        wait_for(lambda: "components ready" in _text(log), 30, "the pipeline ready")
+        os.close(terminal)  # the terminal goes away
+        wait_for(lambda: "the terminal closed (SIGHUP)" in _text(log), 15, "the hangup said")
+        assert "nothing to reload" not in _text(log)
+        assert {c["state"] for c in pipeline.status()["components"]} == {"running"}
+        os.kill(runner, signal.SIGHUP)  # a reload asked by hand is one still
+        wait_for(lambda: "nothing to reload (SIGHUP)" in _text(log), 15, "the reload")
+        assert pipeline.down().returncode == 0
+        assert os.waitstatus_to_exitcode(os.waitpid(runner, 0)[1]) == 0
+        reaped = True
+    finally:
+        if not reaped:  # still ours: not reaped, its pid is nobody else's
+            os.kill(runner, signal.SIGKILL)
+            os.waitpid(runner, 0)
+    assert "the pipeline runs on without it; `flowrun down " in _text(log)
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def test_a_runner_that_does_not_answer_is_reported_not_trusted(

@@ -28,10 +28,16 @@ from flowrun.daemon.component_health import ComponentHealthPoller, HealthTarget
 from flowrun.daemon.metrics import MetricsEndpoint, metrics_port_taken
 from flowrun.daemon.progress import report_waits
 from flowrun.daemon.registry import RunnerRegistry
-from flowrun.daemon.requests import INTERRUPT, RELOAD, SHUTDOWN, queue_signals
+from flowrun.daemon.requests import (
+    INTERRUPT,
+    RELOAD,
+    SHUTDOWN,
+    StartingTerminal,
+    queue_signals,
+)
 from flowrun.daemon.routes import AdminRoutes
 from flowrun.daemon.service_manager import ServiceManager
-from flowrun.daemon.state_dir import RunnerInfo, RunnerLock, StateDir
+from flowrun.daemon.state_dir import RunnerInfo, RunnerLock, StateDir, shell_path
 from flowrun.daemon.status import (
     component_statuses,
     health_targets,
@@ -111,6 +117,7 @@ class Runner:
         )
         self.registry_entry = RunnerRegistry.from_environ()
         self.service_manager = ServiceManager(os.environ)
+        self._terminal = StartingTerminal()
 
     @property
     def body(self) -> PipelineBody:
@@ -298,7 +305,12 @@ class Runner:
             if kind in (SHUTDOWN, INTERRUPT):
                 self.event(f"stopping ({'signal' if kind == INTERRUPT else 'requested'})")
                 return
-            if kind == RELOAD:
+            if kind == RELOAD and self._terminal.hung_up():
+                self.event(
+                    "the terminal closed (SIGHUP): the pipeline runs on without it; "
+                    f"`flowrun down {shell_path(self.loaded.path)}` stops it"
+                )
+            elif kind == RELOAD:
                 self.service_manager.reloading()
                 outcome = await self.reloader.reload(TRIGGER_SIGNAL)
                 self._tell_ready(f", reload {outcome.status.value.replace('_', ' ')}")

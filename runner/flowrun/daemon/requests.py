@@ -7,6 +7,7 @@ Signal handlers only queue a request; the runner's main loop acts on requests in
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
 
@@ -28,3 +29,20 @@ def queue_signals(request: Callable[[str], None]) -> Callable[[], None]:
             loop.remove_signal_handler(signum)
 
     return restore
+
+
+class StartingTerminal:
+    """The terminal `flowrun up` started in, if any. Its hangup (an SSH session dropped, the
+    window closed) sends SIGHUP too, which was taken for a reload request ("nothing to
+    reload (SIGHUP)"); the pipeline runs on without the terminal, as `up -d` would."""
+
+    def __init__(self) -> None:
+        self._descriptors = [fd for fd in (0, 1, 2) if os.isatty(fd)]
+
+    def hung_up(self) -> bool:
+        """True once, at the first call after the terminal is gone; a SIGHUP after that is
+        a reload request again (`kill -HUP`)."""
+        if self._descriptors and not any(os.isatty(fd) for fd in self._descriptors):
+            self._descriptors = []
+            return True
+        return False
