@@ -17,6 +17,8 @@ import shutil
 from pathlib import Path
 
 HEADER_BYTES = 256  # Linux reads at most this much of a `#!` line (BINPRM_BUF_SIZE)
+PT_INTERP = 3  # the ELF program header naming the loader (the dynamic linker) exec starts
+PROGRAM_HEADERS_BYTES = 64 * 1024  # a real table is a few dozen entries of 56 bytes
 
 # ELF e_machine values, and which one this machine runs.
 ELF_MACHINES = {
@@ -123,10 +125,6 @@ def _built_for_another_machine(header: bytes) -> str | None:
         f"is a program for {ELF_MACHINES[theirs]}, and this machine is {ELF_MACHINES[ours]}: "
         f"build it for {ELF_MACHINES[ours]}"
     )
-
-
-PT_INTERP = 3  # the program header naming the loader (the dynamic linker) exec starts
-PROGRAM_HEADERS_BYTES = 64 * 1024  # a real table is a few dozen entries of 56 bytes
 
 
 def _loader_missing(program: Path, header: bytes) -> str | None:
