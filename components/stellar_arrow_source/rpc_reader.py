@@ -31,6 +31,12 @@ from stellar_arrow_source.retrying import RetryPolicy, Stopped, retrying
 
 log = logging.getLogger("stellar.rpc")
 _RETRIED_HTTP = {429, 500, 502, 503, 504}
+# A closed ledger RPC refuses is one older than it keeps: only its last few days (7 by
+# default on the public RPCs), where a SEP-54 data store keeps the whole history.
+RETENTION_HINT = (
+    "; an RPC keeps only its last ledgers (7 days by default): set config.start_ledger to "
+    "one it keeps, or read older ledgers from a data store (config.backend: datastore)"
+)
 
 
 class RpcAnswerError(LedgerSourceError):
@@ -97,6 +103,7 @@ class RpcReader:
                 if asked:
                     raise LedgerSourceError(
                         f"ledger {sequence}: {self.url} getLedgers refused it: {refused.message}"
+                        f"{RETENTION_HINT}"
                     ) from None
                 # The ledger may have closed between the refusal and the question (one
                 # closes every ~5 s): ask once more before calling the refusal an error.

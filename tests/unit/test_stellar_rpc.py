@@ -192,9 +192,15 @@ def test_an_unreachable_rpc_names_the_ledger_and_url() -> None:
     assert url in str(caught.value) and "failed 3 times" in str(caught.value)
 
 
-def test_a_ledger_older_than_retention_is_an_error(rpc: FakeRpc) -> None:
-    with pytest.raises(LedgerSourceError, match=r"ledger 5: .* refused it: start ledger must be"):
+def test_a_ledger_older_than_retention_is_an_error_with_the_fix(rpc: FakeRpc) -> None:
+    with pytest.raises(
+        LedgerSourceError, match=r"ledger 5: .* refused it: start ledger must be"
+    ) as refused:
         list(sequences(reader(rpc.url), 5, 999))
+    assert str(refused.value).endswith(
+        "; an RPC keeps only its last ledgers (7 days by default): set config.start_ledger to "
+        "one it keeps, or read older ledgers from a data store (config.backend: datastore)"
+    )
 
 
 def test_an_rpc_of_another_network_is_refused(rpc: FakeRpc) -> None:
