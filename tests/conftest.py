@@ -9,10 +9,13 @@ folder's conftest.py is a module named `conftest`.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
+from flowctl.cancelled_calls import simulated_interrupt
 from ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +53,22 @@ def _flowrun_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FLOWRUN_HOME", str(home))
         yield home
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_simulated_ctrl_c() -> Iterator[None]:
+    """pyarrow simulates a SIGINT for a Flight call cancelled in any thread
+    (flowctl.cancelled_calls), and the SDK tests make such calls in this process: a pool
+    probing a server a test restarts. It interrupted a CI run (the worker's
+    KeyboardInterrupt); a Ctrl-C, or pytest-xdist stopping a worker, still interrupts."""
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if simulated_interrupt():
+            return
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handle)
+    yield
+    signal.signal(signal.SIGINT, previous)

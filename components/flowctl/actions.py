@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow.flight as flight
 
+from flowctl import cancelled_calls
 from flowctl.errors import FlowctlError
 
 
@@ -30,7 +31,7 @@ def call_action(
     """
     payload = json.dumps(dict(body)).encode() if body else b""
     options = flight.FlightCallOptions(timeout=timeout_seconds)
-    results = list(client.do_action(flight.Action(action, payload), options=options))
+    results = cancelled_calls.do_action(client, flight.Action(action, payload), options)
     if not results:
         return {}
     try:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from flowctl.cancelled_calls import simulated_interrupt
+
 log = logging.getLogger("flowctl.lifecycle")
 
 PR_SET_PDEATHSIG = 1
@@ -26,9 +28,11 @@ components too. Such a pair made every component leave at once, exit 143, mid-co
 
 
 def install_signal_handlers(stop: Callable[[str], None]) -> bool:
-    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else. A second
-    signal, SAME_REQUEST_SECONDS or more after the first, exits at once with 128 + its
-    number (one sooner is the same stop, from another sender).
+    """SIGTERM and SIGINT call `stop(signal name)`; the handler does nothing else (but tell
+    a SIGINT pyarrow simulated for a cancelled Flight call from a Ctrl-C, which takes it
+    cancelled_calls.SETTLE_SECONDS). A second signal, SAME_REQUEST_SECONDS or more after
+    the first, exits at once with 128 + its number (one sooner is the same stop, from
+    another sender).
 
     Only the main thread may install handlers; elsewhere (tests) this returns False.
     """
@@ -38,6 +42,8 @@ def install_signal_handlers(stop: Callable[[str], None]) -> bool:
     first_at: list[float] = []
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGINT and simulated_interrupt():
+            return  # pyarrow's, for a Flight call cancelled in some thread: not a Ctrl-C
         if first_at:
             if time.monotonic() - first_at[0] >= SAME_REQUEST_SECONDS:
                 # Asked again while a graceful stop hangs: leave now, as Ctrl-C twice would.

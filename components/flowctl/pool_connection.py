@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from flowctl import cancelled_calls
 from flowctl.waits import Stopped, never_stopped, sleep_unless_stopped
 
 # What a dead or unreachable endpoint raises; anything else is the caller's bug.
@@ -98,7 +99,7 @@ def wait_answering(client: flight.FlightClient, timeout_seconds: float, stopped:
         attempt_seconds = max(0.001, min(ATTEMPT_SECONDS, deadline - time.monotonic()))
         options = flight.FlightCallOptions(timeout=attempt_seconds)
         try:
-            list(client.list_actions(options=options))
+            cancelled_calls.list_actions(client, options)
         except CONNECTION_ERRORS:
             if stopped() or time.monotonic() >= deadline:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -258,6 +259,33 @@ def test_closing_the_pool_during_a_health_check_ends_the_check_quietly() -> None
         assert raised == []
     finally:
         srv.answer.set()
+        pool.close()
+        srv.shutdown()
+
+
+class CancellingServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Cancels every ListActions, as a server restarting (or a proxy) may cancel a call."""
+
+    def __init__(self) -> None:
+        super().__init__("grpc://127.0.0.1:0")
+        self.cancelled = 0
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
+        self.cancelled += 1
+        raise flight.FlightCancelledError("cancelled by the server")
+
+
+def test_cancelled_probes_in_the_pools_thread_interrupt_nothing_here() -> None:
+    """pyarrow simulates a SIGINT for each (flowctl.cancelled_calls): in this process it
+    raised KeyboardInterrupt in the test's thread, which ended a CI run's worker."""
+    srv = CancellingServer()
+    pool = ConnectionPool(
+        f"127.0.0.1:{srv.port}", settings(min_connections=1, connect_timeout_seconds=5.0)
+    ).start()
+    try:
+        wait_for(lambda: srv.cancelled >= 3, PROMPT_SECONDS, "probes cancelled")
+        time.sleep(0.3)  # the main thread runs bytecode: a pending interrupt would raise here
+    finally:
         pool.close()
         srv.shutdown()
 
