@@ -128,6 +128,19 @@ class CountingSource(Component):
             )
 
 
+class CancellingServer(flight.FlightServerBase):  # type: ignore[misc]
+    """Cancels every ListActions, as a server restarting (or a proxy) may cancel a call:
+    pyarrow answers each with a simulated SIGINT (flowctl.cancelled_calls)."""
+
+    def __init__(self) -> None:
+        super().__init__("grpc://127.0.0.1:0")
+        self.cancelled = 0
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
+        self.cancelled += 1
+        raise flight.FlightCancelledError("cancelled by the server")
+
+
 def spawn(program: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`python PROGRAM` with its stdout and stderr in `log`."""
     with log.open("wb") as out:

@@ -12,9 +12,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow.flight as flight
 import pytest
-from _sdk_harness import component_settings, ended, spawn, wait_serving
+from _sdk_harness import CancellingServer, component_settings, ended, spawn, wait_serving
 from flowctl.actions import call_action_at
 from polling import wait_for
 from ports import free_port
@@ -32,27 +31,15 @@ raise SystemExit(run_component(Reader))
 """
 
 
-class CancellingUpstream(flight.FlightServerBase):  # type: ignore[misc]
-    """Cancels every ListActions, as a server or a proxy may cancel a call."""
-
-    def __init__(self) -> None:
-        super().__init__("grpc://127.0.0.1:0")
-        self.cancelled = 0
-
-    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
-        self.cancelled += 1
-        raise flight.FlightCancelledError("cancelled by the server")
-
-
 @pytest.fixture
-def upstream() -> Iterator[CancellingUpstream]:
-    server = CancellingUpstream()
+def upstream() -> Iterator[CancellingServer]:
+    server = CancellingServer()
     yield server
     server.shutdown()
 
 
 def test_a_cancelled_probe_is_no_ctrl_c_for_the_component(
-    upstream: CancellingUpstream, tmp_path: Path
+    upstream: CancellingServer, tmp_path: Path
 ) -> None:
     program = tmp_path / "reader.py"
     program.write_text(READER)

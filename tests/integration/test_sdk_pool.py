@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
+from _sdk_harness import CancellingServer
 from flowctl import ConnectionPool, PoolError, PoolManager, SettingsError, StreamTicket
 from flowctl.contract import PoolSettings
 from polling import wait_for
@@ -261,18 +262,6 @@ def test_closing_the_pool_during_a_health_check_ends_the_check_quietly() -> None
         srv.answer.set()
         pool.close()
         srv.shutdown()
-
-
-class CancellingServer(flight.FlightServerBase):  # type: ignore[misc]
-    """Cancels every ListActions, as a server restarting (or a proxy) may cancel a call."""
-
-    def __init__(self) -> None:
-        super().__init__("grpc://127.0.0.1:0")
-        self.cancelled = 0
-
-    def list_actions(self, context: flight.ServerCallContext) -> list[flight.ActionType]:
-        self.cancelled += 1
-        raise flight.FlightCancelledError("cancelled by the server")
 
 
 def test_cancelled_probes_in_the_pools_thread_interrupt_nothing_here() -> None:
