@@ -55,12 +55,14 @@ def _flowrun_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield home
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _no_simulated_ctrl_c() -> Iterator[None]:
     """pyarrow simulates a SIGINT for a Flight call cancelled in any thread
     (flowctl.cancelled_calls), and the SDK tests make such calls in this process: a pool
-    probing a server a test restarts. It interrupted a CI run (the worker's
-    KeyboardInterrupt); a Ctrl-C, or pytest-xdist stopping a worker, still interrupts."""
+    probing a server a test restarts. It interrupted CI runs (the worker's
+    KeyboardInterrupt); a Ctrl-C, or pytest-xdist stopping a worker, still interrupts.
+    Installed for each test: asyncio's remove_signal_handler (the in-process runner tests)
+    puts Python's default SIGINT handler back, not the one it found."""
     previous = signal.getsignal(signal.SIGINT)
 
     def handle(signum: int, frame: FrameType | None) -> None:

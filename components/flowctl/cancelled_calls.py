@@ -18,9 +18,10 @@ import time
 
 import pyarrow.flight as flight
 
-SETTLE_SECONDS = 0.05
+SETTLE_SECONDS = 0.1
 """How long a SIGINT handler lets the thread whose call pyarrow just cancelled reach the
-`except` that notes it (pyarrow simulates the SIGINT a few bytecodes before)."""
+`except` that notes it (pyarrow simulates the SIGINT a few bytecodes before; on a loaded
+machine the thread may wait that long for a core)."""
 EXPLAINS_SECONDS = 1.0
 """A cancellation this recent explains a SIGINT. A window, not a count: pyarrow's simulated
 SIGINTs coalesce (one handler call for several), so a count would outlive them and swallow
