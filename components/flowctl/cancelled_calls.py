@@ -25,7 +25,7 @@ machine the thread may wait that long for a core)."""
 EXPLAINS_SECONDS = 1.0
 """A cancellation this recent explains a SIGINT. A window, not a count: pyarrow's simulated
 SIGINTs coalesce (one handler call for several), so a count would outlive them and swallow
-a real Ctrl-C later. A real one within it is taken for pyarrow's: the second is not."""
+a real Ctrl-C later. A real one within it is taken for pyarrow's; one after it is not."""
 
 _lock = threading.Lock()
 _last_cancelled_at = -math.inf
