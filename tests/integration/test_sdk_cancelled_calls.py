@@ -7,7 +7,6 @@ cancels every ListActions the component's pool probes it with, and a real SDK co
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,11 +49,10 @@ def test_a_cancelled_probe_is_no_ctrl_c_for_the_component(
         endpoint=f"127.0.0.1:{free_port()}",
         inputs={"up": f"127.0.0.1:{upstream.port}"},
     )
-    env = {**os.environ, **settings.to_environ(), "PYTHONPATH": os.pathsep.join(sys.path)}
     log = tmp_path / "reader.log"
-    proc = spawn(program, env, log)
+    proc = spawn(program, {**os.environ, **settings.to_environ()}, log)
     try:
-        wait_serving(env["FLOWRUN_ENDPOINT"])
+        wait_serving(settings.endpoint)
         wait_for(lambda: upstream.cancelled >= 5, 30, "the pool's probes cancelled")
         cancelled_before = upstream.cancelled
         watch_until = time.monotonic() + WATCH_SECONDS
@@ -62,7 +60,7 @@ def test_a_cancelled_probe_is_no_ctrl_c_for_the_component(
             assert proc.poll() is None, log.read_text()
             time.sleep(0.1)
         assert upstream.cancelled > cancelled_before  # probed, and cancelled, all along
-        assert call_action_at(env["FLOWRUN_ENDPOINT"], "get_status", timeout_seconds=5)
+        assert call_action_at(settings.endpoint, "get_status", timeout_seconds=5)
         assert "SIGINT" not in log.read_text(), log.read_text()
     finally:
         ended(proc)

@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 HEADER_BYTES = 256  # Linux reads at most this much of a `#!` line (BINPRM_BUF_SIZE)
 PT_INTERP = 3  # the ELF program header naming the loader (the dynamic linker) exec starts
@@ -65,12 +66,12 @@ def why_not_runnable(program: Path, path_env: str | None) -> str | None:
     try:
         with program.open("rb") as handle:
             header = handle.read(HEADER_BYTES)
+            if header.startswith(b"\x7fELF"):
+                return _built_for_another_machine(header) or _loader_missing(handle, header)
     except OSError:
         return None  # exec will say why it cannot read it
     if header.startswith(b"#!"):
         return _interpreter_missing(program, header, path_env)
-    if header.startswith(b"\x7fELF"):
-        return _built_for_another_machine(header) or _loader_missing(program, header)
     if header[:4] in _MACH_O:
         return "is a macOS program (Mach-O), which Linux cannot run: build it for Linux"
     if header.startswith(b"MZ"):
@@ -127,11 +128,11 @@ def _built_for_another_machine(header: bytes) -> str | None:
     )
 
 
-def _loader_missing(program: Path, header: bytes) -> str | None:
-    """A dynamically linked program whose loader this system lacks: exec fails with "No
-    such file or directory" about the program, which exists (a build against musl, as on
-    Alpine, run on a glibc system, or the reverse). 64-bit little-endian ELF only: the
-    machines told apart here."""
+def _loader_missing(handle: BinaryIO, header: bytes) -> str | None:
+    """A dynamically linked program (open as `handle`) whose loader this system lacks: exec
+    fails with "No such file or directory" about the program, which exists (a build against
+    musl, as on Alpine, run on a glibc system, or the reverse). 64-bit little-endian ELF
+    only: the machines told apart here."""
     if len(header) < 64 or header[4] != 2 or header[5] != 1:
         return None
     offset = int.from_bytes(header[32:40], "little")  # e_phoff
@@ -140,18 +141,17 @@ def _loader_missing(program: Path, header: bytes) -> str | None:
     if entry_size < 40:  # not a program header table that can be read
         return None
     try:
-        with program.open("rb") as handle:
-            handle.seek(offset)
-            table = handle.read(min(entry_size * entries, PROGRAM_HEADERS_BYTES))
-            for start in range(0, len(table) - entry_size + 1, entry_size):
-                entry = table[start : start + entry_size]
-                if int.from_bytes(entry[0:4], "little") == PT_INTERP:
-                    handle.seek(int.from_bytes(entry[8:16], "little"))  # p_offset
-                    size = int.from_bytes(entry[32:40], "little")  # p_filesz
-                    loader = handle.read(min(size, 4096)).split(b"\0", 1)[0].decode()
-                    break
-            else:
-                return None  # statically linked
+        handle.seek(offset)
+        table = handle.read(min(entry_size * entries, PROGRAM_HEADERS_BYTES))
+        for start in range(0, len(table) - entry_size + 1, entry_size):
+            entry = table[start : start + entry_size]
+            if int.from_bytes(entry[0:4], "little") == PT_INTERP:
+                handle.seek(int.from_bytes(entry[8:16], "little"))  # p_offset
+                size = int.from_bytes(entry[32:40], "little")  # p_filesz
+                loader = handle.read(min(size, 4096)).split(b"\0", 1)[0].decode()
+                break
+        else:
+            return None  # statically linked
     except (OSError, OverflowError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
     if not loader or os.path.exists(loader):

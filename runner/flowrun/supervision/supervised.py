@@ -221,7 +221,7 @@ class SupervisedComponent:
                     f"not ready after {timeout:g}s (start_timeout): no {self.waiting_for}"
                     f"{not_ready_hint(check, self.spec)}"
                 )
-                return RunEnd(failure=True, what=what, detail=self._log_tail())
+                return RunEnd(failure=True, what=what, detail=_quoted(self._tail()))
             await asyncio.wait(self._exit_or_wake(child), timeout=READY_POLL_SECONDS)
         await asyncio.wait([child.exited])  # stop() is ending it, with SIGKILL if need be
         return RunEnd(failure=False, what="stopped")
@@ -283,10 +283,10 @@ class SupervisedComponent:
             return RunEnd(failure=False, what="stopped", exit_code=code)
         what = describe_exit(code, before_ready=before_ready, left_behind=left)
         what += out_of_memory_hint(code, self._oom_kills_at_launch, oom_kills())
+        tail = self._tail()
         if code != 0:
-            tail = self._host.output_for(self.name).tail_text()
             what += missing_module_hint(tail, self.spec.command[0])
-        return RunEnd(failure=code != 0, what=what, detail=self._log_tail(), exit_code=code)
+        return RunEnd(failure=code != 0, what=what, detail=_quoted(tail), exit_code=code)
 
     async def _after(self, ended: RunEnd) -> bool:
         """Apply the restart policy; True to run again."""
@@ -345,13 +345,9 @@ class SupervisedComponent:
                 parts.append(f"{key}: {', '.join(waiting)}")
         return "; ".join(parts)
 
-    def _log_tail(self) -> str:
-        """The last lines the component printed, to read under the reason it failed."""
-        tail = self._host.output_for(self.name).tail_text()
-        if not tail:
-            return " (it printed nothing)"
-        indented = "\n".join(f"    {line}" for line in tail.splitlines())
-        return f"{LOG_TAIL_MARK}\n{indented}"
+    def _tail(self) -> str:
+        """The last lines the component printed."""
+        return self._host.output_for(self.name).tail_text()
 
     def _set(self, state: ComponentState, waiting_for: str) -> None:
         changed = state is not self.state or waiting_for != self.waiting_for
@@ -362,6 +358,14 @@ class SupervisedComponent:
     def _report_first_result(self, ready: bool, message: str, seconds: float = 0.0) -> None:
         if not self.first_result.done():
             self.first_result.set_result(StartResult(self.name, ready, message, seconds))
+
+
+def _quoted(tail: str) -> str:
+    """A component's last lines, to read under the reason it failed."""
+    if not tail:
+        return " (it printed nothing)"
+    indented = "\n".join(f"    {line}" for line in tail.splitlines())
+    return f"{LOG_TAIL_MARK}\n{indented}"
 
 
 def _ending(code: int | None) -> str:
